@@ -1,0 +1,7 @@
+"""fade-rl: FADE (Forgetting through Adaptive Decay) for continual RL with Stable-Baselines3."""
+
+from fade_rl.optim import FADE
+
+__version__ = "0.1.0"
+
+__all__ = ["FADE", "__version__"]

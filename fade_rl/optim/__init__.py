@@ -1,0 +1,21 @@
+"""FADE as a PyTorch optimizer, and the head curvature it needs. Knows nothing of SB3."""
+
+from fade_rl.optim.curvature import (
+    cross_entropy_output_hessian,
+    dqn_output_hessian,
+    grad_clip_factor,
+    half_squared_error_output_hessian,
+    linear_head_curvature,
+    mse_output_hessian,
+)
+from fade_rl.optim.fade import FADE
+
+__all__ = [
+    "FADE",
+    "cross_entropy_output_hessian",
+    "dqn_output_hessian",
+    "grad_clip_factor",
+    "half_squared_error_output_hessian",
+    "linear_head_curvature",
+    "mse_output_hessian",
+]

@@ -1,0 +1,430 @@
+"""FADE: Forgetting through Adaptive Decay, as a ``torch.optim.Optimizer``.
+
+Every element of a FADE parameter (a network's final linear layer, its "head")
+carries its own decay rate ``lambda = exp(gamma)``, learned online by
+meta-gradient descent through a trace ``g ~ d p / d gamma``. The update is
+``../shared/FADE.md`` section 2, in this order, for each head element::
+
+    gamma  = clamp(gamma - meta_lr * G * g, *log_decay_bounds)
+    lambda = exp(gamma)
+    f      = max(0, 1 - lambda - alpha_eff * H)
+    g      = f * g - lambda * p
+    p      = (1 - lambda) * p
+    p      = base_step(p, G)           # SGD or Adam, no weight decay of its own
+
+``G`` is the gradient autograd produced and ``H`` the diagonal curvature of the
+loss that was backpropagated, which the caller hands over with
+:meth:`FADE.set_curvature` before every :meth:`FADE.step` (see
+:mod:`fade_rl.optim.curvature`). ``alpha_eff`` is ``lr`` for SGD and
+``lr / (sqrt(v_hat) + eps)`` for Adam. Parameter groups without ``"fade": True``
+(the hidden layers) get the plain base step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+__all__ = ["FADE"]
+
+_BASES = ("sgd", "adam")
+
+
+class FADE(Optimizer):
+    """Per-element weight decay learned online (FADE), on an SGD or Adam base.
+
+    Args:
+        params: tensors or parameter groups. A group with ``"fade": True`` is a
+            head whose elements get learned decay rates; every other group gets
+            the plain base step. Any hyperparameter below can be set per group.
+        lr: step size of the base optimizer. With ``idbd=True`` it is the
+            initial per-element step size of FADE groups. Read from the group at
+            every step, so schedules that rewrite ``param_group["lr"]`` work.
+        base: ``"sgd"`` or ``"adam"``.
+        betas: Adam's moment coefficients.
+        eps: Adam's denominator term.
+        meta_lr: meta step size ``theta`` of the log decay rates (0 freezes them).
+        init_decay: initial decay rate ``lambda_0`` per optimizer step, in (0, 1].
+        log_decay_bounds: clamp ``(gamma_min, gamma_max)`` of ``log(lambda)``.
+        idbd: adapt a per-element step size of FADE groups by IDBD (SGD base only).
+        idbd_meta_lr: meta step size of the log step sizes; ``meta_lr`` if None.
+        foreach: use the batched (``torch._foreach_*``) implementation; by
+            default it is used whenever all tensors of a group share a device.
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.optim import FADE, linear_head_curvature
+        >>> hidden, head = torch.nn.Linear(4, 8), torch.nn.Linear(8, 2)
+        >>> opt = FADE([{"params": hidden.parameters()},
+        ...             {"params": head.parameters(), "fade": True}],
+        ...            lr=1e-3, base="adam", meta_lr=1.0, init_decay=1e-4)
+        >>> x, y = torch.randn(16, 4), torch.randn(16, 2)
+        >>> phi = torch.relu(hidden(x))
+        >>> loss = 0.5 * ((head(phi) - y) ** 2).sum(dim=1).mean()
+        >>> opt.zero_grad(); loss.backward()
+        >>> h_weight, h_bias = linear_head_curvature(phi, torch.full((16, 2), 1 / 16))
+        >>> opt.set_curvature(head.weight, h_weight)
+        >>> opt.set_curvature(head.bias, h_bias)
+        >>> opt.step()
+        >>> opt.decay_rates(head.weight).shape
+        torch.Size([2, 8])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
+        lr: float = 1e-3,
+        base: str = "adam",
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        meta_lr: float = 1.0,
+        init_decay: float = 1e-4,
+        log_decay_bounds: tuple[float, float] = (-15.0, 0.0),
+        idbd: bool = False,
+        idbd_meta_lr: float | None = None,
+        foreach: bool | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            base=base,
+            betas=tuple(betas),
+            eps=eps,
+            meta_lr=meta_lr,
+            init_decay=init_decay,
+            log_decay_bounds=tuple(log_decay_bounds),
+            idbd=idbd,
+            idbd_meta_lr=idbd_meta_lr,
+            foreach=foreach,
+            fade=False,
+        )
+        self._curvature: dict[Tensor, Tensor] = {}
+        super().__init__(params, defaults)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        _validate_group(self.param_groups[-1])
+
+    # --------------------------------------------------------------- curvature
+    def set_curvature(self, param: Tensor, curvature: Tensor) -> None:
+        """Hand over ``H``, the loss's diagonal curvature for ``param``, for the next step.
+
+        ``curvature`` has ``param``'s shape; it is used by the next :meth:`step`
+        and then forgotten. Every FADE parameter that has a gradient needs one.
+        """
+        group = self._group_of(param)
+        if group is None:
+            raise ValueError(
+                "set_curvature: this tensor is not a parameter of the optimizer; "
+                "pass one of the tensors given to FADE(...)"
+            )
+        if not group["fade"]:
+            raise ValueError(
+                "set_curvature: this parameter is in a group without 'fade': True; "
+                "only FADE (head) parameters use curvature"
+            )
+        if curvature.shape != param.shape:
+            raise ValueError(
+                f"set_curvature: curvature has shape {tuple(curvature.shape)} but the "
+                f"parameter has shape {tuple(param.shape)}; they must match"
+            )
+        self._curvature[param] = curvature.detach().to(param.device, param.dtype)
+
+    def decay_rates(self, param: Tensor) -> Tensor:
+        """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter."""
+        group = self._group_of(param)
+        if group is None or not group["fade"]:
+            raise ValueError("decay_rates: the tensor is not a FADE parameter of this optimizer")
+        state = self.state[param]
+        if "log_decay" not in state:
+            return torch.full_like(param, group["init_decay"])
+        return state["log_decay"].exp()
+
+    def _group_of(self, param: Tensor) -> dict[str, Any] | None:
+        for group in self.param_groups:
+            if any(p is param for p in group["params"]):
+                return group
+        return None
+
+    # -------------------------------------------------------------------- step
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        try:
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if not params:
+                    continue
+                if group["fade"]:
+                    self._fade_group_step(group, params)
+                else:
+                    self._base_group_step(group, params)
+        finally:
+            self._curvature.clear()
+        return loss
+
+    def _use_foreach(self, group: dict[str, Any], tensors: list[Tensor]) -> bool:
+        if group["foreach"] is not None:
+            return bool(group["foreach"])
+        return len({(t.device, t.dtype) for t in tensors}) == 1
+
+    def _base_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        grads = [_dense_grad(p) for p in params]
+        states = [self._init_state(p, group) for p in params]
+        step = _advance_step(states)
+        if group["base"] == "sgd":
+            if self._use_foreach(group, params):
+                torch._foreach_add_(params, grads, alpha=-group["lr"])
+            else:
+                for p, grad in zip(params, grads, strict=True):
+                    p.add_(grad, alpha=-group["lr"])
+            return
+        if step is not None and self._use_foreach(group, params):
+            _multi_tensor_adam(params, grads, states, step, group)
+        else:
+            _single_tensor_adam(params, grads, states, group)
+
+    def _fade_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
+        missing = [tuple(p.shape) for p in params if p not in self._curvature]
+        if missing:
+            raise RuntimeError(
+                f"FADE.step: no curvature was set for FADE parameter(s) of shape {missing}; "
+                "call opt.set_curvature(param, H) for every head parameter before each step "
+                "(see fade_rl.optim.curvature)"
+            )
+        grads = [_dense_grad(p) for p in params]
+        curvatures = [self._curvature[p] for p in params]
+        states = [self._init_state(p, group) for p in params]
+        step = _advance_step(states)
+        if step is not None and self._use_foreach(group, params):
+            _multi_tensor_fade(params, grads, curvatures, states, step, group)
+        else:
+            _single_tensor_fade(params, grads, curvatures, states, group)
+
+    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        state = self.state[p]
+        if state:
+            return state
+        state["step"] = 0
+        if group["base"] == "adam":
+            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["fade"]:
+            state["log_decay"] = torch.full_like(p, math.log(group["init_decay"]))
+            state["decay_trace"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if group["idbd"]:
+                state["log_step_size"] = torch.full_like(p, math.log(group["lr"]))
+                state["step_size_trace"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return state
+
+
+# ---------------------------------------------------------------------- helpers
+def _dense_grad(p: Tensor) -> Tensor:
+    grad = p.grad
+    assert grad is not None
+    if grad.is_sparse:
+        raise RuntimeError("FADE does not support sparse gradients")
+    return grad
+
+
+def _advance_step(states: list[dict[str, Any]]) -> int | None:
+    """Advance the per-parameter step counters (plain ints: no device sync).
+
+    Returns the common new step, or None when parameters of the group are at
+    different steps (one of them skipped steps without a gradient).
+    """
+    for state in states:
+        state["step"] = int(state["step"]) + 1
+    steps = {state["step"] for state in states}
+    return steps.pop() if len(steps) == 1 else None
+
+
+def _adam_scalars(step: int, group: dict[str, Any]) -> tuple[float, float, float, float]:
+    beta1, beta2 = group["betas"]
+    bias_correction1 = 1.0 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
+    return beta1, beta2, bias_correction1, bias_correction2_sqrt
+
+
+# ------------------------------------------------------------------ base steps
+def _single_tensor_adam(
+    params: list[Tensor], grads: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any]
+) -> None:
+    for p, grad, state in zip(params, grads, states, strict=True):
+        beta1, beta2, bc1, bc2_sqrt = _adam_scalars(state["step"], group)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(grad, 1.0 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+        denom = (v.sqrt() / bc2_sqrt).add_(group["eps"])
+        p.addcdiv_(m, denom, value=-group["lr"] / bc1)
+
+
+def _multi_tensor_adam(
+    params: list[Tensor],
+    grads: list[Tensor],
+    states: list[dict[str, Any]],
+    step: int,
+    group: dict[str, Any],
+) -> None:
+    beta1, beta2, bc1, bc2_sqrt = _adam_scalars(step, group)
+    exp_avgs = [s["exp_avg"] for s in states]
+    exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+    torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
+    torch._foreach_mul_(exp_avg_sqs, beta2)
+    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+    denoms = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_div_(denoms, bc2_sqrt)
+    torch._foreach_add_(denoms, group["eps"])
+    torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-group["lr"] / bc1)
+
+
+# ------------------------------------------------------------------ FADE steps
+def _single_tensor_fade(
+    params: list[Tensor],
+    grads: list[Tensor],
+    curvatures: list[Tensor],
+    states: list[dict[str, Any]],
+    group: dict[str, Any],
+) -> None:
+    """Reference implementation: FADE.md section 2 written out, one tensor at a time."""
+    lr, meta_lr = group["lr"], group["meta_lr"]
+    gamma_min, gamma_max = group["log_decay_bounds"]
+    idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
+    for p, grad, curv, state in zip(params, grads, curvatures, states, strict=True):
+        gamma, trace = state["log_decay"], state["decay_trace"]
+        if group["base"] == "adam":
+            beta1, beta2, bc1, bc2_sqrt = _adam_scalars(state["step"], group)
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m.lerp_(grad, 1.0 - beta1)
+            v.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
+            alpha_eff = lr / (v.sqrt() / bc2_sqrt + group["eps"])
+            base_update = alpha_eff * m / bc1
+        elif group["idbd"]:
+            beta, h = state["log_step_size"], state["step_size_trace"]
+            beta.sub_(idbd_meta_lr * grad * h)
+            alpha_eff = beta.exp()
+            base_update = alpha_eff * grad
+        else:
+            alpha_eff = torch.full_like(p, lr)
+            base_update = lr * grad
+
+        gamma.sub_(meta_lr * grad * trace).clamp_(gamma_min, gamma_max)
+        decay = gamma.exp()
+        keep = (1.0 - decay - alpha_eff * curv).clamp_(min=0.0)
+        if group["idbd"]:
+            h.mul_(keep).sub_(alpha_eff * grad)
+        trace.mul_(keep).sub_(decay * p)
+        p.mul_(1.0 - decay)
+        p.sub_(base_update)
+
+
+def _multi_tensor_fade(
+    params: list[Tensor],
+    grads: list[Tensor],
+    curvatures: list[Tensor],
+    states: list[dict[str, Any]],
+    step: int,
+    group: dict[str, Any],
+) -> None:
+    """Batched implementation with ``torch._foreach_*``: the same arithmetic as the reference."""
+    lr, meta_lr = group["lr"], group["meta_lr"]
+    gamma_min, gamma_max = group["log_decay_bounds"]
+    idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
+    gammas = [s["log_decay"] for s in states]
+    traces = [s["decay_trace"] for s in states]
+
+    # alpha_eff * H goes into `keep`; `base_update` is what the base step subtracts.
+    if group["base"] == "adam":
+        beta1, beta2, bc1, bc2_sqrt = _adam_scalars(step, group)
+        exp_avgs = [s["exp_avg"] for s in states]
+        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+        alpha_eff = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(alpha_eff, bc2_sqrt)
+        torch._foreach_add_(alpha_eff, group["eps"])
+        torch._foreach_reciprocal_(alpha_eff)
+        torch._foreach_mul_(alpha_eff, lr)
+        base_update = torch._foreach_mul(alpha_eff, exp_avgs)
+        torch._foreach_div_(base_update, bc1)
+        keep = torch._foreach_mul(alpha_eff, curvatures)
+    elif group["idbd"]:
+        betas = [s["log_step_size"] for s in states]
+        step_traces = [s["step_size_trace"] for s in states]
+        torch._foreach_sub_(betas, torch._foreach_mul(grads, step_traces), alpha=idbd_meta_lr)
+        alpha_eff = torch._foreach_exp(betas)
+        base_update = torch._foreach_mul(alpha_eff, grads)
+        keep = torch._foreach_mul(alpha_eff, curvatures)
+    else:
+        base_update = torch._foreach_mul(grads, lr)
+        keep = torch._foreach_mul(curvatures, lr)
+
+    # gamma update uses the OLD trace.
+    torch._foreach_sub_(gammas, torch._foreach_mul(grads, traces), alpha=meta_lr)
+    torch._foreach_clamp_min_(gammas, gamma_min)
+    torch._foreach_clamp_max_(gammas, gamma_max)
+    decays = torch._foreach_exp(gammas)
+    # keep = max(0, 1 - lambda - alpha_eff * H)
+    torch._foreach_add_(keep, decays)
+    torch._foreach_neg_(keep)
+    torch._foreach_add_(keep, 1.0)
+    torch._foreach_clamp_min_(keep, 0.0)
+    if group["idbd"]:
+        torch._foreach_mul_(step_traces, keep)
+        torch._foreach_sub_(step_traces, base_update)
+    torch._foreach_mul_(traces, keep)
+    torch._foreach_sub_(traces, torch._foreach_mul(decays, params))
+    # p = (1 - lambda) * p - base_update
+    torch._foreach_sub_(params, torch._foreach_mul(decays, params))
+    torch._foreach_sub_(params, base_update)
+
+
+# ------------------------------------------------------------------ validation
+def _validate_group(group: dict[str, Any]) -> None:
+    def check(ok: bool, message: str) -> None:
+        if not ok:
+            raise ValueError(message)
+
+    lr = group["lr"]
+    check(isinstance(lr, (int, float)) and not isinstance(lr, bool), f"lr must be a float, got {lr!r}")
+    check(lr >= 0.0, f"lr must be >= 0, got {lr}")
+    base = group["base"]
+    check(base in _BASES, f"base must be one of {_BASES}, got {base!r}")
+    betas = group["betas"]
+    check(
+        len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas),
+        f"betas must be two numbers in [0, 1), got {betas!r}",
+    )
+    check(group["eps"] >= 0.0, f"eps must be >= 0, got {group['eps']}")
+    check(group["meta_lr"] >= 0.0, f"meta_lr must be >= 0, got {group['meta_lr']}")
+    check(isinstance(group["fade"], bool), f"'fade' must be True or False, got {group['fade']!r}")
+    bounds = group["log_decay_bounds"]
+    check(
+        len(bounds) == 2 and bounds[0] < bounds[1] <= 0.0 and math.isfinite(bounds[0]),
+        f"log_decay_bounds must be (gamma_min, gamma_max) with finite gamma_min < gamma_max <= 0, "
+        f"got {bounds!r}",
+    )
+    init_decay = group["init_decay"]
+    check(0.0 < init_decay <= 1.0, f"init_decay must be in (0, 1], got {init_decay}")
+    check(
+        bounds[0] <= math.log(init_decay) <= bounds[1],
+        f"init_decay={init_decay} (log {math.log(init_decay):.3g}) lies outside "
+        f"log_decay_bounds={bounds!r}; widen the bounds or change init_decay",
+    )
+    idbd_meta_lr = group["idbd_meta_lr"]
+    check(
+        idbd_meta_lr is None or idbd_meta_lr >= 0.0,
+        f"idbd_meta_lr must be >= 0 or None, got {idbd_meta_lr}",
+    )
+    if group["idbd"]:
+        check(base == "sgd", f"idbd=True adapts SGD step sizes; use base='sgd', got base={base!r}")
+        check(lr > 0.0, f"idbd=True starts the step sizes at lr, which must be > 0, got {lr}")
