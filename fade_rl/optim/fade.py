@@ -395,7 +395,8 @@ def _validate_group(group: dict[str, Any]) -> None:
             raise ValueError(message)
 
     lr = group["lr"]
-    check(isinstance(lr, (int, float)) and not isinstance(lr, bool), f"lr must be a float, got {lr!r}")
+    is_number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
+    check(is_number, f"lr must be a float, got {lr!r}")
     check(lr >= 0.0, f"lr must be >= 0, got {lr}")
     base = group["base"]
     check(base in _BASES, f"base must be one of {_BASES}, got {base!r}")

@@ -147,15 +147,6 @@ def test_grad_clip_factor_is_the_scale_clip_grad_norm_applied():
         assert (factor < 1) == (scale == 100.0)
 
 
-def test_clipped_step_curvature_is_factor_times_h(head):
-    """With clipping the step is c_t * G, so the trace's curvature is c_t * H (FADE.md 3)."""
-    phi, weight, bias, t = head
-    c = half_squared_error_output_hessian(B, K).double()
-    h_w, _ = linear_head_curvature(phi, c)
-    factor = grad_clip_factor(torch.tensor(40.0), 10.0)
-    torch.testing.assert_close(factor * h_w, 0.25 * h_w, atol=1e-6, rtol=1e-6)
-
-
 @pytest.mark.parametrize(
     ("call", "message"),
     [

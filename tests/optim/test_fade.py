@@ -90,9 +90,7 @@ def test_sgd_fade_reproduces_online_linear_fade_step_for_step(foreach):
 def test_fade_idbd_reproduces_online_linear_fade_idbd_step_for_step(foreach):
     xs, ys = tracking_stream(300, seed=1)
     w0 = [0.0, 0.1, -0.1, 0.2, 0.05]
-    expected = online_linear_fade(
-        xs, ys, w0, alpha=0.02, theta=0.02, gamma0=-2.3, idbd_theta=0.01
-    )
+    expected = online_linear_fade(xs, ys, w0, alpha=0.02, theta=0.02, gamma0=-2.3, idbd_theta=0.01)
     got, opt, w = fade_on_linear_layer(
         xs,
         ys,
@@ -332,7 +330,7 @@ def test_state_survives_weights_only_save_and_load_and_continues_identically(bas
 # -------------------------------------------------------- no host synchronisation
 
 
-class _SyncForbidden(RuntimeError):
+class _SyncForbiddenError(RuntimeError):
     pass
 
 
@@ -343,7 +341,7 @@ def test_step_makes_no_host_synchronising_call(monkeypatch, base, idbd):
     train_steps(hidden, head, head2, opt, steps=1)
 
     def forbidden(*args, **kwargs):
-        raise _SyncForbidden("host synchronisation inside FADE.step")
+        raise _SyncForbiddenError("host synchronisation inside FADE.step")
 
     original_step = opt.step
 
@@ -368,13 +366,20 @@ def test_cuda_matches_cpu_without_synchronising(base, idbd):
     for module in gpu[:3]:
         module.cuda()
     # Recreate the optimizer on the moved parameters.
-    gpu = (*gpu[:3], FADE(
-        [
-            {"params": gpu[0].parameters()},
-            {"params": list(gpu[1].parameters()) + list(gpu[2].parameters()), "fade": True},
-        ],
-        lr=0.01, base=base, meta_lr=0.5, init_decay=1e-3, idbd=idbd,
-    ))
+    gpu = (
+        *gpu[:3],
+        FADE(
+            [
+                {"params": gpu[0].parameters()},
+                {"params": list(gpu[1].parameters()) + list(gpu[2].parameters()), "fade": True},
+            ],
+            lr=0.01,
+            base=base,
+            meta_lr=0.5,
+            init_decay=1e-3,
+            idbd=idbd,
+        ),
+    )
     train_steps(*cpu, steps=5)
     gen = torch.Generator().manual_seed(0)
     hidden, head, head2, opt = gpu
