@@ -326,6 +326,12 @@ def _single_tensor_fade(
         p.sub_(base_update)
 
 
+# Tensors above this many elements are processed in chunks of it, every op of the
+# step on one chunk before the next, so the step's intermediates stay in cache
+# instead of streaming the whole tensor through memory once per op.
+_CHUNK = 1 << 16
+
+
 def _multi_tensor_fade(
     params: list[Tensor],
     grads: list[Tensor],
@@ -334,58 +340,78 @@ def _multi_tensor_fade(
     step: int,
     group: dict[str, Any],
 ) -> None:
-    """Batched implementation with ``torch._foreach_*``: the same arithmetic as the reference."""
+    """Batched implementation with ``torch._foreach_*``: the reference's arithmetic, fused."""
+    keys = ["log_decay", "decay_trace"]
+    if group["base"] == "adam":
+        keys += ["exp_avg", "exp_avg_sq"]
+    if group["idbd"]:
+        keys += ["log_step_size", "step_size_trace"]
+    lists = [params, grads, curvatures] + [[s[k] for s in states] for k in keys]
+    small = [i for i, p in enumerate(params) if p.numel() <= _CHUNK]
+    if small:
+        _fade_kernel([[tensors[i] for i in small] for tensors in lists], step, group)
+    for i, p in enumerate(params):
+        if p.numel() <= _CHUNK:
+            continue
+        tensors = [t[i] for t in lists]
+        if not all(t.is_contiguous() for t in tensors):
+            _fade_kernel([[t] for t in tensors], step, group)
+            continue
+        flat = [t.view(-1) for t in tensors]
+        for start in range(0, p.numel(), _CHUNK):
+            _fade_kernel([[t[start : start + _CHUNK]] for t in flat], step, group)
+
+
+def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> None:
+    """One FADE step on lists of tensors: params, grads, curvatures, then the state tensors."""
+    params, grads, curvatures, gammas, traces = lists[:5]
     lr, meta_lr = group["lr"], group["meta_lr"]
     gamma_min, gamma_max = group["log_decay_bounds"]
-    idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
-    gammas = [s["log_decay"] for s in states]
-    traces = [s["decay_trace"] for s in states]
 
-    # alpha_eff * H goes into `keep`; `base_update` is what the base step subtracts.
     if group["base"] == "adam":
+        exp_avgs, exp_avg_sqs = lists[5:7]
         beta1, beta2, bc1, bc2_sqrt = _adam_scalars(step, group)
-        exp_avgs = [s["exp_avg"] for s in states]
-        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
         torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-        alpha_eff = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_div_(alpha_eff, bc2_sqrt)
-        torch._foreach_add_(alpha_eff, group["eps"])
-        torch._foreach_reciprocal_(alpha_eff)
-        torch._foreach_mul_(alpha_eff, lr)
-        base_update = torch._foreach_mul(alpha_eff, exp_avgs)
-        torch._foreach_div_(base_update, bc1)
-        keep = torch._foreach_mul(alpha_eff, curvatures)
+        denoms = torch._foreach_sqrt(exp_avg_sqs)  # alpha_eff = lr / denom
+        torch._foreach_div_(denoms, bc2_sqrt)
+        torch._foreach_add_(denoms, group["eps"])
     elif group["idbd"]:
-        betas = [s["log_step_size"] for s in states]
-        step_traces = [s["step_size_trace"] for s in states]
-        torch._foreach_sub_(betas, torch._foreach_mul(grads, step_traces), alpha=idbd_meta_lr)
-        alpha_eff = torch._foreach_exp(betas)
-        base_update = torch._foreach_mul(alpha_eff, grads)
-        keep = torch._foreach_mul(alpha_eff, curvatures)
-    else:
-        base_update = torch._foreach_mul(grads, lr)
-        keep = torch._foreach_mul(curvatures, lr)
+        betas, step_traces = lists[5:7]
+        idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
+        torch._foreach_addcmul_(betas, grads, step_traces, value=-idbd_meta_lr)
+        step_sizes = torch._foreach_exp(betas)
 
     # gamma update uses the OLD trace.
-    torch._foreach_sub_(gammas, torch._foreach_mul(grads, traces), alpha=meta_lr)
+    torch._foreach_addcmul_(gammas, grads, traces, value=-meta_lr)
     torch._foreach_clamp_min_(gammas, gamma_min)
     torch._foreach_clamp_max_(gammas, gamma_max)
     decays = torch._foreach_exp(gammas)
+
     # keep = max(0, 1 - lambda - alpha_eff * H)
-    torch._foreach_add_(keep, decays)
-    torch._foreach_neg_(keep)
+    keep = torch._foreach_neg(decays)
     torch._foreach_add_(keep, 1.0)
+    if group["base"] == "adam":
+        torch._foreach_addcdiv_(keep, curvatures, denoms, value=-lr)
+    elif group["idbd"]:
+        torch._foreach_addcmul_(keep, step_sizes, curvatures, value=-1.0)
+    else:
+        torch._foreach_add_(keep, curvatures, alpha=-lr)
     torch._foreach_clamp_min_(keep, 0.0)
+
     if group["idbd"]:
         torch._foreach_mul_(step_traces, keep)
-        torch._foreach_sub_(step_traces, base_update)
+        torch._foreach_addcmul_(step_traces, step_sizes, grads, value=-1.0)
     torch._foreach_mul_(traces, keep)
-    torch._foreach_sub_(traces, torch._foreach_mul(decays, params))
-    # p = (1 - lambda) * p - base_update
-    torch._foreach_sub_(params, torch._foreach_mul(decays, params))
-    torch._foreach_sub_(params, base_update)
+    torch._foreach_addcmul_(traces, decays, params, value=-1.0)  # p before decay
+    torch._foreach_addcmul_(params, decays, params, value=-1.0)  # p = (1 - lambda) * p
+    if group["base"] == "adam":
+        torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-lr / bc1)
+    elif group["idbd"]:
+        torch._foreach_addcmul_(params, step_sizes, grads, value=-1.0)
+    else:
+        torch._foreach_add_(params, grads, alpha=-lr)
 
 
 # ------------------------------------------------------------------ validation

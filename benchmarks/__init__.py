@@ -1,0 +1,1 @@
+"""Speed benchmarks (`make bench`) and the paper reproductions (`make bench-paper`)."""
