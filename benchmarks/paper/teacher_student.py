@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -43,6 +44,12 @@ PAPER = {  # mean +- standard error over 5 seeds
     "FADE+Adam": (0.0087, 0.0001),
 }
 METHODS = tuple(PAPER)
+
+
+@dataclass
+class Result:
+    mse: torch.Tensor  # per seed, over the final quarter of the steps
+    head_decays: torch.Tensor | None  # FADE only: mean lambda into each output, shape (OUT,)
 
 
 def _default_linear_init(seeds: int, fan_out: int, fan_in: int, gen: torch.Generator):
@@ -74,8 +81,19 @@ def make_optimizer(method: str, hidden: list[torch.Tensor], head: list[torch.Ten
 
 
 @torch.no_grad()
-def run(method: str, steps: int, seeds: int, first_seed: int = 0, **overrides) -> torch.Tensor:
-    """Run ``seeds`` students side by side; return each one's MSE over the final quarter."""
+def run(
+    method: str,
+    steps: int,
+    seeds: int,
+    first_seed: int = 0,
+    fast_every: int = FAST_EVERY,
+    slow_every: int = SLOW_EVERY,
+    **overrides: float,
+) -> Result:
+    """Run ``seeds`` students side by side; return each one's MSE over the final quarter.
+
+    ``overrides`` replace FADE's hyperparameters (e.g. ``meta_lr``, ``init_decay``).
+    """
     gen = torch.Generator().manual_seed(1_000 * first_seed + seeds)
     teacher_in, _ = _default_linear_init(seeds, HIDDEN, IN, gen)
     teacher_out, _ = _default_linear_init(seeds, OUT, HIDDEN, gen)
@@ -96,10 +114,10 @@ def run(method: str, steps: int, seeds: int, first_seed: int = 0, **overrides) -
         xs = torch.randn(n, seeds, IN, 1, generator=gen)
         for i in range(n):
             t = start + i
-            if t > 0 and t % FAST_EVERY == 0:
+            if t > 0 and t % fast_every == 0:
                 flip = torch.randint(0, 2, (seeds, len(fast), HIDDEN), generator=gen) * 2.0 - 1
                 teacher_out[:, fast] *= flip
-            if t > 0 and t % SLOW_EVERY == 0:
+            if t > 0 and t % slow_every == 0:
                 flip = torch.randint(0, 2, (seeds, len(slow), HIDDEN), generator=gen) * 2.0 - 1
                 teacher_out[:, slow] *= flip
             x = xs[i]  # (seeds, IN, 1)
@@ -120,7 +138,9 @@ def run(method: str, steps: int, seeds: int, first_seed: int = 0, **overrides) -
                 opt.set_curvature(w2, h_row.square().expand_as(w2))
                 opt.set_curvature(b2, ones_b2)
             opt.step()
-    return error_sum / (steps - measure_from)
+    # Mean learned decay of each output's incoming head weights, over seeds.
+    head_decays = opt.decay_rates(w2).mean(dim=(0, 2)) if is_fade else None
+    return Result(mse=error_sum / (steps - measure_from), head_decays=head_decays)
 
 
 def main() -> None:
@@ -134,7 +154,7 @@ def main() -> None:
     print(f"teacher-student tracking: {args.steps} steps, {args.seeds} seeds", flush=True)
     for name in args.methods.split(","):
         started = time.perf_counter()
-        mse = run(name, args.steps, args.seeds)
+        mse = run(name, args.steps, args.seeds).mse
         mean, se = mse.mean().item(), mse.std().item() / math.sqrt(args.seeds)
         paper_mean, paper_se = PAPER[name]
         seconds = time.perf_counter() - started
