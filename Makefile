@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Until the CLI exists: a short real FADE run (linear tracking, FADE.md section 4) that prints its result.
 demo: install
-	$(BIN)/python -m fade_rl.demo
+	$(BIN)/python -m benchmarks.paper.linear_tracking --steps 20000 --seeds 3 --sigmas 0 --methods SGD,SGD+WD,FADE
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
