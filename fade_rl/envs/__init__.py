@@ -10,6 +10,7 @@ from fade_rl.envs.action import ActionShift
 from fade_rl.envs.core import CLOCK, SEGMENT, SHIFT, SHIFT_VALUES, UNSHIFTED_REWARD
 from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
 from fade_rl.envs.observation import ObservationShift
+from fade_rl.envs.registration import list_envs, make_shifted, register_envs
 from fade_rl.envs.reward import RewardShift
 from fade_rl.envs.schedules import (
     Constant,
@@ -22,6 +23,9 @@ from fade_rl.envs.schedules import (
     Sinusoid,
     make_schedule,
 )
+from fade_rl.envs.task_sequence import TaskSequence
+
+register_envs()
 
 __all__ = [
     "CLOCK",
@@ -42,6 +46,10 @@ __all__ = [
     "RewardShift",
     "Schedule",
     "Sinusoid",
+    "TaskSequence",
+    "list_envs",
     "make_schedule",
+    "make_shifted",
     "register_adapter",
+    "register_envs",
 ]

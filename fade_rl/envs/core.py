@@ -15,8 +15,8 @@ returned by ``step`` (``reset`` writes all but ``unshifted_reward``; its ``shift
     sinusoid) change values on every step but never mark a shift.
 ``shift_values`` (dict)
     the values in force on this step, keyed ``"<kind>.<name>"``, e.g. ``"reward.sign"``,
-    ``"dynamics.gravity"``, ``"observation.permutation"`` (a tuple), ``"task.index"``. Treat
-    it as read-only: one dict object is shared by all steps between two changes.
+    ``"dynamics.gravity"``, ``"observation.permutation"`` (a tuple), ``"task.index"``; a new
+    dict on every call.
 ``unshifted_reward`` (float)
     the reward of the wrapped environment before any reward shift.
 
@@ -67,7 +67,10 @@ def derive_seed(seed: int, salt: str, index: int) -> int:
 def stamp_reset_info(info: dict[str, Any], clock: int, segment: int, values: dict) -> None:
     """Write the shift keys into a reset ``info`` (merging with an inner fade_rl layer)."""
     inner = info.get(SHIFT_VALUES)
-    info[SHIFT_VALUES] = values if inner is None else {**inner, **values}
+    if inner is None:
+        info[SHIFT_VALUES] = values.copy()
+    else:
+        inner.update(values)
     info[SHIFT] = False
     info[SEGMENT] = segment
     info[CLOCK] = clock
@@ -99,8 +102,6 @@ class ScheduledWrapper(gym.Wrapper):
         self._segments: tuple[int, ...] | None = None
         self._values: dict[str, float] | None = None
         self._shift_values: dict[str, Any] = {}
-        self._inner_values: dict[str, Any] | None = None
-        self._merged_values: dict[str, Any] = {}
         self._next_change = 0
         self._refresh(0)
 
@@ -117,7 +118,6 @@ class ScheduledWrapper(gym.Wrapper):
             self._apply(values, t)
             self._values = values
             self._shift_values = self._describe(values)
-            self._inner_values = None
 
     def _apply(self, values: dict[str, float], t: int) -> None:
         """React to new values (set physics, precompute factors). ``t`` is for messages."""
@@ -165,13 +165,11 @@ class ScheduledWrapper(gym.Wrapper):
             self._pending_shift = False
         inner = info.get(SHIFT_VALUES)
         if inner is None:
-            info[SHIFT_VALUES] = self._shift_values
+            # A fresh dict per step: callers may keep or modify what they are given.
+            info[SHIFT_VALUES] = self._shift_values.copy()
             info[UNSHIFTED_REWARD] = float(reward)
         else:
-            if inner is not self._inner_values:
-                self._inner_values = inner
-                self._merged_values = {**inner, **self._shift_values}
-            info[SHIFT_VALUES] = self._merged_values
+            inner.update(self._shift_values)  # the inner layer's fresh dict
             shift = shift or info[SHIFT]
         if shift:
             self.segment += 1
