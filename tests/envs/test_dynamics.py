@@ -65,7 +65,6 @@ def _two_runs(env_id: str, param: str, new_value: float, action, k: int):
     act = np.asarray(action, dtype=np.float32) if isinstance(action, list) else action
     for _ in range(k):
         before, *_ = env.step(act)
-    assert base.__dict__ is not None
     _restore(base, snap)
     for step in range(k):
         after, _, _, _, info = env.step(act)
