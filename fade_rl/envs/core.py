@@ -129,7 +129,11 @@ class ScheduledWrapper(gym.Wrapper):
 
     @property
     def values(self) -> dict[str, float]:
-        """The schedule values in force on the next step (a copy)."""
+        """The schedule values last applied: those of the last step taken (a copy).
+
+        After a seeded reset, the values of step 0. Values are read lazily at the start of
+        a step, so a continuous schedule's value for step ``clock`` is applied then.
+        """
         return dict(self._values or {})
 
     # -- seeding --------------------------------------------------------------------------

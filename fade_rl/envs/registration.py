@@ -159,8 +159,8 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     f"{NAMESPACE}/Atari-Sequence-v0": (
-        "Atari Pong -> Breakout -> SpaceInvaders (v5, 18 actions, 84x84x4 frames), "
-        "switching every 500k agent steps at an episode end",
+        "Atari Pong -> Breakout -> SpaceInvaders (18 actions, 4x84x84 frames), next game "
+        "every 500k steps",
         {
             "entry_point": _SEQUENCE,
             "kwargs": {
