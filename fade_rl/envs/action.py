@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -52,6 +52,7 @@ class ActionShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
     """
 
     kind = "action"
+    maps_action = True
 
     def __init__(
         self,
@@ -125,6 +126,8 @@ class ActionShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
             perm = self._perms[int(values["permutation"])]
             # table[a - start] is what the wrapped env receives for the agent's action a.
             self._table = [self._start + int(i) for i in perm]
+            if self._start == 0:
+                self._action_table = self._table  # the base step indexes it directly
         else:
             self._factor = values["sign"] * values["scale"]
 
@@ -141,10 +144,3 @@ class ActionShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         if self._factor == 1.0:
             return action
         return np.clip(self._factor * action, self._low, self._high).astype(self.action_space.dtype)
-
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        if self.clock >= self._next_change:
-            self._refresh(self.clock)
-        obs, reward, terminated, truncated, info = self.env.step(self.action(action))
-        self._stamp(info, reward)
-        return obs, reward, terminated, truncated, info

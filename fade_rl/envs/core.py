@@ -80,12 +80,23 @@ class ScheduledWrapper(gym.Wrapper):
     """Base class of the shift wrappers: holds the clock and the schedules, stamps ``info``.
 
     A subclass names its kind in ``kind`` (the prefix of its ``shift_values`` keys), passes
-    its schedules to ``__init__``, reacts to new values in :meth:`_apply` and writes its own
-    ``step``, calling ``self._refresh(self.clock)`` when ``self.clock >= self._next_change``
-    before stepping the inner environment and :meth:`_stamp` after it.
+    its schedules to ``__init__`` (after setting up what :meth:`_apply` needs), reacts to
+    new values in :meth:`_apply`, and sets the ``maps_*`` flags for what it changes:
+    ``maps_action`` calls :meth:`action`, ``maps_reward`` applies
+    ``reward * self._reward_factor + self._reward_offset``, ``maps_observation`` calls
+    :meth:`_observe`.
     """
 
     kind: ClassVar[str] = "shift"
+    #: Which of action, reward and observation this wrapper changes (``step`` reads these).
+    maps_action: ClassVar[bool] = False
+    maps_reward: ClassVar[bool] = False
+    maps_observation: ClassVar[bool] = False
+    #: Fast paths set by subclasses in ``_apply``: a list mapping discrete actions (used
+    #: instead of :meth:`action`), an index array that is the whole observation map
+    #: (used instead of :meth:`_observe`); ``None`` to use the methods.
+    _action_table: list[int] | None = None
+    _obs_index: np.ndarray | None = None
 
     def __init__(self, env: gym.Env, schedules: Mapping[str, Schedule]) -> None:
         super().__init__(env)
@@ -160,27 +171,45 @@ class ScheduledWrapper(gym.Wrapper):
     def _observe(self, obs: Any) -> Any:
         return obs
 
-    def _stamp(self, info: dict[str, Any], reward: SupportsFloat) -> dict[str, Any]:
-        """Advance the clock and write the shift keys into a step ``info``."""
+    def action(self, action: Any) -> Any:
+        """The action the wrapped environment receives (used when ``maps_action``)."""
+        return action
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Apply the values of this step, step the wrapped env, shift and stamp the result.
+
+        This runs on every step of every copy, so it is written for speed: flags instead
+        of no-op hook calls, string literals instead of the module's key constants.
+        """
         t = self.clock
+        if t >= self._next_change:
+            self._refresh(t)
+        if self.maps_action:
+            table = self._action_table
+            action = self.action(action) if table is None else table[action]
+        obs, reward, terminated, truncated, info = self.env.step(action)
         self.clock = t + 1
         shift = self._pending_shift
-        if shift:
-            self._pending_shift = False
-        inner = info.get(SHIFT_VALUES)
+        inner = info.get("shift_values")
         if inner is None:
             # A fresh dict per step: callers may keep or modify what they are given.
-            info[SHIFT_VALUES] = self._shift_values.copy()
-            info[UNSHIFTED_REWARD] = float(reward)
+            info["shift_values"] = self._shift_values.copy()
+            info["unshifted_reward"] = float(reward)
         else:
             inner.update(self._shift_values)  # the inner layer's fresh dict
-            shift = shift or info[SHIFT]
+            shift = shift or info["shift"]
         if shift:
+            self._pending_shift = False
             self.segment += 1
-        info[SHIFT] = shift
-        info[SEGMENT] = self.segment
-        info[CLOCK] = t
-        return info
+        info["shift"] = shift
+        info["segment"] = self.segment
+        info["clock"] = t
+        if self.maps_reward:
+            reward = self._reward_factor * float(reward) + self._reward_offset
+        if self.maps_observation:
+            index = self._obs_index
+            obs = self._observe(obs) if index is None else obs[index]
+        return obs, reward, terminated, truncated, info
 
 
 class PermutationSchedule(Schedule):

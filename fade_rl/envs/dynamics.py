@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -333,10 +333,3 @@ class DynamicsShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
 
     def _apply(self, values: dict[str, float], t: int) -> None:
         self.adapter.apply(values)
-
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        if self.clock >= self._next_change:
-            self._refresh(self.clock)
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._stamp(info, reward)
-        return obs, reward, terminated, truncated, info

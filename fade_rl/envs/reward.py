@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, SupportsFloat
-
 import gymnasium as gym
 
 from fade_rl.envs.core import ScheduledWrapper
@@ -57,6 +55,7 @@ class RewardShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
     """
 
     kind = "reward"
+    maps_reward = True
 
     def __init__(
         self,
@@ -74,17 +73,10 @@ class RewardShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         gym.utils.RecordConstructorArgs.__init__(
             self, **{name: s.to_config() for name, s in schedules.items()}
         )
-        self._factor = 1.0
-        self._offset = 0.0
+        self._reward_factor = 1.0
+        self._reward_offset = 0.0
         ScheduledWrapper.__init__(self, env, schedules)
 
     def _apply(self, values: dict[str, float], t: int) -> None:
-        self._factor = values["sign"] * values["scale"]
-        self._offset = values["offset"]
-
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        if self.clock >= self._next_change:
-            self._refresh(self.clock)
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self._stamp(info, reward)
-        return obs, self._factor * float(reward) + self._offset, terminated, truncated, info
+        self._reward_factor = values["sign"] * values["scale"]
+        self._reward_offset = values["offset"]

@@ -1,0 +1,1 @@
+"""Speed benchmarks; ``python -m benchmarks`` runs every ``bench_*.py`` module's ``main()``."""
