@@ -12,6 +12,7 @@ of the variant over the bare env timed next to it (target: at most 1.15); see ``
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds")
     args = parser.parse_args(argv)
     medians, ratios = run(args.steps, args.rounds)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (CPU time per step is measured)")
     print(
         f"python {sys.version.split()[0]}, gymnasium {gym.__version__}, "
         f"{args.steps} steps x {args.rounds} rounds, medians over rounds"
