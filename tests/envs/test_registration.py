@@ -130,6 +130,7 @@ def _vec_rollout(vec_cls, env_id: str, n_steps: int):
         _, reward, _, infos = venv.step(np.array([t % 2, 0]))
         rewards.append(reward.copy())
         clocks.append([info["clock"] for info in infos])
+    assert venv.get_attr("clock") == [n_steps, n_steps]  # reaches the wrapper inside gym.make
     venv.close()
     return np.array(rewards), np.array(clocks)
 
