@@ -122,7 +122,7 @@ class PendulumAdapter(_AttributeAdapter):
         "g": None,
         "m": 0.0,
         "l": 0.0,
-        "max_torque": None,
+        "max_torque": 0.0,
     }
     attributes: ClassVar[dict[str, str]] = {name: name for name in parameters}
 

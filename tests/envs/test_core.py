@@ -58,3 +58,23 @@ def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_envs_package_imports_no_torch_and_nothing_above_it() -> None:
+    """DESIGN.md: envs knows no torch; arrows point down only (envs may not import agents...)."""
+    import ast
+    from pathlib import Path
+
+    import fade_rl.envs
+
+    forbidden = ("torch", "fade_rl.agents", "fade_rl.metrics", "fade_rl.experiments", "fade_rl.cli")
+    for path in Path(fade_rl.envs.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), f"{path.name} imports {name}"

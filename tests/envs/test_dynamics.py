@@ -170,6 +170,7 @@ def test_register_adapter_adds_a_family() -> None:
         ),
         ("Pendulum-v1", {"gravity": 2.0}, "valid parameters: g, l, m, max_torque"),
         ("CartPole-v1", {}, "params must be a non-empty dict"),
+        ("Pendulum-v1", {"max_torque": -1.0}, "Pendulum max_torque must stay > 0.0"),
         (
             "CartPole-v1",
             {"masspole": {"type": "periodic", "values": [0.1, 0.0], "period": 5}},

@@ -155,3 +155,23 @@ def test_registration_is_idempotent() -> None:
     before = len(gym.registry)
     fade_rl.envs.register_envs()
     assert len(gym.registry) == before
+
+
+def test_render_mode_reaches_the_base_env() -> None:
+    env = gym.make("fade_rl/CartPole-Dynamics-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (400, 600, 3)
+    env.close()
+
+
+def test_overriding_a_schedule_through_make() -> None:
+    env = gym.make(
+        "fade_rl/CartPole-Dynamics-v0",
+        dynamics={"gravity": {"type": "piecewise", "boundaries": [2], "values": [9.8, 30.0]}},
+    )
+    env.reset(seed=0)
+    values = [env.step(0)[4]["shift_values"] for _ in range(3)]
+    assert [v["dynamics.gravity"] for v in values] == [9.8, 9.8, 30.0]
+    assert "dynamics.length" not in values[0]  # the override replaces the whole argument
+    assert env.unwrapped.gravity == 30.0
