@@ -113,7 +113,7 @@ class ActionShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         self._table: list[int] | None = None
         self._factor = 1.0
         if isinstance(space, gym.spaces.Box):
-            self._low, self._high = space.low, space.high
+            self._low, self._high, self._dtype = space.low, space.high, space.dtype
         ScheduledWrapper.__init__(self, env, schedules)
 
     def _reseed(self, seed: int) -> None:
@@ -143,4 +143,5 @@ class ActionShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
             return self._table[int(action) - self._start]
         if self._factor == 1.0:
             return action
-        return np.clip(self._factor * action, self._low, self._high).astype(self.action_space.dtype)
+        scaled = self._factor * np.asarray(action)
+        return np.clip(scaled, self._low, self._high).astype(self._dtype)

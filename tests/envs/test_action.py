@@ -47,6 +47,7 @@ def test_box_sign_and_scale_with_clipping() -> None:
     big.reset(seed=0)
     np.testing.assert_array_equal(big.action(np.array([1.0], np.float32)), [2.0])
     assert big.action(np.array([1.0], np.float32)).dtype == np.float32
+    np.testing.assert_array_equal(big.action([-0.5]), [-1.5])  # plain lists work too
 
 
 @pytest.mark.parametrize(
