@@ -1,7 +1,35 @@
-"""fade-rl: FADE (Forgetting through Adaptive Decay) for continual RL with Stable-Baselines3."""
+"""fade-rl: FADE (Forgetting through Adaptive Decay) for continual RL with Stable-Baselines3.
 
-from fade_rl.optim import FADE
+The public names load lazily (PEP 562), so ``import fade_rl.envs`` pulls in no
+torch and ``import fade_rl`` stays cheap until a name is used.
+
+Example:
+    >>> from fade_rl import FADE
+    >>> FADE.__module__
+    'fade_rl.optim.fade'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["FADE", "__version__"]
+# public name -> module that defines it
+_EXPORTS = {
+    "FADE": "fade_rl.optim",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from fade_rl.optim import FADE
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fade_rl' has no attribute {name!r}")
