@@ -21,7 +21,7 @@ _EXPORTS = {
     "FADE": "fade_rl.optim",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["FADE", "__version__"]
 
 if TYPE_CHECKING:
     from fade_rl.optim import FADE

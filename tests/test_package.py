@@ -8,10 +8,10 @@ import fade_rl
 
 def test_public_names_resolve():
     from fade_rl import FADE
-    from fade_rl.optim import FADE as optim_fade
+    from fade_rl.optim import FADE as OPTIM_FADE
 
-    assert FADE is optim_fade
-    assert set(fade_rl.__all__) >= {"FADE", "__version__"}
+    assert FADE is OPTIM_FADE
+    assert set(fade_rl.__all__) == {*fade_rl._EXPORTS, "__version__"}
 
 
 def test_unknown_name_is_an_attribute_error():
