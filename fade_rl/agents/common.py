@@ -337,9 +337,10 @@ class FadeAlgorithmMixin:
             # Histograms are written by TensorBoard only; the text formats would choke on them.
             logger.record(f"fade/{name}/lambda", rates, exclude=("stdout", "log", "json", "csv"))
 
-    def _dump_logs(self) -> None:
+    def dump_logs(self) -> None:
+        """Record the ``fade/`` keys, then write SB3's logs (called at each log interval)."""
         self._record_fade_stats()
-        super()._dump_logs()  # type: ignore[misc]
+        super().dump_logs()  # type: ignore[misc]
 
     # ---------------------------------------------------------------- save/load
     def _excluded_save_params(self) -> list[str]:
