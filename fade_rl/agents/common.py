@@ -108,9 +108,10 @@ def split_head(net: nn.Module, where: str) -> tuple[nn.Module, nn.Linear]:
     """
     if not isinstance(net, nn.Sequential) or len(net) == 0:
         raise TypeError(
-            f"{where} is a {type(net).__name__}, not a non-empty nn.Sequential ending in nn.Linear; "
-            "FADE optimizes a linear head and needs the features entering it. Use SB3's MLP heads "
-            "(net_arch) or a custom features extractor, and keep the last layer an nn.Linear."
+            f"{where} is a {type(net).__name__}, not a non-empty nn.Sequential ending in "
+            "nn.Linear; FADE optimizes a linear head and needs the features entering it. "
+            "Use SB3's MLP heads (net_arch) or a custom features extractor, and keep the last "
+            "layer an nn.Linear."
         )
     last = net[-1]
     if isinstance(last, nn.Sequential):
@@ -118,9 +119,9 @@ def split_head(net: nn.Module, where: str) -> tuple[nn.Module, nn.Linear]:
         return nn.Sequential(*net[:-1], *inner_body), head
     if not isinstance(last, nn.Linear):
         raise TypeError(
-            f"the last layer of {where} is {type(last).__name__}, not nn.Linear: FADE learns the "
-            "decay rates of a linear head (its curvature is exact only for y = W phi + b). Make the "
-            "critic end in an nn.Linear (e.g. no output activation)."
+            f"the last layer of {where} is {type(last).__name__}, not nn.Linear: FADE learns "
+            "the decay rates of a linear head (its curvature is exact only for y = W phi + b). "
+            "Make the critic end in an nn.Linear (e.g. no output activation)."
         )
     return net[:-1], last
 
@@ -138,7 +139,7 @@ def fade_optimizer_kwargs(
     optimizer_kwargs: dict[str, Any] | None,
     fade_kwargs: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """FADE's keyword arguments from SB3's ``optimizer_class``/``optimizer_kwargs`` and ``fade_kwargs``.
+    """FADE's keyword arguments from the policy's optimizer settings and ``fade_kwargs``.
 
     The base optimizer follows the policy's ``optimizer_class`` (``torch.optim.Adam``:
     ``base="adam"`` with its ``betas`` and ``eps``; ``torch.optim.SGD`` without momentum:
@@ -381,7 +382,8 @@ class FadeAlgorithmMixin:
             )
         if saved_by != cls.__name__:
             raise FadeCheckpointError(
-                f"{path} was saved by {saved_by}; open it with {saved_by}.load, not {cls.__name__}.load"
+                f"{path} was saved by {saved_by}; open it with {saved_by}.load, "
+                f"not {cls.__name__}.load"
             )
         custom_objects = {**(custom_objects or {}), _MARKER_KEY: None}
         model = super().load(  # type: ignore[misc]

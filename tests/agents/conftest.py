@@ -1,4 +1,4 @@
-"""Agents tests run small networks: one torch thread is faster than several, and fair to neighbours."""
+"""Agents tests run small networks: one torch thread is faster, and fair to neighbours."""
 
 from __future__ import annotations
 

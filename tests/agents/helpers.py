@@ -32,7 +32,7 @@ class RewardFlip(gym.Wrapper):
 
 
 class RandomRewardScale(gym.Wrapper):
-    """Multiply each reward by an independent U(0, high) draw (spreads TD errors over Huber's zones)."""
+    """Multiply each reward by an independent U(0, high) draw (TD errors in both Huber zones)."""
 
     def __init__(self, env: gym.Env, high: float = 4.0, seed: int = 0) -> None:
         super().__init__(env)

@@ -18,6 +18,7 @@ from fade_rl.agents import split_head
 
 from .helpers import fix_replay_batch
 
+
 def small() -> dict:
     """Fresh policy_kwargs each time (SB3 adds keys to the dict it is given)."""
     return dict(net_arch=[32, 32])
@@ -176,7 +177,7 @@ def test_head_that_is_not_linear_is_a_clear_error() -> None:
     assert nested_head.in_features == 4
     with pytest.raises(TypeError, match=r"last layer of q_net is Tanh, not nn.Linear"):
         split_head(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), "q_net")
-    with pytest.raises(TypeError, match="not a non-empty nn.Sequential"):
+    with pytest.raises(TypeError, match=r"not a non-empty nn\.Sequential"):
         split_head(nn.Linear(3, 4), "q_net")
 
 
@@ -222,7 +223,10 @@ def test_multi_input_policy_trains() -> None:
         def __init__(self, env: gym.Env) -> None:
             super().__init__(env)
             self.observation_space = gym.spaces.Dict(
-                {"a": gym.spaces.Box(-np.inf, np.inf, (2,)), "b": gym.spaces.Box(-np.inf, np.inf, (1,))}
+                {
+                    "a": gym.spaces.Box(-np.inf, np.inf, (2,)),
+                    "b": gym.spaces.Box(-np.inf, np.inf, (1,)),
+                }
             )
 
         def observation(self, obs: np.ndarray) -> dict:
@@ -252,9 +256,10 @@ def test_logging_scalars_and_histogram(tmp_path: object) -> None:
             assert math.isclose(values[f"fade/{head}/lambda_{stat}"], 1e-4, rel_tol=1e-6)
         histogram = values[f"fade/{head}/lambda"]
         assert isinstance(histogram, th.Tensor) and histogram.numel() == 33
-        assert "csv" in excluded[f"fade/{head}/lambda"] and "tensorboard" not in excluded[
-            f"fade/{head}/lambda"
-        ]
+        assert (
+            "csv" in excluded[f"fade/{head}/lambda"]
+            and "tensorboard" not in excluded[f"fade/{head}/lambda"]
+        )
     model.logger.dump()  # the text formats skip the histogram
     # learn() records the fade keys at each log interval, next to SB3's train/ keys.
     model.learn(400, log_interval=1)

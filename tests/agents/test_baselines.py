@@ -37,9 +37,10 @@ def _buffer_copy(model: Any) -> tuple[int, Any]:
 
 
 def _same_buffer(model: Any, before: tuple[int, Any]) -> bool:
-    return model.replay_buffer.pos == before[0] and (
-        model.replay_buffer.observations == before[1]
-    ).all()
+    return (
+        model.replay_buffer.pos == before[0]
+        and (model.replay_buffer.observations == before[1]).all()
+    )
 
 
 def _dqn(cls: type = DQN, **kwargs: Any) -> Any:
@@ -94,7 +95,9 @@ def test_weight_decay_on_the_head_is_adamw_decay_before_the_step(cls: type) -> N
     head_gap = model.q_net.q_net[4].weight - twin.q_net.q_net[4].weight
     previous_gap = -lr * 0.5 * before["q_net.4.weight"]
     # Without the hook the gap no longer grows by another decay term.
-    assert (head_gap - previous_gap).abs().max() < 0.5 * (lr * 0.5 * before["q_net.4.weight"]).abs().max()
+    assert (head_gap - previous_gap).abs().max() < 0.5 * (
+        lr * 0.5 * before["q_net.4.weight"]
+    ).abs().max()
 
 
 @pytest.mark.parametrize("cls", [SAC, FadeSAC])
@@ -183,16 +186,25 @@ def test_reset_head_of_dqn(cls: type) -> None:
 
 def test_reset_critic_and_all_of_td3() -> None:
     model = TD3(
-        "MlpPolicy", "Pendulum-v1", learning_starts=30, batch_size=16, policy_kwargs=dict(net_arch=[8])
+        "MlpPolicy",
+        "Pendulum-v1",
+        learning_starts=30,
+        batch_size=16,
+        policy_kwargs=dict(net_arch=[8]),
     )
     model.learn(60)
     actor_before, actor_target_before = _snapshot(model.actor), _snapshot(model.actor_target)
     critic_before = _snapshot(model.critic)
     reset_parameters(model, target="critic")
-    assert all(not th.equal(p, critic_before[n]) for n, p in model.critic.named_parameters()
-               if "features_extractor" not in n)
+    assert all(
+        not th.equal(p, critic_before[n])
+        for n, p in model.critic.named_parameters()
+        if "features_extractor" not in n
+    )
     assert all(th.equal(p, actor_before[n]) for n, p in model.actor.named_parameters())
-    assert all(th.equal(p, actor_target_before[n]) for n, p in model.actor_target.named_parameters())
+    assert all(
+        th.equal(p, actor_target_before[n]) for n, p in model.actor_target.named_parameters()
+    )
     assert not model.critic.optimizer.state and model.actor.optimizer.state
     for p, q in zip(model.critic.parameters(), model.critic_target.parameters(), strict=True):
         assert th.equal(p, q)

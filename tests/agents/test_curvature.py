@@ -15,6 +15,7 @@ from torch.func import functional_call
 from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC, FadeTD3
+
 from .helpers import (
     RandomRewardScale,
     fix_replay_batch,
@@ -89,7 +90,9 @@ def test_dqn_curvature_equals_autograd(net_arch: list[int], max_grad_norm: float
     th.testing.assert_close(used_bias, expected["bias"], rtol=1e-5, atol=1e-9)
     # The Huber zone matters: samples in the linear zone contribute nothing.
     n_quadratic = int((td.abs() < 1).sum())
-    th.testing.assert_close(used_bias.sum(), th.tensor(factor * n_quadratic / 64), rtol=1e-5, atol=0)
+    th.testing.assert_close(
+        used_bias.sum(), th.tensor(factor * n_quadratic / 64), rtol=1e-5, atol=0
+    )
 
 
 @pytest.mark.parametrize("algorithm", [FadeSAC, FadeTD3])

@@ -124,11 +124,14 @@ class ResetCallback(BaseCallback):
     def _on_step(self) -> bool:
         due = False
         why = ""
-        if self._next_reset is not None and self.every is not None:
-            if self.num_timesteps >= self._next_reset:
-                due, why = True, f"every {self.every} steps"
-                while self._next_reset <= self.num_timesteps:
-                    self._next_reset += self.every
+        if (
+            self._next_reset is not None
+            and self.every is not None
+            and self.num_timesteps >= self._next_reset
+        ):
+            due, why = True, f"every {self.every} steps"
+            while self._next_reset <= self.num_timesteps:
+                self._next_reset += self.every
         if self.shift_info_key is not None:
             infos: Any = self.locals.get("infos", ())
             if any(bool(info.get(self.shift_info_key, False)) for info in infos):

@@ -51,7 +51,7 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
 
 
 class ShrinkPerturbCallback(BaseCallback):
-    """SB3 callback: :func:`shrink_perturb` each time ``num_timesteps`` crosses a multiple of ``every``.
+    """SB3 callback: :func:`shrink_perturb` every ``every`` environment steps.
 
     Args:
         alpha: share of the current weights kept, in [0, 1].

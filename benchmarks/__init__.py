@@ -1,0 +1,1 @@
+"""Speed benchmarks: ``python -m benchmarks`` runs each ``benchmarks/bench_*.py`` main()."""
