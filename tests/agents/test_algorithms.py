@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import csv
 import math
 
 import gymnasium as gym
@@ -247,7 +248,7 @@ def test_logging_scalars_and_histogram(tmp_path: object) -> None:
     model = FadeTD3(
         "MlpPolicy", "Pendulum-v1", learning_starts=20, batch_size=16, policy_kwargs=small()
     )
-    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.set_logger(configure(str(tmp_path), ["csv", "stdout", "tensorboard"]))
     model._record_fade_stats()
     values = dict(model.logger.name_to_value)
     excluded = dict(model.logger.name_to_excluded)
@@ -260,16 +261,20 @@ def test_logging_scalars_and_histogram(tmp_path: object) -> None:
             "csv" in excluded[f"fade/{head}/lambda"]
             and "tensorboard" not in excluded[f"fade/{head}/lambda"]
         )
-    model.logger.dump()  # the text formats skip the histogram
+    model.logger.dump()  # the text formats skip the histogram, TensorBoard writes it
     # learn() records the fade keys at each log interval, next to SB3's train/ keys.
     model.learn(400, log_interval=1)
-    import csv
 
     with open(f"{tmp_path}/progress.csv") as f:
         rows = list(csv.DictReader(f))
     keys = set(rows[-1])
     assert {"fade/qf0/lambda_mean", "fade/qf1/lambda_q90", "train/critic_loss"} <= keys
     assert rows[-1]["fade/qf0/lambda_mean"] != ""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0}).Reload()
+    assert {"fade/qf0/lambda", "fade/qf1/lambda"} <= set(events.Tags()["histograms"])
+    assert "fade/qf0/lambda_q50" in events.Tags()["scalars"]
 
 
 @pytest.mark.skipif(not th.cuda.is_available(), reason="needs CUDA")
