@@ -19,11 +19,16 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "FADE": "fade_rl.optim",
+    "FadeDQN": "fade_rl.agents",
+    "FadeSAC": "fade_rl.agents",
+    "FadeTD3": "fade_rl.agents",
+    "attach_fade": "fade_rl.agents",
 }
 
-__all__ = ["FADE", "__version__"]
+__all__ = ["FADE", "FadeDQN", "FadeSAC", "FadeTD3", "__version__", "attach_fade"]
 
 if TYPE_CHECKING:
+    from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3, attach_fade
     from fade_rl.optim import FADE
 
 
