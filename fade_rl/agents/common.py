@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import pathlib
 import zipfile
 from collections.abc import Iterable
@@ -402,9 +401,9 @@ class FadeAlgorithmMixin:
 def _move_adam_state(old: th.optim.Optimizer, new: FADE) -> None:
     """Copy torch Adam moments (and step counts) from ``old`` into FADE's base state.
 
-    Head parameters also get fresh FADE state (``log_decay`` at ``init_decay``,
-    zero trace), since FADE's state of a parameter is created all at once.
-    Nothing happens unless ``old`` is ``torch.optim.Adam`` and ``new``'s base is Adam.
+    FADE creates the rest of a head parameter's state (``log_decay`` at
+    ``init_decay``, zero trace) at its first step. Nothing happens unless
+    ``old`` is ``torch.optim.Adam`` and ``new``'s base is Adam.
     """
     if type(old) is not th.optim.Adam:
         return
@@ -415,15 +414,8 @@ def _move_adam_state(old: th.optim.Optimizer, new: FADE) -> None:
             state = old.state.get(p)
             if not state or "exp_avg" not in state:
                 continue
-            moved: dict[str, Any] = {
+            new.state[p] = {
                 "step": int(th.as_tensor(state["step"]).item()),
                 "exp_avg": state["exp_avg"].detach().clone(),
                 "exp_avg_sq": state["exp_avg_sq"].detach().clone(),
             }
-            if group["fade"]:
-                moved["log_decay"] = th.full_like(p, math.log(group["init_decay"]))
-                moved["decay_trace"] = th.zeros_like(p)
-                if group["idbd"]:  # pragma: no cover - idbd needs base "sgd"
-                    moved["log_step_size"] = th.full_like(p, math.log(group["lr"]))
-                    moved["step_size_trace"] = th.zeros_like(p)
-            new.state[p] = moved

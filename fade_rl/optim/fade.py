@@ -42,9 +42,10 @@ class FADE(Optimizer):
         params: tensors or parameter groups. A group with ``"fade": True`` is a
             head whose elements get learned decay rates; every other group gets
             the plain base step. Any hyperparameter below can be set per group.
-        lr: step size of the base optimizer. With ``idbd=True`` it is the
-            initial per-element step size of FADE groups. Read from the group at
-            every step, so schedules that rewrite ``param_group["lr"]`` work.
+        lr: step size of the base optimizer. Read from the group at every step, so
+            schedules that rewrite ``param_group["lr"]`` (as SB3 does) work. With
+            ``idbd=True`` it is only the initial per-element step size of FADE
+            groups: IDBD adapts those itself and a schedule no longer reaches them.
         base: ``"sgd"`` or ``"adam"``.
         betas: Adam's moment coefficients.
         eps: Adam's denominator term.
@@ -210,19 +211,24 @@ class FADE(Optimizer):
             _single_tensor_fade(params, grads, curvatures, states, group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """The state of ``p``, with every entry its group needs created if missing.
+
+        Entries already there are kept, so Adam moments moved in from another
+        optimizer (see ``fade_rl.agents.attach_fade``) gain fresh FADE state.
+        """
         state = self.state[p]
-        if state:
-            return state
-        state["step"] = 0
+        if "step" not in state:
+            state["step"] = 0
+        fresh: dict[str, float] = {}
         if group["base"] == "adam":
-            state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            fresh.update(exp_avg=0.0, exp_avg_sq=0.0)
         if group["fade"]:
-            state["log_decay"] = torch.full_like(p, math.log(group["init_decay"]))
-            state["decay_trace"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            fresh.update(log_decay=math.log(group["init_decay"]), decay_trace=0.0)
             if group["idbd"]:
-                state["log_step_size"] = torch.full_like(p, math.log(group["lr"]))
-                state["step_size_trace"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                fresh.update(log_step_size=math.log(group["lr"]), step_size_trace=0.0)
+        for key, value in fresh.items():
+            if key not in state:
+                state[key] = torch.full_like(p, value, memory_format=torch.preserve_format)
         return state
 
 

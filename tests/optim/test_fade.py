@@ -405,3 +405,18 @@ def test_cuda_matches_cpu_without_synchronising(base, idbd):
     for m_cpu, m_gpu in zip(cpu[:3], gpu[:3], strict=True):
         for p_cpu, p_gpu in zip(m_cpu.parameters(), m_gpu.parameters(), strict=True):
             torch.testing.assert_close(p_gpu.cpu(), p_cpu, rtol=1e-4, atol=1e-5)
+
+
+def test_state_moved_in_from_adam_gains_the_missing_fade_entries():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = FADE([{"params": [p], "fade": True}], init_decay=0.01)
+    moved_m = torch.full((3,), 0.5)
+    opt.state[p] = {"step": 4, "exp_avg": moved_m.clone(), "exp_avg_sq": torch.full((3,), 0.25)}
+    p.grad = torch.zeros(3)
+    opt.set_curvature(p, torch.zeros(3))
+    opt.step()
+    state = opt.state[p]
+    assert state["step"] == 5
+    torch.testing.assert_close(state["exp_avg"], 0.9 * moved_m)  # kept, then updated
+    torch.testing.assert_close(opt.decay_rates(p), torch.full((3,), 0.01))
+    torch.testing.assert_close(state["decay_trace"], torch.full((3,), -0.01))  # -lambda * p
