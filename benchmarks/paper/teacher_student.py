@@ -151,6 +151,10 @@ def main() -> None:
     parser.add_argument("--json", help="append one JSON line per method to this file")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    # Adam's second moments of dead ReLU units decay geometrically into float32's
+    # denormal range, where CPU arithmetic is ~40x slower; flushing them to zero
+    # changes nothing measurable (|v| < 1.2e-38) and keeps Adam's runs fast.
+    torch.set_flush_denormal(True)
     print(f"teacher-student tracking: {args.steps} steps, {args.seeds} seeds", flush=True)
     for name in args.methods.split(","):
         started = time.perf_counter()

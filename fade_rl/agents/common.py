@@ -220,10 +220,10 @@ def _read_zip_data(path: str | pathlib.Path | io.BufferedIOBase) -> dict[str, An
 class FadeAlgorithmMixin:
     """Shared machinery of the FADE algorithms; mixed in before an SB3 off-policy algorithm.
 
-    Subclasses implement :meth:`_fade_critic_nets` (name -> critic network whose
-    last layer is the head) and :meth:`_fade_optimizer_owner` (the object holding
-    the critic optimizer as ``.optimizer``), and call :meth:`_install_fade` at the
-    end of ``_setup_model``.
+    It takes SB3's constructor plus ``fade_kwargs`` and installs FADE at the end
+    of ``_setup_model``. Subclasses implement :meth:`_fade_critic_nets` (name ->
+    critic network whose last layer is the head) and :meth:`_fade_optimizer_owner`
+    (the object holding the critic optimizer as ``.optimizer``).
     """
 
     #: The vanilla SB3 class this algorithm extends (for messages and attach_fade).
@@ -231,6 +231,21 @@ class FadeAlgorithmMixin:
 
     fade_kwargs: dict[str, Any]
     _fade_parts: dict[str, tuple[nn.Module, nn.Linear]]
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        *args: Any,
+        fade_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.fade_kwargs = dict(fade_kwargs or {})
+        super().__init__(policy, env, *args, **kwargs)  # type: ignore[call-arg]
+
+    def _setup_model(self) -> None:
+        super()._setup_model()  # type: ignore[misc]
+        self._install_fade()
 
     # ------------------------------------------------------------ hooks to implement
     def _fade_critic_nets(self) -> dict[str, nn.Module]:

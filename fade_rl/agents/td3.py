@@ -47,22 +47,6 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
 
     sb3_class: ClassVar[type] = TD3
 
-    def __init__(
-        self,
-        policy: Any,
-        env: Any,
-        *args: Any,
-        fade_kwargs: dict[str, Any] | None = None,
-        _init_setup_model: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        self.fade_kwargs = dict(fade_kwargs or {})
-        super().__init__(policy, env, *args, _init_setup_model=_init_setup_model, **kwargs)
-
-    def _setup_model(self) -> None:
-        super()._setup_model()
-        self._install_fade()
-
     def _fade_critic_nets(self) -> dict[str, nn.Module]:
         return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
 
