@@ -290,7 +290,7 @@ def test_fade_sac_logs_one_lambda_summary_per_twin() -> None:
 def test_clear_errors() -> None:
     with pytest.raises(ValueError, match="interval must be a positive"):
         PlasticityCallback(interval=-5)
-    with pytest.raises(ValueError, match="probe_interval .* or None"):
+    with pytest.raises(ValueError, match=r"probe_interval .* or None"):
         PlasticityCallback(probe_interval=0)
     with pytest.raises(ValueError, match="tau"):
         PlasticityCallback(taus=(0.0, -0.1))
