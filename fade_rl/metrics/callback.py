@@ -363,7 +363,11 @@ class PlasticityCallback(BaseCallback):
         )
 
     def _close_segments(self, final: bool) -> None:
-        """Log the statistics of env 0's segments that have closed and were not logged yet."""
+        """Log the statistics of env 0's segments that have closed and were not logged yet.
+
+        With ``final`` (the end of a ``learn`` call) the running segment is logged too, as it
+        stands; it is logged again when it really closes, if training goes on.
+        """
         if not self.episodes:
             return
         stats = self.shift_statistics(0, final=final)
@@ -383,7 +387,7 @@ class PlasticityCallback(BaseCallback):
                 if s.recovery_steps is not None:
                     scalars["shift/recovery_steps"] = float(s.recovery_steps)
             self._write(scalars, {}, self.num_timesteps)
-        self._closed_segments = max(self._closed_segments, len(closed))
+        self._closed_segments = max(self._closed_segments, len(stats) - 1)
 
     # ------------------------------------------------------------------ measuring
     def _sample(self, batch_size: int) -> Any:

@@ -302,3 +302,14 @@ def test_clear_errors() -> None:
     model.replay_buffer = None
     with pytest.raises(ValueError, match="no replay buffer"):
         model.learn(20, callback=PlasticityCallback())
+
+
+def test_learn_in_chunks_logs_each_closed_segment_once_more_than_the_running_one() -> None:
+    model = DQN("MlpPolicy", reward_flip_env(period=300), **SMALL_DQN)
+    callback = _callback(interval=200, probe_interval=None, histogram_interval=None, memory=False)
+    model.learn(400, callback=callback)  # segment 1 running at the end: logged as it stands
+    model.learn(400, callback=callback, reset_num_timesteps=False)
+    closed = [v["shift/segment_closed"] for _, v in callback.history if "shift/segment_closed" in v]
+    # chunk 1: 0 at the flip (301), 1 at the end; chunk 2: 1 closes at 601, 2 at the end
+    assert closed == [0, 1, 1, 2]
+    assert [s.step for s in callback.shifts[0]] == [300, 600]
