@@ -75,7 +75,7 @@ from fade_rl.metrics.critics import (
     td_targets,
 )
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
-from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, shift_statistics
+from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, return_area, shift_statistics
 from fade_rl.optim import FADE
 
 __all__ = ["PlasticityCallback"]
@@ -252,6 +252,7 @@ class PlasticityCallback(BaseCallback):
         self._memory_ref: dict[str, Any] | None = None
         self._closed_segments = 0
         self._env_steps = 0
+        self._segment: int | None = None  # env 0's info["segment"], once an env reports one
 
     # ----------------------------------------------------------------------- set-up
     def _init_callback(self) -> None:
@@ -320,6 +321,8 @@ class PlasticityCallback(BaseCallback):
         for i, info in enumerate(infos):
             if step == 0 and i < len(self.initial_values) and not self.shifts[i]:
                 self.initial_values[i] = _values_key(info.get("shift_values"))
+            if i == 0 and "segment" in info:
+                self._segment = int(info["segment"])
             if info.get("shift"):
                 segment = info.get("segment")
                 segment = len(self.shifts[i]) + 1 if segment is None else int(segment)
@@ -454,8 +457,8 @@ class PlasticityCallback(BaseCallback):
         hists.update(fade_hists)
         if self._memory_ref is not None:
             scalars.update(self._memory_scores())
-        if self.episodes and self.episodes[0] is not None:
-            scalars["shift/segment"] = float(len(self.shifts[0]))
+        if self._segment is not None:
+            scalars["shift/segment"] = float(self._segment)
         return scalars, hists
 
     def _unique_params(self) -> list[nn.Parameter]:
@@ -592,7 +595,8 @@ class PlasticityCallback(BaseCallback):
         """Summary numbers of the run so far, for hparams (tags ``final/...``).
 
         ``final/return``: mean return of env 0's last ``return_window`` episodes;
-        ``final/mean_return``: time-averaged return over all of env 0's steps;
+        ``final/mean_return``: time-averaged return over all of env 0's steps (the area
+        under its return curve per step, from its first episode's end);
         ``final/recovery_steps``: mean over recovered segments; ``final/recovered``: share of
         shifts recovered from; ``final/dormant_ratio_tau<max tau>``, ``final/srank``,
         ``final/effective_rank``: means over networks and hidden layers at the last
@@ -602,12 +606,10 @@ class PlasticityCallback(BaseCallback):
         if self.episodes and self.episodes[0]:
             recent = self.episodes[0][-self.return_window :]
             out["final/return"] = sum(e.ret for e in recent) / len(recent)
+            whole = return_area(self.episodes[0], 0, self._env_steps + 1)
+            if whole is not None:
+                out["final/mean_return"] = whole[1]
             stats = self.shift_statistics(0, final=True)
-            area = [s.return_area for s in stats if s.return_area is not None]
-            first = self.episodes[0][0].end_step
-            span = self._env_steps + 1 - first
-            if area and span > 0:
-                out["final/mean_return"] = sum(area) / span
             shifted = [s for s in stats if s.segment > 0 and s.reference_return is not None]
             if shifted:
                 recovered = [s.recovery_steps for s in shifted if s.recovery_steps is not None]

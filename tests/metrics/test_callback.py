@@ -313,3 +313,35 @@ def test_learn_in_chunks_logs_each_closed_segment_once_more_than_the_running_one
     # chunk 1: 0 at the flip (301), 1 at the end; chunk 2: 1 closes at 601, 2 at the end
     assert closed == [0, 1, 1, 2]
     assert [s.step for s in callback.shifts[0]] == [300, 600]
+
+
+def test_a_stationary_env_gets_no_shift_tags_but_episode_returns() -> None:
+    model = DQN("MlpPolicy", "CartPole-v1", **SMALL_DQN)
+    callback = _callback(interval=200, probe_interval=None, histogram_interval=None)
+    model.learn(400, callback=callback)
+    tags = set(callback.latest)
+    assert "shift/episode_return" in tags and "plasticity/q_net/hidden0/srank" in tags
+    assert "shift/segment" not in tags and "shift/return_before" not in tags
+    assert callback.shifts == [[]] and callback._memory_ref is None
+
+
+def test_final_metrics_summarise_the_run(dqn_run: tuple[Path, PlasticityCallback, DQN]) -> None:
+    _, callback, _ = dqn_run
+    final = callback.final_metrics()
+    episodes = callback.episodes[0]
+    assert final["final/return"] == pytest.approx(np.mean([e.ret for e in episodes[-3:]]))
+    latest = callback.latest
+    dormant = [latest[f"plasticity/q_net/hidden{i}/dormant_ratio_tau0.025"] for i in (0, 1)]
+    assert final["final/dormant_ratio_tau0.025"] == pytest.approx(np.mean(dormant))
+    srank = [latest[f"plasticity/q_net/hidden{i}/srank"] for i in (0, 1)]
+    assert final["final/srank"] == pytest.approx(np.mean(srank))
+    assert final["final/probe_fit_ratio"] == pytest.approx(
+        latest["plasticity/q_net/probe/fit_ratio"]
+    )
+    # three flips, each judged against the return just before it
+    stats = callback.shift_statistics(0, final=True)
+    recovered = [s.recovery_steps for s in stats[1:] if s.recovery_steps is not None]
+    assert final["final/recovered"] == pytest.approx(len(recovered) / 3)
+    # the time-averaged return lies between the extreme episode returns
+    returns = [e.ret for e in episodes]
+    assert min(returns) <= final["final/mean_return"] <= max(returns)
