@@ -23,12 +23,22 @@ _EXPORTS = {
     "FadeSAC": "fade_rl.agents",
     "FadeTD3": "fade_rl.agents",
     "attach_fade": "fade_rl.agents",
+    "PlasticityCallback": "fade_rl.metrics",
 }
 
-__all__ = ["FADE", "FadeDQN", "FadeSAC", "FadeTD3", "__version__", "attach_fade"]
+__all__ = [
+    "FADE",
+    "FadeDQN",
+    "FadeSAC",
+    "FadeTD3",
+    "PlasticityCallback",
+    "__version__",
+    "attach_fade",
+]
 
 if TYPE_CHECKING:
     from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3, attach_fade
+    from fade_rl.metrics import PlasticityCallback
     from fade_rl.optim import FADE
 
 
