@@ -1,0 +1,85 @@
+"""Cost of one gradient step: FadeDQN against DQN, FadeSAC against SAC (default architectures, CPU).
+
+Each pair is built with SB3's default hyperparameters and policy, the replay
+buffer is filled with random transitions, and ``train(gradient_steps=n)`` is
+timed in alternating rounds (vanilla, FADE, vanilla, ...) so that both see the
+same machine load; the median time per gradient step over the rounds is
+reported, and their ratio (target: at most 1.10), with the ratio of the
+fastest rounds beside it (the least disturbed by other load).
+
+Run: ``python -m benchmarks.bench_agents`` (options: ``--steps``, ``--rounds``, ``--threads``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN, SAC
+from stable_baselines3.common.logger import configure
+
+from fade_rl import FadeDQN, FadeSAC
+
+PAIRS = (("DQN", DQN, FadeDQN, "CartPole-v1"), ("SAC", SAC, FadeSAC, "Pendulum-v1"))
+
+
+def _ready(algorithm: type, env_id: str, seed: int) -> Any:
+    model = algorithm("MlpPolicy", env_id, seed=seed, device="cpu")
+    model.learning_starts = 10**9  # collect only: every action random, no training
+    model.learn(2_000)
+    model.set_logger(configure(None, [""]))
+    return model
+
+
+def _time_train(model: Any, steps: int) -> float:
+    start = time.perf_counter()
+    model.train(gradient_steps=steps, batch_size=model.batch_size)
+    return (time.perf_counter() - start) / steps
+
+
+def bench_pair(vanilla: type, fade: type, env_id: str, steps: int, rounds: int) -> dict[str, float]:
+    """Median seconds per gradient step of both algorithms, and their ratio."""
+    models = {"vanilla": _ready(vanilla, env_id, 0), "fade": _ready(fade, env_id, 0)}
+    for model in models.values():  # warm-up (allocations, lazy optimizer state)
+        _time_train(model, max(steps // 4, 1))
+    times: dict[str, list[float]] = {"vanilla": [], "fade": []}
+    for _ in range(rounds):
+        for name, model in models.items():
+            times[name].append(_time_train(model, steps))
+    result = {name: statistics.median(values) for name, values in times.items()}
+    result["ratio"] = result["fade"] / result["vanilla"]
+    # The fastest round of each is the least disturbed by other load on the machine.
+    result["ratio_best"] = min(times["fade"]) / min(times["vanilla"])
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100, help="gradient steps per timed round")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per algorithm")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    th.set_num_threads(args.threads)
+    print(
+        f"torch {th.__version__}, {platform.processor() or platform.machine()}, "
+        f"{args.threads} thread(s), {args.rounds} rounds x {args.steps} gradient steps"
+    )
+    print(
+        f"{'pair':<16}{'vanilla ms/step':>17}{'FADE ms/step':>15}{'ratio':>8}"
+        f"{'ratio of best rounds':>22}"
+    )
+    for name, vanilla, fade, env_id in PAIRS:
+        r = bench_pair(vanilla, fade, env_id, args.steps, args.rounds)
+        print(
+            f"{'Fade' + name + ' / ' + name:<16}{1e3 * r['vanilla']:>17.3f}"
+            f"{1e3 * r['fade']:>15.3f}{r['ratio']:>8.3f}{r['ratio_best']:>22.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""attach_fade: turn an existing SB3 DQN, SAC or TD3 into its FADE counterpart."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN, SAC, TD3
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file
+
+from fade_rl.agents.common import FADE_KWARGS, FadeAlgorithmMixin, _read_zip_data
+from fade_rl.agents.dqn import FadeDQN
+from fade_rl.agents.sac import FadeSAC
+from fade_rl.agents.td3 import FadeTD3
+
+__all__ = ["attach_fade"]
+
+_COUNTERPARTS: tuple[tuple[type[BaseAlgorithm], type[FadeAlgorithmMixin]], ...] = (
+    (DQN, FadeDQN),
+    (SAC, FadeSAC),
+    (TD3, FadeTD3),
+)
+
+
+def _counterpart(algorithm: type[BaseAlgorithm]) -> type[FadeAlgorithmMixin]:
+    for base, fade in _COUNTERPARTS:
+        if issubclass(algorithm, base):
+            return fade
+    raise TypeError(
+        f"attach_fade supports SB3's DQN, SAC and TD3 (and subclasses), got {algorithm.__name__}"
+    )
+
+
+def _algorithm_of_zip(path: str | pathlib.Path | io.BufferedIOBase) -> type[BaseAlgorithm]:
+    """Which of DQN, SAC, TD3 saved a zip, from its policy class."""
+    from stable_baselines3.dqn.policies import DQNPolicy
+    from stable_baselines3.sac.policies import SACPolicy
+    from stable_baselines3.td3.policies import TD3Policy
+
+    data, _, _ = load_from_zip_file(path, load_data=True, device="cpu")
+    if data is None or "policy_class" not in data:
+        raise ValueError(f"{path} holds no SB3 model data (no policy_class)")
+    policy_class = data["policy_class"]
+    for policy_base, algorithm in ((DQNPolicy, DQN), (SACPolicy, SAC), (TD3Policy, TD3)):
+        if isinstance(policy_class, type) and issubclass(policy_class, policy_base):
+            return algorithm
+    raise TypeError(
+        f"{path} holds a model with policy {policy_class!r}; attach_fade supports DQN, SAC and TD3"
+    )
+
+
+def attach_fade(
+    model_or_path: BaseAlgorithm | str | pathlib.Path,
+    *,
+    env: Any = None,
+    device: th.device | str = "auto",
+    **fade_kwargs: Any,
+) -> Any:
+    """Turn an SB3 DQN, SAC or TD3 (fresh, trained, or a saved zip) into FadeDQN/FadeSAC/FadeTD3.
+
+    The new model takes over the old one's networks (weights unchanged), replay
+    buffer, ``num_timesteps``, logger, learning-rate schedule and every other
+    hyperparameter. The critic heads move to FADE (decay rates start at
+    ``init_decay``); every other critic parameter keeps its optimizer state
+    (Adam moments and step counts move over, the heads' moments too). The actor
+    and its optimizer are untouched.
+
+    The returned model shares networks and replay buffer with ``model``: keep
+    using the returned one only.
+
+    Args:
+        model_or_path: an SB3 ``DQN``, ``SAC`` or ``TD3`` (or subclass), or the
+            path of a zip saved by one of them.
+        env: when loading from a path, the environment to attach (as in
+            ``DQN.load(path, env=env)``). Ignored for a model.
+        device: when loading from a path, the device to load onto.
+        **fade_kwargs: keyword arguments of :class:`~fade_rl.optim.FADE`
+            (``meta_lr``, ``init_decay``, ...; not the learning rate).
+
+    Returns:
+        The FADE counterpart: a FadeDQN, FadeSAC or FadeTD3.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl import attach_fade
+        >>> vanilla = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> _ = vanilla.learn(200)
+        >>> model = attach_fade(vanilla, meta_lr=1.0, init_decay=1e-4)
+        >>> type(model).__name__, model.num_timesteps
+        ('FadeDQN', 200)
+    """
+    unknown = sorted(set(fade_kwargs) - set(FADE_KWARGS))
+    if unknown:
+        raise ValueError(
+            f"attach_fade got unknown keyword arguments {unknown}; FADE's are {list(FADE_KWARGS)} "
+            "(plus env= and device= when loading from a path)"
+        )
+    if isinstance(model_or_path, (str, pathlib.Path, io.BufferedIOBase)):
+        saved_by = _read_zip_data(model_or_path).get("fade_algorithm")
+        if saved_by is not None:
+            raise TypeError(
+                f"{model_or_path} is already a {saved_by} checkpoint: open it with {saved_by}.load"
+            )
+        algorithm = _algorithm_of_zip(model_or_path)
+        if isinstance(model_or_path, io.BufferedIOBase):
+            model_or_path.seek(0)
+        model = algorithm.load(model_or_path, env=env, device=device)
+    elif isinstance(model_or_path, BaseAlgorithm):
+        model = model_or_path
+    else:
+        raise TypeError(
+            "attach_fade takes an SB3 DQN/SAC/TD3 model or the path of its zip, got "
+            f"{type(model_or_path).__name__}"
+        )
+    if isinstance(model, FadeAlgorithmMixin):
+        raise TypeError(f"the model is already a {type(model).__name__}; nothing to attach")
+    fade_class = _counterpart(type(model))
+
+    new = fade_class.__new__(fade_class)  # type: ignore[call-overload]
+    # Everything the SB3 model holds (networks, optimizers, replay buffer, counters,
+    # logger, schedules, hyperparameters) is taken over as is.
+    new.__dict__.update(model.__dict__)
+    new.fade_kwargs = dict(fade_kwargs)
+    new._install_fade()
+    return new

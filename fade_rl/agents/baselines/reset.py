@@ -1,0 +1,141 @@
+"""Resets (Nikishin et al. 2022): re-initialize the head, the critic or the whole agent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from fade_rl.agents.baselines._targets import (
+    check_choice,
+    check_model,
+    check_positive_int,
+    reset_optimizer_state,
+    target_modules,
+    target_pairs,
+    target_parameters,
+)
+
+__all__ = ["ResetCallback", "reset_parameters"]
+
+_TARGETS = ("head", "critic", "all")
+
+
+def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
+    """Re-initialize part of an agent, its target-network copy and its optimizer state.
+
+    The chosen online modules get a fresh initialization (PyTorch's default, as
+    SB3 builds off-policy networks); the matching parameters of the target
+    networks are set equal to them; the optimizer state of those parameters is
+    dropped (moments, step counts and, under FADE, decay rates and traces start
+    afresh at the next step). The replay buffer, the step counters and every
+    other parameter are left alone.
+
+    Args:
+        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        target: ``"head"`` (the critics' final linear layers), ``"critic"`` (everything
+            the critic loss trains) or ``"all"`` (critic and actor).
+
+    Returns:
+        The number of parameter tensors re-initialized.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1")
+        >>> reset_parameters(model, target="head")
+        2
+    """
+    check_model(model, "reset_parameters")
+    check_choice("target", target, _TARGETS)
+    params = target_parameters(model, target)
+    ids = {id(p) for p in params}
+    with th.no_grad():
+        for module in target_modules(model, target):
+            for sub in module.modules():
+                reset = getattr(sub, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+        for online, target_net in target_pairs(model):
+            target_params = dict(target_net.named_parameters())
+            for name, p in online.named_parameters():
+                if id(p) in ids and name in target_params:
+                    target_params[name].copy_(p)
+    reset_optimizer_state(model, params)
+    return len(params)
+
+
+class ResetCallback(BaseCallback):
+    """SB3 callback: :func:`reset_parameters` every ``every`` steps and/or at environment shifts.
+
+    Args:
+        target: ``"head"``, ``"critic"`` or ``"all"``.
+        every: reset each time ``num_timesteps`` crosses a multiple of ``every``.
+        shift_info_key: reset on a step where any environment's ``info`` has a
+            true value under this key (the step on which the environment shifts).
+        verbose: 1 prints each reset.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> callback = ResetCallback(target="critic", every=100)
+        >>> _ = model.learn(250, callback=callback)
+        >>> callback.n_resets
+        2
+    """
+
+    def __init__(
+        self,
+        target: str = "head",
+        every: int | None = None,
+        shift_info_key: str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.target = check_choice("target", target, _TARGETS)
+        self.every = check_positive_int("every", every, allow_none=True)
+        if shift_info_key is not None and (
+            not isinstance(shift_info_key, str) or not shift_info_key
+        ):
+            raise ValueError(
+                f"shift_info_key must be a non-empty str or None, got {shift_info_key!r}"
+            )
+        if every is None and shift_info_key is None:
+            raise ValueError(
+                "ResetCallback needs every=K (reset every K steps) and/or shift_info_key=... "
+                "(reset when the environment reports a shift in info)"
+            )
+        self.shift_info_key = shift_info_key
+        self.n_resets = 0
+        self._next_reset: int | None = None
+
+    def _on_training_start(self) -> None:
+        if self.every is not None:
+            self._next_reset = (self.num_timesteps // self.every + 1) * self.every
+
+    def _reset(self, why: str) -> None:
+        reset_parameters(self.model, self.target)
+        self.n_resets += 1
+        self.logger.record("baselines/n_resets", self.n_resets)
+        if self.verbose:
+            print(f"ResetCallback: reset {self.target} at step {self.num_timesteps} ({why})")
+
+    def _on_step(self) -> bool:
+        due = False
+        why = ""
+        if (
+            self._next_reset is not None
+            and self.every is not None
+            and self.num_timesteps >= self._next_reset
+        ):
+            due, why = True, f"every {self.every} steps"
+            while self._next_reset <= self.num_timesteps:
+                self._next_reset += self.every
+        if self.shift_info_key is not None:
+            infos: Any = self.locals.get("infos", ())
+            if any(bool(info.get(self.shift_info_key, False)) for info in infos):
+                due, why = True, f"info[{self.shift_info_key!r}]"
+        if due:
+            self._reset(why)
+        return True

@@ -1,0 +1,87 @@
+"""Shrink & perturb (Ash & Adams 2020): theta <- alpha * theta + (1 - alpha) * fresh init."""
+
+from __future__ import annotations
+
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+
+from fade_rl.agents.baselines._targets import (
+    check_choice,
+    check_fraction,
+    check_model,
+    check_positive_int,
+    fresh_copy,
+    target_modules,
+)
+
+__all__ = ["ShrinkPerturbCallback", "shrink_perturb"]
+
+_TARGETS = ("head", "critic", "all")
+
+
+def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -> None:
+    """Shrink the chosen online parameters toward a fresh initialization.
+
+    ``theta <- alpha * theta + (1 - alpha) * theta_fresh``, where ``theta_fresh``
+    is a new draw of the network's initialization. Target networks, optimizer
+    state, replay buffer and all other parameters are left alone (the target
+    networks follow through their usual updates).
+
+    Args:
+        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        alpha: the share of the current weights kept, in [0, 1] (1 changes nothing,
+            0 is a reset of the weights).
+        target: ``"head"``, ``"critic"`` or ``"all"``.
+
+    Example:
+        >>> from stable_baselines3 import TD3
+        >>> model = TD3("MlpPolicy", "Pendulum-v1")
+        >>> shrink_perturb(model, alpha=0.8, target="critic")
+    """
+    check_model(model, "shrink_perturb")
+    alpha = check_fraction("alpha", alpha)
+    check_choice("target", target, _TARGETS)
+    with th.no_grad():
+        for module in target_modules(model, target):
+            fresh = fresh_copy(module)
+            for p, p_fresh in zip(module.parameters(), fresh.parameters(), strict=True):
+                if p.requires_grad:
+                    p.mul_(alpha).add_(p_fresh, alpha=1.0 - alpha)
+
+
+class ShrinkPerturbCallback(BaseCallback):
+    """SB3 callback: :func:`shrink_perturb` every ``every`` environment steps.
+
+    Args:
+        alpha: share of the current weights kept, in [0, 1].
+        every: period in environment steps.
+        target: ``"head"``, ``"critic"`` or ``"all"``.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> _ = model.learn(200, callback=ShrinkPerturbCallback(alpha=0.9, every=100))
+    """
+
+    def __init__(self, alpha: float, every: int, target: str = "critic", verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.alpha = check_fraction("alpha", alpha)
+        self.every = check_positive_int("every", every)
+        self.target = check_choice("target", target, _TARGETS)
+        self.n_applied = 0
+        self._next = 0
+
+    def _on_training_start(self) -> None:
+        assert self.every is not None
+        self._next = (self.num_timesteps // self.every + 1) * self.every
+
+    def _on_step(self) -> bool:
+        assert self.every is not None
+        if self.num_timesteps >= self._next:
+            while self._next <= self.num_timesteps:
+                self._next += self.every
+            shrink_perturb(self.model, self.alpha, self.target)
+            self.n_applied += 1
+            self.logger.record("baselines/n_shrink_perturb", self.n_applied)
+        return True

@@ -1,0 +1,116 @@
+"""Fixed, decoupled weight decay (as AdamW) on the critic head or the whole critic."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from torch.utils.hooks import RemovableHandle
+
+from fade_rl.agents.baselines._targets import (
+    check_choice,
+    check_model,
+    optimizers_of,
+    target_parameters,
+)
+
+__all__ = ["WeightDecayCallback", "add_weight_decay"]
+
+_TARGETS = ("head", "critic")
+
+
+def _check_weight_decay(weight_decay: Any) -> float:
+    if (
+        isinstance(weight_decay, bool)
+        or not isinstance(weight_decay, (int, float))
+        or not math.isfinite(weight_decay)
+        or weight_decay < 0
+    ):
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    return float(weight_decay)
+
+
+def add_weight_decay(
+    model: BaseAlgorithm, weight_decay: float, target: str = "head"
+) -> list[RemovableHandle]:
+    """Decay the chosen critic parameters before every step of their optimizer, as AdamW does.
+
+    Each step of the optimizer that holds a parameter ``p`` first applies
+    ``p <- (1 - lr * weight_decay) * p``, with ``lr`` read from ``p``'s parameter
+    group at that moment (so SB3's learning-rate schedule applies), then the
+    optimizer's own step. The base optimizer stays as it is (no coupled L2).
+
+    Args:
+        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        weight_decay: the decoupled decay coefficient (AdamW's ``weight_decay``), >= 0.
+        target: ``"head"`` (the critics' final linear layers) or ``"critic"`` (every
+            parameter the critic loss trains).
+
+    Returns:
+        The optimizer hook handles; ``handle.remove()`` stops the decay. Hooks do
+        not survive save/load: use :class:`WeightDecayCallback` with ``learn``.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> handles = add_weight_decay(model, 0.1, target="head")
+        >>> _ = model.learn(100)
+        >>> for handle in handles:
+        ...     handle.remove()
+    """
+    check_model(model, "add_weight_decay")
+    weight_decay = _check_weight_decay(weight_decay)
+    check_choice("target", target, _TARGETS)
+    params = target_parameters(model, target)
+    handles = []
+    for optimizer in optimizers_of(model):
+        chosen_ids = {id(p) for p in params}
+        groups = [
+            (group, [p for p in group["params"] if id(p) in chosen_ids])
+            for group in optimizer.param_groups
+        ]
+        groups = [(group, ps) for group, ps in groups if ps]
+        if not groups:
+            continue
+
+        def decay(opt: th.optim.Optimizer, args: Any, kwargs: Any, groups: Any = groups) -> None:
+            with th.no_grad():
+                for group, ps in groups:
+                    th._foreach_mul_(ps, 1.0 - group["lr"] * weight_decay)
+
+        handles.append(optimizer.register_step_pre_hook(decay))
+    return handles
+
+
+class WeightDecayCallback(BaseCallback):
+    """SB3 callback: fixed decoupled weight decay (see :func:`add_weight_decay`) during ``learn``.
+
+    Args:
+        weight_decay: AdamW's decoupled decay coefficient, >= 0.
+        target: ``"head"`` or ``"critic"``.
+
+    Example:
+        >>> from stable_baselines3 import SAC
+        >>> model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32)
+        >>> _ = model.learn(100, callback=WeightDecayCallback(1e-2, target="critic"))
+    """
+
+    def __init__(self, weight_decay: float, target: str = "head", verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self.weight_decay = _check_weight_decay(weight_decay)
+        self.target = check_choice("target", target, _TARGETS)
+        self._handles: list[RemovableHandle] = []
+
+    def _on_training_start(self) -> None:
+        self._handles = add_weight_decay(self.model, self.weight_decay, self.target)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []

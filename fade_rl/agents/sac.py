@@ -1,0 +1,179 @@
+"""FadeSAC: SB3's SAC whose twin Q heads learn their own per-element decay rates with FADE."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+from stable_baselines3 import SAC
+from stable_baselines3.common.utils import polyak_update
+from torch import nn
+from torch.nn import functional as F
+
+from fade_rl.agents.common import FadeAlgorithmMixin
+from fade_rl.optim import half_squared_error_output_hessian
+
+__all__ = ["FadeSAC"]
+
+
+def critic_heads_pass(
+    critic: Any, parts: list[tuple[nn.Module, nn.Linear]], obs: Any, actions: th.Tensor
+) -> tuple[list[th.Tensor], list[th.Tensor]]:
+    """SB3's ``ContinuousCritic.forward`` with each head's input features kept.
+
+    Returns ``(q_values, features)``: one ``(B, 1)`` Q-value and one ``(B, d)``
+    feature tensor per critic, from the same forward pass.
+    """
+    with th.set_grad_enabled(not critic.share_features_extractor):
+        features = critic.extract_features(obs, critic.features_extractor)
+    qvalue_input = th.cat([features, actions], dim=1)
+    phis = [body(qvalue_input) for body, _ in parts]
+    return [head(phi) for (_, head), phi in zip(parts, phis, strict=True)], phis
+
+
+class FadeSAC(FadeAlgorithmMixin, SAC):
+    """SAC whose critics' heads (each twin's final ``nn.Linear``, separately) are optimized by FADE.
+
+    Takes every argument of :class:`stable_baselines3.SAC`, plus ``fade_kwargs``
+    for :class:`~fade_rl.optim.FADE`. The critics' other parameters keep the base
+    optimizer and SB3's learning-rate schedule; the actor and the entropy
+    coefficient are untouched; the target critics copy the decayed weights.
+
+    SB3's critic loss ``0.5 * sum_i mse(Q_i, target)`` has output Hessian ``1/B``
+    for each critic's own head; the curvature comes from the features of the
+    critic-loss pass, so the critic pass inside the actor loss changes nothing.
+
+    Args:
+        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a SACPolicy class.
+        env: the environment or its id.
+        *args: SB3 SAC's positional arguments after ``env``.
+        fade_kwargs: keyword arguments of FADE (not the learning rate).
+        **kwargs: SB3 SAC's keyword arguments.
+
+    Example:
+        >>> from fade_rl import FadeSAC
+        >>> model = FadeSAC("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32,
+        ...                 policy_kwargs=dict(net_arch=[32, 32]))
+        >>> _ = model.learn(100)
+        >>> sorted(model.fade_decay_rates())
+        ['qf0', 'qf1']
+    """
+
+    sb3_class: ClassVar[type] = SAC
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        *args: Any,
+        fade_kwargs: dict[str, Any] | None = None,
+        _init_setup_model: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.fade_kwargs = dict(fade_kwargs or {})
+        super().__init__(policy, env, *args, _init_setup_model=_init_setup_model, **kwargs)
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self._install_fade()
+
+    def _fade_critic_nets(self) -> dict[str, nn.Module]:
+        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
+
+    def _fade_optimizer_owner(self) -> Any:
+        return self.critic
+
+    def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+        """SB3's SAC update, with FADE's curvature taken from the critic-loss pass."""
+        self.policy.set_training_mode(True)
+        optimizers = [self.actor.optimizer, self.critic.optimizer]
+        if self.ent_coef_optimizer is not None:
+            optimizers += [self.ent_coef_optimizer]
+        self._update_learning_rate(optimizers)
+        parts = list(self._fade_parts.values())
+
+        ent_coef_losses, ent_coefs = [], []
+        actor_losses, critic_losses = [], []
+
+        for gradient_step in range(gradient_steps):
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+
+            if self.use_sde:
+                self.actor.reset_noise()
+
+            actions_pi, log_prob = self.actor.action_log_prob(replay_data.observations)
+            log_prob = log_prob.reshape(-1, 1)
+
+            ent_coef_loss = None
+            if self.ent_coef_optimizer is not None and self.log_ent_coef is not None:
+                ent_coef = th.exp(self.log_ent_coef.detach())
+                assert isinstance(self.target_entropy, float)
+                ent_coef_loss = -(
+                    self.log_ent_coef * (log_prob + self.target_entropy).detach()
+                ).mean()
+                ent_coef_losses.append(ent_coef_loss.item())
+            else:
+                ent_coef = self.ent_coef_tensor
+
+            ent_coefs.append(ent_coef.item())
+
+            if ent_coef_loss is not None and self.ent_coef_optimizer is not None:
+                self.ent_coef_optimizer.zero_grad()
+                ent_coef_loss.backward()
+                self.ent_coef_optimizer.step()
+
+            with th.no_grad():
+                next_actions, next_log_prob = self.actor.action_log_prob(
+                    replay_data.next_observations
+                )
+                next_q_values = th.cat(
+                    self.critic_target(replay_data.next_observations, next_actions), dim=1
+                )
+                next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
+                next_q_values = next_q_values - ent_coef * next_log_prob.reshape(-1, 1)
+                target_q_values = (
+                    replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
+                )
+
+            current_q_values, phis = critic_heads_pass(
+                self.critic, parts, replay_data.observations, replay_data.actions
+            )
+            critic_loss = 0.5 * sum(
+                F.mse_loss(current_q, target_q_values) for current_q in current_q_values
+            )
+            assert isinstance(critic_loss, th.Tensor)
+            critic_losses.append(critic_loss.item())
+
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            # 0.5 * mse over B samples of one output: c = 1/B for each critic's own head.
+            c = half_squared_error_output_hessian(
+                target_q_values.shape[0], 1, device=target_q_values.device
+            )
+            for (_, head), phi in zip(parts, phis, strict=True):
+                self._set_head_curvature(head, phi, c)
+            self.critic.optimizer.step()
+
+            q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
+            min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
+            actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
+            actor_losses.append(actor_loss.item())
+
+            self.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor.optimizer.step()
+
+            if gradient_step % self.target_update_interval == 0:
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+
+        self._n_updates += gradient_steps
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/ent_coef", np.mean(ent_coefs))
+        self.logger.record("train/actor_loss", np.mean(actor_losses))
+        self.logger.record("train/critic_loss", np.mean(critic_losses))
+        if len(ent_coef_losses) > 0:
+            self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))

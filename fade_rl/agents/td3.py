@@ -1,0 +1,135 @@
+"""FadeTD3: SB3's TD3 whose twin Q heads learn their own per-element decay rates with FADE."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+from stable_baselines3 import TD3
+from stable_baselines3.common.utils import polyak_update
+from torch import nn
+from torch.nn import functional as F
+
+from fade_rl.agents.common import FadeAlgorithmMixin
+from fade_rl.agents.sac import critic_heads_pass
+from fade_rl.optim import mse_output_hessian
+
+__all__ = ["FadeTD3"]
+
+
+class FadeTD3(FadeAlgorithmMixin, TD3):
+    """TD3 whose critics' heads (each twin's final ``nn.Linear``, separately) are optimized by FADE.
+
+    Takes every argument of :class:`stable_baselines3.TD3`, plus ``fade_kwargs``
+    for :class:`~fade_rl.optim.FADE`. The critics' other parameters keep the base
+    optimizer and SB3's learning-rate schedule; the actor is untouched; the
+    target critics copy the decayed weights.
+
+    SB3's critic loss ``sum_i mse(Q_i, target)`` has output Hessian ``2/B`` for
+    each critic's own head, taken from the features of the critic-loss pass.
+
+    Args:
+        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a TD3Policy class.
+        env: the environment or its id.
+        *args: SB3 TD3's positional arguments after ``env``.
+        fade_kwargs: keyword arguments of FADE (not the learning rate).
+        **kwargs: SB3 TD3's keyword arguments.
+
+    Example:
+        >>> from fade_rl import FadeTD3
+        >>> model = FadeTD3("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32,
+        ...                 policy_kwargs=dict(net_arch=[32, 32]))
+        >>> _ = model.learn(100)
+        >>> sorted(model.fade_heads)
+        ['qf0', 'qf1']
+    """
+
+    sb3_class: ClassVar[type] = TD3
+
+    def __init__(
+        self,
+        policy: Any,
+        env: Any,
+        *args: Any,
+        fade_kwargs: dict[str, Any] | None = None,
+        _init_setup_model: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.fade_kwargs = dict(fade_kwargs or {})
+        super().__init__(policy, env, *args, _init_setup_model=_init_setup_model, **kwargs)
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self._install_fade()
+
+    def _fade_critic_nets(self) -> dict[str, nn.Module]:
+        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
+
+    def _fade_optimizer_owner(self) -> Any:
+        return self.critic
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """SB3's TD3 update, with FADE's curvature taken from the critic-loss pass."""
+        self.policy.set_training_mode(True)
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+        parts = list(self._fade_parts.values())
+
+        actor_losses, critic_losses = [], []
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
+            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
+
+            with th.no_grad():
+                noise = replay_data.actions.clone().data.normal_(0, self.target_policy_noise)
+                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+                next_actions = (self.actor_target(replay_data.next_observations) + noise).clamp(
+                    -1, 1
+                )
+                next_q_values = th.cat(
+                    self.critic_target(replay_data.next_observations, next_actions), dim=1
+                )
+                next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
+                target_q_values = (
+                    replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
+                )
+
+            current_q_values, phis = critic_heads_pass(
+                self.critic, parts, replay_data.observations, replay_data.actions
+            )
+            critic_loss = sum(
+                F.mse_loss(current_q, target_q_values) for current_q in current_q_values
+            )
+            assert isinstance(critic_loss, th.Tensor)
+            critic_losses.append(critic_loss.item())
+
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            # mse over B samples of one output: c = 2/B for each critic's own head.
+            c = mse_output_hessian(target_q_values.shape[0], 1, device=target_q_values.device)
+            for (_, head), phi in zip(parts, phis, strict=True):
+                self._set_head_curvature(head, phi, c)
+            self.critic.optimizer.step()
+
+            if self._n_updates % self.policy_delay == 0:
+                actor_loss = -self.critic.q1_forward(
+                    replay_data.observations, self.actor(replay_data.observations)
+                ).mean()
+                actor_losses.append(actor_loss.item())
+
+                self.actor.optimizer.zero_grad()
+                actor_loss.backward()
+                self.actor.optimizer.step()
+
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
+                polyak_update(
+                    self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0
+                )
+                polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if len(actor_losses) > 0:
+            self.logger.record("train/actor_loss", np.mean(actor_losses))
+        self.logger.record("train/critic_loss", np.mean(critic_losses))
