@@ -1,0 +1,55 @@
+"""Non-stationary environments: schedules, shift wrappers, task sequences, registered ids.
+
+Importing this package registers the ``fade_rl/...`` environment ids (see :func:`list_envs`).
+The ``info`` keys every wrapper writes (``clock``, ``segment``, ``shift``, ``shift_values``,
+``unshifted_reward``) are described in :mod:`fade_rl.envs.core` and ``docs/envs.md``.
+This package imports no torch.
+"""
+
+from fade_rl.envs.action import ActionShift
+from fade_rl.envs.core import CLOCK, SEGMENT, SHIFT, SHIFT_VALUES, UNSHIFTED_REWARD
+from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
+from fade_rl.envs.observation import ObservationShift
+from fade_rl.envs.registration import list_envs, make_shifted, register_envs
+from fade_rl.envs.reward import RewardShift
+from fade_rl.envs.schedules import (
+    Constant,
+    LinearDrift,
+    PeriodicSwitch,
+    Piecewise,
+    RandomSwitch,
+    RandomWalk,
+    Schedule,
+    Sinusoid,
+    make_schedule,
+)
+from fade_rl.envs.task_sequence import TaskSequence
+
+register_envs()
+
+__all__ = [
+    "CLOCK",
+    "SEGMENT",
+    "SHIFT",
+    "SHIFT_VALUES",
+    "UNSHIFTED_REWARD",
+    "ActionShift",
+    "Constant",
+    "DynamicsAdapter",
+    "DynamicsShift",
+    "LinearDrift",
+    "ObservationShift",
+    "PeriodicSwitch",
+    "Piecewise",
+    "RandomSwitch",
+    "RandomWalk",
+    "RewardShift",
+    "Schedule",
+    "Sinusoid",
+    "TaskSequence",
+    "list_envs",
+    "make_schedule",
+    "make_shifted",
+    "register_adapter",
+    "register_envs",
+]

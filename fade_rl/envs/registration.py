@@ -1,0 +1,185 @@
+"""The registered ``fade_rl/...`` environment ids and :func:`list_envs`.
+
+Every id builds its shift wrappers inside ``gym.make`` (the entry point wraps the raw
+environment), so ``Monitor`` and SB3's ``rollout/ep_rew_mean`` see the shifted reward, and
+``env.spec`` rebuilds the same environment. Schedules count steps per environment copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import load_env_creator
+
+from fade_rl.envs.action import ActionShift
+from fade_rl.envs.dynamics import DynamicsShift
+from fade_rl.envs.observation import ObservationShift
+from fade_rl.envs.reward import RewardShift
+
+__all__ = ["ENVS", "NAMESPACE", "list_envs", "make_shifted", "register_envs"]
+
+NAMESPACE = "fade_rl"
+
+
+def make_shifted(
+    base: str,
+    base_kwargs: Mapping[str, Any] | None = None,
+    dynamics: Mapping[str, Any] | None = None,
+    action: Mapping[str, Any] | None = None,
+    observation: Mapping[str, Any] | None = None,
+    reward: Mapping[str, Any] | None = None,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """Entry point of the registered ids: the raw ``base`` env inside shift wrappers.
+
+    The raw environment is built from ``base``'s entry point (no TimeLimit or checker: the
+    outer ``gym.make`` adds those around the wrappers). Wrappers go on from the inside out
+    in the order dynamics, action, observation, reward; each ``*`` argument is the keyword
+    arguments of that wrapper (``dynamics`` is its ``params`` dict).
+    """
+    spec = gym.spec(base)
+    kwargs = {**spec.kwargs, **(base_kwargs or {})}
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    env: gym.Env = load_env_creator(spec.entry_point)(**kwargs)
+    if dynamics is not None:
+        env = DynamicsShift(env, dynamics)
+    if action is not None:
+        env = ActionShift(env, **action)
+    if observation is not None:
+        env = ObservationShift(env, **observation)
+    if reward is not None:
+        env = RewardShift(env, **reward)
+    return env
+
+
+def _periodic(values: list[float], period: int) -> dict[str, Any]:
+    return {"type": "periodic", "values": values, "period": period}
+
+
+_SHIFTED = "fade_rl.envs.registration:make_shifted"
+_SEQUENCE = "fade_rl.envs.task_sequence:TaskSequence"
+
+#: id -> (one-line description, ``gym.register`` keyword arguments).
+ENVS: dict[str, tuple[str, dict[str, Any]]] = {
+    f"{NAMESPACE}/CartPole-RewardFlip-v0": (
+        "CartPole whose reward flips sign (+1 <-> -1 per step) every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 500,
+            "kwargs": {"base": "CartPole-v1", "reward": {"sign": _periodic([1.0, -1.0], 50_000)}},
+        },
+    ),
+    f"{NAMESPACE}/CartPole-Dynamics-v0": (
+        "CartPole whose half pole length (0.5 <-> 1.5) and pole mass (0.1 <-> 0.5) switch "
+        "every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 500,
+            "kwargs": {
+                "base": "CartPole-v1",
+                "dynamics": {
+                    "length": _periodic([0.5, 1.5], 50_000),
+                    "masspole": _periodic([0.1, 0.5], 50_000),
+                },
+            },
+        },
+    ),
+    f"{NAMESPACE}/CartPole-ObsPermute-v0": (
+        "CartPole whose 4 observation dimensions are re-permuted at random every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 500,
+            "kwargs": {"base": "CartPole-v1", "observation": {"permute_every": 50_000}},
+        },
+    ),
+    f"{NAMESPACE}/CartPole-ActionPermute-v0": (
+        "CartPole whose two actions (push left/right) swap meaning every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 500,
+            "kwargs": {"base": "CartPole-v1", "action": {"permute_every": 50_000}},
+        },
+    ),
+    f"{NAMESPACE}/Pendulum-Dynamics-v0": (
+        "Pendulum whose gravity (10 <-> 15) and mass (1.0 <-> 1.5) switch every 20k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 200,
+            "kwargs": {
+                "base": "Pendulum-v1",
+                "dynamics": {
+                    "g": _periodic([10.0, 15.0], 20_000),
+                    "m": _periodic([1.0, 1.5], 20_000),
+                },
+            },
+        },
+    ),
+    f"{NAMESPACE}/MountainCarContinuous-Dynamics-v0": (
+        "MountainCarContinuous whose engine power switches 0.0015 <-> 0.0011 every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 999,
+            "kwargs": {
+                "base": "MountainCarContinuous-v0",
+                "dynamics": {"power": _periodic([0.0015, 0.0011], 50_000)},
+            },
+        },
+    ),
+    f"{NAMESPACE}/Acrobot-Dynamics-v0": (
+        "Acrobot whose lower link mass (1 <-> 2) and upper link length (1 <-> 1.5) switch "
+        "every 50k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 500,
+            "kwargs": {
+                "base": "Acrobot-v1",
+                "dynamics": {
+                    "link_mass_2": _periodic([1.0, 2.0], 50_000),
+                    "link_length_1": _periodic([1.0, 1.5], 50_000),
+                },
+            },
+        },
+    ),
+    f"{NAMESPACE}/HalfCheetah-Dynamics-v0": (
+        "HalfCheetah (MuJoCo) whose body masses (x1 <-> x1.5) and friction (x1 <-> x0.5) "
+        "switch every 100k steps",
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": 1000,
+            "kwargs": {
+                "base": "HalfCheetah-v5",
+                "dynamics": {
+                    "body_mass_scale": _periodic([1.0, 1.5], 100_000),
+                    "friction_scale": _periodic([1.0, 0.5], 100_000),
+                },
+            },
+        },
+    ),
+    f"{NAMESPACE}/Atari-Sequence-v0": (
+        "Atari Pong -> Breakout -> SpaceInvaders (18 actions, 4x84x84 frames), next game "
+        "every 500k steps",
+        {
+            "entry_point": _SEQUENCE,
+            "kwargs": {
+                "env_ids": ["ALE/Pong-v5", "ALE/Breakout-v5", "ALE/SpaceInvaders-v5"],
+                "switch_every": 500_000,
+                "preset": "atari",
+            },
+        },
+    ),
+}
+
+
+def register_envs() -> None:
+    """Register every id in :data:`ENVS` with Gymnasium (repeat calls are no-ops)."""
+    for env_id, (_, kwargs) in ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, **kwargs)
+
+
+def list_envs() -> list[tuple[str, str]]:
+    """Every registered fade_rl id with a one-line description, in registration order."""
+    return [(env_id, description) for env_id, (description, _) in ENVS.items()]
