@@ -171,7 +171,10 @@ class ScheduledWrapper(gym.Wrapper):
             self._refresh(self.clock)
         obs, info = self.env.reset(seed=seed, options=options)
         stamp_reset_info(info, self.clock, self.segment, self._shift_values)
-        return self._observe(obs), info
+        if self.maps_observation:
+            index = self._obs_index
+            obs = self._observe(obs) if index is None else obs[index]
+        return obs, info
 
     def _observe(self, obs: Any) -> Any:
         return obs

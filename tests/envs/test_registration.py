@@ -175,3 +175,18 @@ def test_overriding_a_schedule_through_make() -> None:
     assert [v["dynamics.gravity"] for v in values] == [9.8, 9.8, 30.0]
     assert "dynamics.length" not in values[0]  # the override replaces the whole argument
     assert env.unwrapped.gravity == 30.0
+
+
+def test_sb3_rollout_ep_rew_mean_sees_the_shifted_reward() -> None:
+    """What SB3 logs as rollout/ep_rew_mean is the mean of ep_info_buffer's "r"."""
+    from stable_baselines3 import DQN
+
+    venv = make_vec_env(
+        "fade_rl/CartPole-RewardFlip-v0", n_envs=2, seed=0, env_kwargs={"reward": {"sign": -1.0}}
+    )
+    model = DQN("MlpPolicy", venv, learning_starts=10_000, seed=0, device="cpu")
+    model.learn(400)
+    episodes = list(model.ep_info_buffer)
+    assert len(episodes) >= 4
+    assert all(ep["r"] == -ep["l"] for ep in episodes)
+    assert venv.get_attr("clock") == [200, 200]
