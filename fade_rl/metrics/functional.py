@@ -1,0 +1,253 @@
+"""Plasticity metrics as pure functions on tensors (definitions: ``shared/DESIGN.md``).
+
+Every function takes plain tensors and returns a Python float (or a dict of floats), so it
+can be tested on small hand-computed matrices and called from any training loop. Feature
+matrices are ``[batch, units]``: one row per sample, one column per unit of a layer.
+
+* :func:`dormant_ratio` -- share of tau-dormant units (Sokar et al. 2023).
+* :func:`active_units` -- share of (sample, unit) activations that are non-zero.
+* :func:`srank` -- smallest k whose top-k singular values reach ``1 - delta`` of their sum
+  (Kumar et al. 2021).
+* :func:`effective_rank` -- exp of the entropy of the normalised singular values
+  (Roy & Vetterli 2007).
+* :func:`feature_norm`, :func:`weight_norm`, :func:`distance_from_init`,
+  :func:`gradient_norm` -- L2 norms.
+* :func:`value_stats`, :func:`td_error_stats` -- Q-value and TD-error statistics.
+* :func:`linear_probe_r2` -- ridge regression from features to targets, R^2 on held-out rows.
+
+Example:
+    >>> import torch
+    >>> acts = torch.tensor([[0.0, 1.0, 2.0], [0.0, 3.0, 2.0]])
+    >>> dormant_ratio(acts, tau=0.0)
+    0.3333333432674408
+    >>> srank(torch.eye(3), delta=0.01)
+    3
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "active_units",
+    "distance_from_init",
+    "dormant_ratio",
+    "dormant_scores",
+    "effective_rank",
+    "feature_norm",
+    "gradient_norm",
+    "linear_probe_r2",
+    "singular_values",
+    "srank",
+    "td_error_stats",
+    "value_stats",
+    "weight_norm",
+]
+
+
+def _as_matrix(features: Tensor, name: str = "features") -> Tensor:
+    """``features`` as a float ``[batch, units]`` matrix (extra trailing dims are units)."""
+    if not isinstance(features, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(features).__name__}")
+    if features.dim() < 2:
+        raise ValueError(
+            f"{name} must be [batch, units] (got shape {tuple(features.shape)}); add a batch "
+            "dimension with features.unsqueeze(0) or a unit dimension with unsqueeze(1)"
+        )
+    if features.shape[0] == 0:
+        raise ValueError(f"{name} has an empty batch; pass at least one sample")
+    matrix = features.detach().reshape(features.shape[0], -1)
+    return matrix if matrix.is_floating_point() else matrix.float()
+
+
+def _check_tau(tau: float) -> float:
+    if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not math.isfinite(tau):
+        raise ValueError(f"tau must be a finite number >= 0 (e.g. 0.0, 0.025 or 0.1), got {tau!r}")
+    if tau < 0:
+        raise ValueError(
+            f"tau={tau} is negative; the dormancy threshold is a share of the layer's mean "
+            "activation, so use tau >= 0 (Sokar et al. use 0, 0.025 and 0.1)"
+        )
+    return float(tau)
+
+
+def dormant_scores(features: Tensor) -> Tensor:
+    """Per-unit dormancy scores: ``mean_b |a[b, i]|`` over the layer's mean of that.
+
+    The scores of a layer average to 1. A layer whose activations are all zero has all
+    scores 0 (every unit is dormant).
+    """
+    matrix = _as_matrix(features)
+    unit_mean = matrix.abs().mean(dim=0)
+    layer_mean = unit_mean.mean()
+    if layer_mean <= 0:
+        return torch.zeros_like(unit_mean)
+    return unit_mean / layer_mean
+
+
+def dormant_ratio(features: Tensor, tau: float = 0.0) -> float:
+    """Share of tau-dormant units: units whose score (see :func:`dormant_scores`) is ``<= tau``.
+
+    With ``tau = 0`` a unit is dormant when it is exactly zero on every sample (a dead
+    ReLU on this batch).
+
+    Args:
+        features: post-activation outputs of one layer, ``[batch, units]``.
+        tau: threshold on the relative score, ``>= 0``.
+    """
+    tau = _check_tau(tau)
+    return (dormant_scores(features) <= tau).float().mean().item()
+
+
+def active_units(features: Tensor) -> float:
+    """Share of (sample, unit) activations that are non-zero (for ReLU: the active share)."""
+    return (_as_matrix(features) != 0).float().mean().item()
+
+
+def singular_values(features: Tensor) -> Tensor:
+    """Singular values of the feature matrix, largest first (in float64 on CPU for stability)."""
+    matrix = _as_matrix(features).to("cpu", torch.float64)
+    return torch.linalg.svdvals(matrix)
+
+
+def srank(features: Tensor, delta: float = 0.01) -> int:
+    """Smallest k whose k largest singular values reach ``(1 - delta)`` of their sum.
+
+    A zero matrix has srank 0.
+    """
+    if not 0.0 <= delta < 1.0:
+        raise ValueError(f"delta must be in [0, 1) (Kumar et al. use 0.01), got {delta!r}")
+    sv = singular_values(features)
+    total = sv.sum()
+    if total <= 0:
+        return 0
+    cumulative = torch.cumsum(sv, dim=0) / total
+    # A tolerance so that exactly (1 - delta) counts as reached despite rounding.
+    reached = cumulative >= (1.0 - delta) - 1e-12
+    return int(torch.nonzero(reached)[0, 0].item()) + 1
+
+
+def effective_rank(features: Tensor) -> float:
+    """``exp(-sum p_i log p_i)`` with ``p_i = sigma_i / sum sigma``; 0 for a zero matrix."""
+    sv = singular_values(features)
+    total = sv.sum()
+    if total <= 0:
+        return 0.0
+    p = sv[sv > 0] / total
+    return math.exp(-(p * p.log()).sum().item())
+
+
+def feature_norm(features: Tensor) -> float:
+    """Mean over samples of the L2 norm of a sample's feature vector."""
+    return torch.linalg.vector_norm(_as_matrix(features), dim=1).mean().item()
+
+
+def _norm(tensors: Iterable[Tensor]) -> float:
+    squares = [t.detach().double().square().sum() for t in tensors]
+    if not squares:
+        return 0.0
+    return torch.stack(squares).sum().sqrt().item()
+
+
+def weight_norm(params: Iterable[Tensor]) -> float:
+    """L2 norm of all the given tensors together: ``sqrt(sum ||p||^2)``."""
+    return _norm(params)
+
+
+def distance_from_init(params: Iterable[Tensor], initial: Iterable[Tensor]) -> float:
+    """``sqrt(sum ||p - p0||^2)`` over matching tensors of the current and initial parameters."""
+    params, initial = list(params), list(initial)
+    if len(params) != len(initial):
+        raise ValueError(
+            f"distance_from_init got {len(params)} parameters but {len(initial)} initial ones; "
+            "pass the same tensors in the same order (e.g. from the same module)"
+        )
+    diffs = []
+    for p, p0 in zip(params, initial, strict=True):
+        if p.shape != p0.shape:
+            raise ValueError(
+                f"distance_from_init: shapes {tuple(p.shape)} and {tuple(p0.shape)} differ; "
+                "the initial snapshot must come from the same network"
+            )
+        diffs.append(p.detach() - p0.detach().to(p.device))
+    return _norm(diffs)
+
+
+def gradient_norm(grads: Iterable[Tensor | None]) -> float:
+    """L2 norm of all gradients together; ``None`` entries (no gradient) count as zero."""
+    return _norm(g for g in grads if g is not None)
+
+
+def value_stats(q_values: Tensor) -> dict[str, float]:
+    """Mean, standard deviation (population), min and max of Q-values."""
+    q = q_values.detach().double().flatten()
+    if q.numel() == 0:
+        raise ValueError("value_stats got no Q-values")
+    return {
+        "q_mean": q.mean().item(),
+        "q_std": q.std(unbiased=False).item(),
+        "q_min": q.min().item(),
+        "q_max": q.max().item(),
+    }
+
+
+def td_error_stats(q_values: Tensor, targets: Tensor) -> dict[str, float]:
+    """Statistics of the TD error ``delta = target - Q``: mean, mean absolute value, std."""
+    if q_values.shape != targets.shape:
+        raise ValueError(
+            f"td_error_stats: Q-values {tuple(q_values.shape)} and targets "
+            f"{tuple(targets.shape)} must have the same shape"
+        )
+    delta = (targets.detach() - q_values.detach()).double().flatten()
+    if delta.numel() == 0:
+        raise ValueError("td_error_stats got no samples")
+    return {
+        "td_mean": delta.mean().item(),
+        "td_abs_mean": delta.abs().mean().item(),
+        "td_std": delta.std(unbiased=False).item(),
+    }
+
+
+def linear_probe_r2(
+    features: Tensor,
+    targets: Tensor,
+    train_fraction: float = 0.5,
+    ridge: float = 1e-3,
+) -> float:
+    """R^2 of a ridge-regression probe from ``features`` to ``targets`` on held-out rows.
+
+    The first ``train_fraction`` of the rows fit ``targets ~ features @ W + b`` (closed form,
+    ridge penalty ``ridge * n_train`` on ``W``); the rest measure
+    ``1 - SSE / SST`` (SST around the held-out targets' mean, summed over target columns).
+    1 means the targets are linearly decodable from the features; 0 means no better than
+    their mean; it can be negative.
+    """
+    x = _as_matrix(features).double()
+    y = targets.detach().double().reshape(targets.shape[0], -1)
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"linear_probe_r2: {x.shape[0]} feature rows but {y.shape[0]} target rows")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction!r}")
+    if ridge < 0:
+        raise ValueError(f"ridge must be >= 0, got {ridge!r}")
+    n_train = round(train_fraction * x.shape[0])
+    if n_train < 1 or n_train >= x.shape[0]:
+        raise ValueError(
+            f"linear_probe_r2 needs rows on both sides of the split; got {x.shape[0]} rows "
+            f"with train_fraction={train_fraction}"
+        )
+    x_tr, x_te, y_tr, y_te = x[:n_train], x[n_train:], y[:n_train], y[n_train:]
+    x_mean, y_mean = x_tr.mean(dim=0), y_tr.mean(dim=0)
+    xc = x_tr - x_mean
+    gram = xc.T @ xc + ridge * n_train * torch.eye(x.shape[1], dtype=x.dtype)
+    w = torch.linalg.lstsq(gram, xc.T @ (y_tr - y_mean)).solution
+    pred = (x_te - x_mean) @ w + y_mean
+    sse = (y_te - pred).square().sum()
+    sst = (y_te - y_te.mean(dim=0)).square().sum()
+    if sst <= 0:
+        return 1.0 if sse <= 1e-12 else 0.0
+    return (1.0 - sse / sst).item()
