@@ -165,6 +165,7 @@ def _plot_setting(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     files = []
     by_method: dict[str, list[RunRecord]] = defaultdict(list)
@@ -220,20 +221,21 @@ def _plot_setting(
         fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
         for ax, tag in zip(axes.flat, tags, strict=False):
             for method in sorted(by_method, key=_order):
-                curves = []
-                for r in by_method[method]:
-                    frame = scalars[r.path]
-                    part = frame[frame["tag"] == tag]
-                    if len(part):
-                        curves.append(
-                            _binned(part["step"].to_numpy(), part["value"].to_numpy(), grid)
-                        )
-                if curves:
+                parts = [
+                    scalars[r.path][scalars[r.path]["tag"] == tag]
+                    for r in by_method[method]
+                    if len(scalars[r.path])
+                ]
+                parts = [p for p in parts if len(p)]
+                if parts:
+                    mean = pd.concat(parts).groupby("step")["value"].mean()
                     ax.plot(
-                        grid,
-                        np.nanmean(np.vstack(curves), axis=0),
+                        mean.index,
+                        mean.to_numpy(),
                         color=colors[method],
                         label=method,
+                        marker=".",
+                        ms=3,
                     )
             for s in shifts:
                 ax.axvline(s["step"], color="k", ls="--", lw=0.6)

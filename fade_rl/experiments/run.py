@@ -246,10 +246,16 @@ class _Checkpointer:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def truncate_events(run_dir: Path, step: int) -> int:
-    """Rewrite the run's TensorBoard event files keeping only events at ``<= step``.
+#: Tags logged at the step *before* the one that logged them (a shift's first step).
+_EARLY_TAGS = frozenset({"env/segment"})
 
-    Returns the number of events dropped. File-level events (no summary) are kept.
+
+def truncate_events(run_dir: Path, step: int) -> int:
+    """Rewrite the run's TensorBoard event files, keeping what was logged up to ``step``.
+
+    That is events at ``<= step``, except for :data:`_EARLY_TAGS` (stamped with the step
+    before the one that logged them): those at ``< step``. Returns the number of events
+    dropped. File-level events (no summary) are kept.
     """
     from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
     from tensorboard.compat.proto import event_pb2
@@ -261,7 +267,10 @@ def truncate_events(run_dir: Path, step: int) -> int:
         kept = []
         for raw in records:
             event = event_pb2.Event.FromString(raw)
-            if event.HasField("summary") and event.step > step:
+            if event.HasField("summary") and (
+                event.step > step
+                or (event.step == step and any(v.tag in _EARLY_TAGS for v in event.summary.value))
+            ):
                 dropped += 1
                 continue
             kept.append(raw)
@@ -354,16 +363,19 @@ def summarize(
 
 
 # ------------------------------------------------------------------------------- run
+def _check_same_config(run_dir: Path, config: ExperimentConfig) -> None:
+    """Refuse a run folder that holds a run of another config."""
+    saved = run_dir / "config.yaml"
+    if saved.is_file() and yaml.safe_load(saved.read_text()) != config.to_dict():
+        raise RunError(
+            f"{run_dir} holds a run of a different config ({saved}); "
+            "use another --log-folder or --name, or delete that folder"
+        )
+
+
 def _prepare_folder(run_dir: Path, config: ExperimentConfig, resume: bool) -> dict | None:
     """Check the folder against ``config``; return the checkpoint to resume from, if any."""
-    saved = run_dir / "config.yaml"
-    if saved.is_file():
-        old = yaml.safe_load(saved.read_text())
-        if old != config.to_dict():
-            raise RunError(
-                f"{run_dir} holds a run of a different config ({saved}); "
-                "use another --log-folder or delete that folder"
-            )
+    _check_same_config(run_dir, config)
     marker = run_dir / CHECKPOINT
     if resume and marker.is_file():
         info = json.loads(marker.read_text())
@@ -401,10 +413,11 @@ def train_run(
     from fade_rl.experiments.callbacks import EpisodeRecorder, PlasticityLogger, ProgressBar
 
     run_dir = run_dir_for(log_folder, config)
+    _check_same_config(run_dir, config)
     if is_complete(run_dir):
         return json.loads((run_dir / SUMMARY).read_text())
     if not resume and run_dir.exists():
-        shutil.rmtree(run_dir)
+        shutil.rmtree(run_dir)  # --restart: the same config, started afresh
     checkpoint = _prepare_folder(run_dir, config, resume)
     run_dir.mkdir(parents=True, exist_ok=True)
     th.set_num_threads(config.torch_threads)
