@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -415,7 +416,10 @@ def make_report(
                 lines.append(f"| {m} | " + " | ".join(cells) + " |")
             lines.append("")
         if runs:
-            for name in _plot_setting(setting, runs, scalars, out_dir):
+            with warnings.catch_warnings():  # nan-means over bins no seed reached yet
+                warnings.simplefilter("ignore", RuntimeWarning)
+                plots = _plot_setting(setting, runs, scalars, out_dir)
+            for name in plots:
                 lines += [f"![{name}]({name})", ""]
     failed = [r for r in records if r.status != "completed"]
     if failed:

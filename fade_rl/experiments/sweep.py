@@ -5,7 +5,8 @@ completed run is skipped; one that fails writes ``failure.json`` into its run fo
 is reported, and the others go on. Backends:
 
 * ``local``: each run in its own fresh process (``spawn``), ``workers`` at a time, so a
-  crash (even a killed process) takes down only its run.
+  crash (even a killed process) takes down only its run; ``workers=1`` runs them one after
+  the other in the calling process (exceptions are still recorded per run).
 * ``ray``: each run is a Ray task (``num_cpus=1``) on the cluster at ``address``, or on a
   local Ray instance started for the sweep when ``address`` is ``None``.
 """
@@ -284,9 +285,10 @@ def run_jobs(
 
     try:
         if todo and backend == "local":
-            if workers == 1 and len(todo) == 1:
-                results.append(execute_job(todo[0], progress=progress))
-                on_result(results[-1])
+            if workers == 1:  # one at a time, in this process (a bar per run when alone)
+                for job in todo:
+                    results.append(execute_job(job, progress=progress and len(todo) == 1))
+                    on_result(results[-1])
             else:
                 results += _run_local(todo, workers, on_result)
         elif todo:
