@@ -38,11 +38,13 @@ __all__ = [
     "dormant_ratio",
     "dormant_scores",
     "effective_rank",
+    "effective_rank_of_singular_values",
     "feature_norm",
     "gradient_norm",
     "linear_probe_r2",
     "singular_values",
     "srank",
+    "srank_of_singular_values",
     "td_error_stats",
     "value_stats",
     "weight_norm",
@@ -119,9 +121,13 @@ def srank(features: Tensor, delta: float = 0.01) -> int:
 
     A zero matrix has srank 0.
     """
+    return srank_of_singular_values(singular_values(features), delta)
+
+
+def srank_of_singular_values(sv: Tensor, delta: float = 0.01) -> int:
+    """:func:`srank` from singular values already computed (largest first)."""
     if not 0.0 <= delta < 1.0:
         raise ValueError(f"delta must be in [0, 1) (Kumar et al. use 0.01), got {delta!r}")
-    sv = singular_values(features)
     total = sv.sum()
     if total <= 0:
         return 0
@@ -133,7 +139,11 @@ def srank(features: Tensor, delta: float = 0.01) -> int:
 
 def effective_rank(features: Tensor) -> float:
     """``exp(-sum p_i log p_i)`` with ``p_i = sigma_i / sum sigma``; 0 for a zero matrix."""
-    sv = singular_values(features)
+    return effective_rank_of_singular_values(singular_values(features))
+
+
+def effective_rank_of_singular_values(sv: Tensor) -> float:
+    """:func:`effective_rank` from singular values already computed."""
     total = sv.sum()
     if total <= 0:
         return 0.0

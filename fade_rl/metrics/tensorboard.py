@@ -1,0 +1,216 @@
+"""TensorBoard conventions: run names that overlay, a custom-scalars layout, hparams.
+
+Runs live at ``<root>/<env>/<method>/seed<k>`` (``<env>`` is the environment id with ``/``
+replaced by ``-``), so ``tensorboard --logdir <root>`` shows every method and seed of every
+environment side by side, and a run filter such as ``RewardFlip.*/fade/`` picks one method.
+Methods use the project's vocabulary: ``none``, ``wd``, ``reset``, ``snp``, ``redo``,
+``fade``.
+
+Example:
+    >>> import tempfile
+    >>> from stable_baselines3 import DQN
+    >>> from fade_rl.metrics import PlasticityCallback
+    >>> from fade_rl.metrics.tensorboard import configure_run, write_hparams
+    >>> root = tempfile.mkdtemp()
+    >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=100, seed=0)
+    >>> path = configure_run(model, root, "CartPole-v1", method="none", seed=0)
+    >>> callback = PlasticityCallback(interval=200, batch_size=64, probe_interval=None)
+    >>> _ = model.learn(400, callback=callback)
+    >>> write_hparams(model, "none", "CartPole-v1", 0, {"learning_rate": 1e-4},
+    ...               callback.final_metrics())
+    >>> path.relative_to(root).as_posix()
+    'CartPole-v1/none/seed0'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.logger import HParam, Logger, TensorBoardOutputFormat, configure
+
+__all__ = [
+    "METHODS",
+    "configure_run",
+    "env_slug",
+    "layout",
+    "run_dir",
+    "run_name",
+    "write_hparams",
+    "write_layout",
+]
+
+#: The method names shared by configs, the CLI, run names and reports.
+METHODS = ("none", "wd", "reset", "snp", "redo", "fade")
+
+_SLUG = re.compile(r"[^A-Za-z0-9_.=+-]+")
+
+
+def env_slug(env_id: str) -> str:
+    """The environment id as one path component: ``fade_rl/CartPole-RewardFlip-v0`` ->
+    ``fade_rl-CartPole-RewardFlip-v0``."""
+    if not env_id:
+        raise ValueError("env_id must be a non-empty environment id, e.g. 'CartPole-v1'")
+    return _SLUG.sub("-", env_id.replace("/", "-")).strip("-")
+
+
+def _check_method(method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(
+            f"unknown method {method!r}; use one of {', '.join(METHODS)} (the names every "
+            "config, CLI flag and report shares)"
+        )
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+
+
+def run_name(env_id: str, method: str, seed: int) -> str:
+    """``<env>/<method>/seed<seed>``: the run's name under the TensorBoard log root."""
+    _check_method(method)
+    _check_seed(seed)
+    return f"{env_slug(env_id)}/{method}/seed{seed}"
+
+
+def run_dir(root: str | Path, env_id: str, method: str, seed: int) -> Path:
+    """The run's directory: ``root / run_name(env_id, method, seed)``."""
+    return Path(root) / run_name(env_id, method, seed)
+
+
+def _tensorboard_outputs(target: Any) -> list[TensorBoardOutputFormat]:
+    logger = target if isinstance(target, Logger) else target.logger
+    return [f for f in logger.output_formats if isinstance(f, TensorBoardOutputFormat)]
+
+
+def layout() -> dict[str, dict[str, list[Any]]]:
+    """The custom-scalars layout: return, plasticity and FADE panels (regexes over tags)."""
+    per_layer = r"^plasticity/[^/]+/(features|hidden\d+)/"
+    return {
+        "return": {
+            "episode return": ["Multiline", [r"^shift/episode_return$", r"^rollout/ep_rew_mean$"]],
+            "return around shifts": [
+                "Multiline",
+                [r"^shift/return_(before|after)$", r"^shift/mean_return$"],
+            ],
+            "steps to recover": ["Multiline", [r"^shift/recovery_steps$"]],
+            "segment": ["Multiline", [r"^shift/segment$"]],
+        },
+        "plasticity": {
+            "dormant ratio": ["Multiline", [per_layer + r"dormant_ratio_tau.*$"]],
+            "active units": ["Multiline", [per_layer + r"active_units$"]],
+            "srank": ["Multiline", [per_layer + r"srank$"]],
+            "effective rank": ["Multiline", [per_layer + r"effective_rank$"]],
+            "feature norm": ["Multiline", [per_layer + r"feature_norm$"]],
+            "weight norm": ["Multiline", [r"^plasticity/[^/]+/[^/]+/weight_norm$"]],
+            "distance from init": ["Multiline", [r"^plasticity/[^/]+/[^/]+/dist_from_init$"]],
+            "gradient norm": ["Multiline", [r"^plasticity/[^/]+/[^/]+/grad_norm$"]],
+            "Q values": ["Multiline", [r"^plasticity/[^/]+/head/q_(mean|min|max)$"]],
+            "TD error": ["Multiline", [r"^plasticity/[^/]+/head/td_abs_mean$"]],
+            "critic loss": [
+                "Multiline",
+                [r"^plasticity/critic_loss$", r"^train/loss$", r"^train/critic_loss$"],
+            ],
+            "plasticity probe (loss / fresh loss)": [
+                "Multiline",
+                [r"^plasticity/[^/]+/probe/fit_ratio$"],
+            ],
+            "memory probe (R^2 of pre-shift outputs)": [
+                "Multiline",
+                [r"^plasticity/[^/]+/memory/(probe|output)_r2$"],
+            ],
+        },
+        "FADE": {
+            "lambda mean": ["Multiline", [r"^fade/[^/]+/lambda_mean$"]],
+            "lambda quantiles": ["Multiline", [r"^fade/[^/]+/lambda_(min|q\d+|max)$"]],
+        },
+    }
+
+
+def write_layout(target: Any) -> None:
+    """Write :func:`layout` to every TensorBoard output of an SB3 logger (or a model's)."""
+    outputs = _tensorboard_outputs(target)
+    if not outputs:
+        raise ValueError(
+            "the logger has no TensorBoard output; configure one with configure_run(...) or "
+            "the model's tensorboard_log=... before writing the layout"
+        )
+    for output in outputs:
+        output.writer.add_custom_scalars(layout())
+        output.writer.flush()
+
+
+def configure_run(
+    model: Any,
+    root: str | Path,
+    env_id: str,
+    method: str,
+    seed: int,
+    formats: Sequence[str] = ("tensorboard",),
+) -> Path:
+    """Point ``model``'s SB3 logger at ``run_dir(root, env_id, method, seed)``; write the layout.
+
+    SB3's ``learn`` then keeps this logger (no ``_1`` suffixes). Returns the run directory.
+    """
+    if "tensorboard" not in formats:
+        raise ValueError(
+            f"formats {list(formats)} lack 'tensorboard'; the run directory holds TensorBoard "
+            "event files (add 'tensorboard', and e.g. 'csv' or 'stdout' beside it)"
+        )
+    path = run_dir(root, env_id, method, seed)
+    path.mkdir(parents=True, exist_ok=True)
+    logger = configure(str(path), list(formats))
+    model.set_logger(logger)
+    write_layout(logger)
+    return path
+
+
+def _hparam_value(value: Any) -> bool | str | float | int:
+    if isinstance(value, (bool, str, int, float)):
+        return value
+    if value is None:
+        return "None"
+    return str(value)
+
+
+def write_hparams(
+    target: Any,
+    method: str,
+    env_id: str,
+    seed: int,
+    hyperparameters: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    step: int | None = None,
+) -> None:
+    """Record the run's hparams (method, env, seed, hyperparameters) with its final metrics.
+
+    The metrics are also written as scalars (their tags, e.g. ``final/return``) at ``step``
+    (default: the model's ``num_timesteps``), which is where TensorBoard's HPARAMS tab reads
+    their values. Hyperparameter values that are not bool, str, int or float are written
+    as text.
+    """
+    _check_method(method)
+    _check_seed(seed)
+    if not metrics:
+        raise ValueError(
+            "metrics is empty; TensorBoard shows hparams only with at least one metric "
+            "(e.g. callback.final_metrics())"
+        )
+    outputs = _tensorboard_outputs(target)
+    if not outputs:
+        raise ValueError("the logger has no TensorBoard output; see configure_run(...)")
+    if step is None:
+        step = int(getattr(target, "num_timesteps", 0))
+    hparams = {"method": method, "env": env_id, "seed": seed}
+    for key, value in hyperparameters.items():
+        if key in hparams:
+            raise ValueError(f"hyperparameters must not redefine {key!r}; pass it as an argument")
+        hparams[key] = _hparam_value(value)
+    values: dict[str, Any] = {k: float(v) for k, v in metrics.items()}
+    values["hparams"] = HParam(hparams, dict(values))
+    excluded: dict[str, tuple[str, ...] | None] = {k: None for k in values}
+    for output in outputs:
+        output.write(values, excluded, step)
