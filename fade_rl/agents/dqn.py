@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fade_rl.agents.common import FadeAlgorithmMixin
-from fade_rl.optim import dqn_output_hessian, grad_clip_factor
+from fade_rl.optim import grad_clip_factor
 
 __all__ = ["FadeDQN"]
 
@@ -74,6 +74,36 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
     def _fade_optimizer_owner(self) -> Any:
         return self.policy
 
+    def _set_dqn_curvature(
+        self,
+        head: nn.Linear,
+        phi: th.Tensor,
+        actions: th.Tensor,
+        current_q_values: th.Tensor,
+        target_q_values: th.Tensor,
+        total_norm: th.Tensor,
+    ) -> None:
+        """Hand FADE the curvature of SB3's clipped Huber loss with respect to the head.
+
+        The output Hessian is ``dqn_output_hessian(actions, delta, K) * grad_clip_factor``:
+        per sample ``w_b = c_t [|delta_b| < 1] / B`` on the taken action's row only. It
+        is written out here with an ``index_add`` per row instead of a dense ``(B, K)``
+        matrix: the same numbers in fewer tensor operations.
+        """
+        with th.no_grad():
+            td_errors = current_q_values - target_q_values
+            scale = grad_clip_factor(total_norm, self.max_grad_norm) / td_errors.shape[0]
+            w = (td_errors.abs() < 1.0) * scale.to(td_errors.device, td_errors.dtype)
+            index = actions.reshape(-1).long()
+            phi = phi.detach()
+            h_weight = th.zeros_like(head.weight).index_add_(0, index, phi.square() * w)
+            optimizer = self.fade_optimizer
+            if head.weight.grad is not None:
+                optimizer.set_curvature(head.weight, h_weight)
+            if head.bias is not None and head.bias.grad is not None:
+                h_bias = th.zeros_like(head.bias).index_add_(0, index, w.reshape(-1))
+                optimizer.set_curvature(head.bias, h_bias)
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's DQN update, with FADE's curvature taken from the loss pass itself."""
         self.policy.set_training_mode(True)
@@ -106,16 +136,9 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
             self.policy.optimizer.zero_grad()
             loss.backward()
             total_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-            with th.no_grad():
-                c = dqn_output_hessian(
-                    replay_data.actions,
-                    current_q_values - target_q_values,
-                    head.out_features,
-                    loss="huber",
-                    huber_beta=1.0,
-                )
-                c = c * grad_clip_factor(total_norm, self.max_grad_norm).to(c.device, c.dtype)
-            self._set_head_curvature(head, phi, c)
+            self._set_dqn_curvature(
+                head, phi, replay_data.actions, current_q_values, target_q_values, total_norm
+            )
             self.policy.optimizer.step()
 
         self._n_updates += gradient_steps

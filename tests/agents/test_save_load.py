@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,12 @@ def test_saving_leaves_no_marker_on_the_model(tmp_path: Path) -> None:
     assert "_fade_checkpoint" not in loaded.__dict__
     loaded.save(tmp_path / "again.zip")  # a loaded model saves again
     FadeDQN.load(tmp_path / "again.zip")
+
+
+def test_round_trip_through_a_file_object() -> None:
+    model = FadeTD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]))
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    loaded = FadeTD3.load(buffer)
+    assert [g["fade"] for g in loaded.critic.optimizer.param_groups] == [False, True]
