@@ -105,6 +105,8 @@ class ScheduledWrapper(gym.Wrapper):
         # instead of :meth:`_observe`); ``None`` to use the methods.
         self._action_table: list[int] | None = None
         self._obs_index: np.ndarray | None = None
+        self._reward_factor = 1.0  # RewardShift sets these two in ``_apply``
+        self._reward_offset = 0.0
         self._schedules: dict[str, Schedule] = dict(schedules)
         self.clock = 0
         self.segment = 0

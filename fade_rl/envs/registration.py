@@ -43,7 +43,13 @@ def make_shifted(
     kwargs = {**spec.kwargs, **(base_kwargs or {})}
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
-    env: gym.Env = load_env_creator(spec.entry_point)(**kwargs)
+    entry = spec.entry_point
+    creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    if creator is None:
+        raise ValueError(f"make_shifted: {base!r} is registered without an entry point.")
+    env = creator(**kwargs)
+    if not isinstance(env, gym.Env):
+        raise TypeError(f"make_shifted: base {base!r} must build a gymnasium.Env, got {env!r}.")
     if dynamics is not None:
         env = DynamicsShift(env, dynamics)
     if action is not None:

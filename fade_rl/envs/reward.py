@@ -71,10 +71,11 @@ class RewardShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         }
         check_sign_schedule(schedules["sign"], "RewardShift")
         gym.utils.RecordConstructorArgs.__init__(
-            self, **{name: s.to_config() for name, s in schedules.items()}
+            self,
+            scale=schedules["scale"].to_config(),
+            offset=schedules["offset"].to_config(),
+            sign=schedules["sign"].to_config(),
         )
-        self._reward_factor = 1.0
-        self._reward_offset = 0.0
         ScheduledWrapper.__init__(self, env, schedules)
 
     def _apply(self, values: dict[str, float], t: int) -> None:

@@ -144,3 +144,24 @@ def test_step_before_reset_is_refused() -> None:
     env = TaskSequence(["CartPole-v1"] * 2, switch_every=5)
     with pytest.raises(gym.error.ResetNeeded, match="call reset"):
         env.step(0)
+
+
+def test_reward_shift_on_top_merges_with_the_task_keys() -> None:
+    from fade_rl.envs import RewardShift
+
+    env = RewardShift(
+        TaskSequence(**TWO_CARTPOLES, switch_every=2, truncate_at_switch=True), scale=2.0
+    )
+    _, info = env.reset(seed=0)
+    assert info["shift_values"] == {
+        "task.index": 0,
+        "reward.scale": 2.0,
+        "reward.offset": 0.0,
+        "reward.sign": 1.0,
+    }
+    steps = _run(env, 4, action=1)
+    assert [r for r, _, _ in steps] == [2.0, 2.0, 0.0, 0.0]
+    assert [i["unshifted_reward"] for *_, i in steps] == [1.0, 1.0, 0.0, 0.0]
+    assert [i["shift"] for *_, i in steps] == [False, False, True, False]
+    assert [i["segment"] for *_, i in steps] == [0, 0, 1, 1]
+    assert steps[2][2]["shift_values"]["task.index"] == 1
