@@ -234,6 +234,7 @@ class _Checkpointer:
             "callbacks": _callback_state(self.extra["callbacks"]),
             "recorder": recorder.state(),
             "wall_time": wall,
+            "resumed_at": self.extra["resumed_at"],
         }
         (tmp / "state.json").write_text(json.dumps(state, indent=1))
         shutil.rmtree(folder, ignore_errors=True)
@@ -438,11 +439,14 @@ def train_run(
         )
     methods = method_callbacks(config)
     wall_time = 0.0
+    resumed_at: list[int] = []
     if checkpoint is None:
         env = make_env(config)
         model = build_model(config, env)
     else:
-        model, env, wall_time = _load_checkpoint(run_dir, config, checkpoint, recorder, methods)
+        model, env, wall_time, resumed_at = _load_checkpoint(
+            run_dir, config, checkpoint, recorder, methods
+        )
         if plasticity is not None:
             init = run_dir / "checkpoints" / checkpoint["path"] / "initial_critic.pt"
             if init.is_file():
@@ -456,6 +460,7 @@ def train_run(
         "plasticity": plasticity,
         "wall_time": wall_time,
         "session_start": session_start,
+        "resumed_at": resumed_at,
     }
     checkpointer = _Checkpointer(
         run_dir, config.logging.checkpoint_interval, config.logging.keep_checkpoints, extra
@@ -491,7 +496,7 @@ def train_run(
     summary = summarize(
         run_dir, config, int(model.num_timesteps), wall_time, recorder.initial_values
     )
-    summary["resumed_at"] = [checkpoint["step"]] if checkpoint else []
+    summary["resumed_at"] = resumed_at
     _write_atomic(run_dir / SUMMARY, json.dumps(summary, indent=1))
     return summary
 
@@ -502,8 +507,12 @@ def _load_checkpoint(
     checkpoint: dict[str, Any],
     recorder: Any,
     methods: Sequence[Any],
-) -> tuple[Any, Any, float]:
-    """Load model, replay buffer, environment and callback state; cut later logs away."""
+) -> tuple[Any, Any, float, list[int]]:
+    """Load model, replay buffer, environment and callback state; cut later logs away.
+
+    Returns the model, its environment, the wall time so far and the steps of every resume
+    (this one included).
+    """
     import warnings
 
     import cloudpickle
@@ -533,7 +542,7 @@ def _load_checkpoint(
     recorder.n_episodes = rec["n_episodes"]
     recorder.n_shifts = rec["n_shifts"]
     recorder.initial_values = rec["initial_values"]
-    return model, env, float(state["wall_time"])
+    return model, env, float(state["wall_time"]), [*state.get("resumed_at", []), step]
 
 
 def load_run_config(run_dir: str | Path) -> ExperimentConfig:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +14,6 @@ from fade_rl.experiments.config import ConfigError
 from fade_rl.experiments.sweep import make_jobs, parse_grid, run_jobs
 
 from .helpers import small_config, write_config
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_parse_grid_products() -> None:
@@ -73,25 +74,47 @@ def test_local_pool_records_failures_and_skips_finished(tmp_path: Path) -> None:
     assert [r.status for r in again] == ["skipped", "skipped", "failed"]
 
 
-def test_ray_backend_on_a_local_ray(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+_RAY_HEAD = """
+import sys, ray
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # keep the cluster up until the test closes stdin
+ray.shutdown()
+"""
+
+
+def test_ray_backend_on_a_local_ray(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("ray")
+    from fade_rl.cli import main
+
     jobs = _failing_and_good_jobs(tmp_path)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}},
+    # A local Ray instance owned by a helper process; the sweep connects to it by address.
+    head = subprocess.Popen(
+        [sys.executable, "-c", _RAY_HEAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     try:
-        address = ray.get_runtime_context().gcs_address
-        assert address
+        address = head.stdout.readline().strip()
+        assert address, "the helper could not start Ray"
+        good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+        base = ["-f", str(tmp_path / "runs"), "--seeds", "2", "--no-progress", "--backend", "ray"]
+        code = main(["sweep", "-c", str(good), "--methods", "none", *base, "--address", address])
+        assert code == 0
+        assert "2 runs: 2 completed" in capsys.readouterr().out
         results = run_jobs(jobs, backend="ray", address=address, progress=False)
-        assert [r.status for r in results] == ["completed", "completed", "failed"]
-        assert "at_shift" in results[2].error
-        assert ray.is_initialized()  # the sweep used the test's Ray and left it running
-        again = run_jobs(jobs, backend="ray", progress=False)
-        assert [r.status for r in again] == ["skipped", "skipped", "failed"]
+        assert [r.status for r in results] == ["skipped", "skipped", "failed"]
+        assert "RunError" in results[2].error and "at_shift" in results[2].error
+        assert (jobs[2].run_dir / "failure.json").is_file()
+        assert (
+            main(["sweep", "-c", str(bad), "--methods", "reset", *base, "--address", address]) == 1
+        )
+        assert "FAILED broken/reset/seed_0" in capsys.readouterr().out
     finally:
-        ray.shutdown()
+        head.stdin.close()
+        head.wait(timeout=60)
     for job in jobs[:2]:
         assert json.loads((job.run_dir / "summary.json").read_text())["status"] == "completed"
