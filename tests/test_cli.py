@@ -153,7 +153,7 @@ def test_train_then_compare_and_report(
     assert saved["algo"]["hyperparams"]["gamma"] == 0.95 and saved["method"] == "wd"
     assert "--method wd" in (run_dir / "command.txt").read_text()
 
-    # compare: two methods x two seeds in a process pool, then the report
+    # compare: two methods x two seeds (in this process: the pool is tested in test_sweep)
     code = main(
         [
             "compare",

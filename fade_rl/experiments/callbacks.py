@@ -1,8 +1,8 @@
 """SB3 callbacks of a run: episode/shift recording, plasticity measurements, progress bar.
 
-They write straight into the TensorBoard writer of the run's SB3 logger (so they need no
-``logger.dump`` and do not disturb SB3's own log intervals) and keep their state in plain
-attributes that :mod:`fade_rl.experiments.run` saves in checkpoints.
+They write straight into the TensorBoard output of the run's SB3 logger (so they need no
+``logger.dump`` and do not disturb SB3's own log intervals) and expose the state that
+:mod:`fade_rl.experiments.run` saves in checkpoints.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat
 
-from fade_rl.metrics import functional as F
+from fade_rl.metrics import PlasticityCallback
 
-__all__ = ["EpisodeRecorder", "PlasticityLogger", "ProgressBar", "tensorboard_writer"]
+__all__ = ["EpisodeRecorder", "ProgressBar", "ResumablePlasticityCallback", "tensorboard_writer"]
 
 
 def tensorboard_writer(callback: BaseCallback) -> Any | None:
@@ -121,86 +121,58 @@ class EpisodeRecorder(BaseCallback):
         }
 
 
-def _critic_parts(model: Any) -> tuple[th.nn.Module, th.nn.Module, Any]:
-    """``(body, whole critic, inputs_fn)``: ``body(inputs_fn(batch))`` are the head's features."""
-    from fade_rl.agents import split_head
+class ResumablePlasticityCallback(PlasticityCallback):
+    """:class:`fade_rl.metrics.PlasticityCallback` whose running state survives a resume.
 
-    policy = model.policy
-    if hasattr(policy, "q_net") and hasattr(policy.q_net, "q_net"):  # DQN
-        qnet = policy.q_net
-        body, _ = split_head(qnet.q_net, "q_net")
-
-        def dqn_inputs(batch: Any) -> th.Tensor:
-            return qnet.extract_features(batch.observations, qnet.features_extractor)
-
-        return body, qnet, dqn_inputs
-    critic = model.critic  # SAC / TD3
-    body, _ = split_head(critic.q_networks[0], "critic.qf0")
-
-    def critic_inputs(batch: Any) -> th.Tensor:
-        features = critic.extract_features(batch.observations, critic.features_extractor)
-        return th.cat([features, batch.actions], dim=1)
-
-    return body, critic, critic_inputs
-
-
-class PlasticityLogger(BaseCallback):
-    """Every ``every`` steps, measure the first critic's head features on a replay batch.
-
-    TensorBoard scalars under ``plasticity/``: ``dormant_tau0``, ``dormant_tau0.1``
-    (Sokar et al. dormant ratio at tau = 0 and 0.1), ``active_units``, ``srank``
-    (delta = 0.01), ``effective_rank``, ``feature_norm``, ``weight_norm`` (whole critic)
-    and ``distance_from_init``. The metric functions are :mod:`fade_rl.metrics.functional`.
+    A checkpoint keeps what the callback accumulates (episodes and shifts per environment
+    copy, the segments already logged, returns not yet written, the memory probe's
+    pre-shift reference, the critics' initial weights for ``dist_from_init``), so a resumed
+    run measures as if it had never stopped.
     """
 
-    def __init__(self, every: int, batch_size: int = 256) -> None:
-        super().__init__(0)
-        self.every = every
-        self.batch_size = batch_size
-        self._next = every
-        self._initial: list[th.Tensor] | None = None
+    _STATE = (
+        "episodes",
+        "shifts",
+        "initial_values",
+        "time_spent",
+        "_closed_segments",
+        "_env_steps",
+        "_pending_returns",
+        "_memory_ref",
+    )
 
-    def _on_training_start(self) -> None:
-        self._writer = tensorboard_writer(self)
-        self._next = (self.num_timesteps // self.every + 1) * self.every
-        self._body, self._critic, self._inputs = _critic_parts(self.model)
-        if self._initial is None:
-            self._initial = [p.detach().clone() for p in self._critic.parameters()]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._restored_initial: list[th.Tensor] | None = None
 
-    def measure(self) -> dict[str, float]:
-        """The metrics on a fresh replay batch (empty dict while the buffer is empty)."""
-        buffer = self.model.replay_buffer
-        if buffer is None or buffer.size() == 0:
-            return {}
-        batch = buffer.sample(min(self.batch_size, buffer.size()))
-        with th.no_grad():
-            phi = self._body(self._inputs(batch)).float().cpu()
-        params = [p.detach() for p in self._critic.parameters()]
-        out = {
-            "dormant_tau0": F.dormant_ratio(phi, 0.0),
-            "dormant_tau0.1": F.dormant_ratio(phi, 0.1),
-            "active_units": F.active_units(phi),
-            "srank": float(F.srank(phi)),
-            "effective_rank": F.effective_rank(phi),
-            "feature_norm": F.feature_norm(phi),
-            "weight_norm": F.weight_norm(params),
-        }
+    def _critic_params(self) -> list[th.Tensor]:
+        return [p for net in self._networks for p in net.parameters()]
+
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        if self._restored_initial is not None:
+            params = self._critic_params()
+            if len(params) != len(self._restored_initial):
+                raise ValueError(
+                    f"checkpoint holds {len(self._restored_initial)} initial critic tensors, "
+                    f"the model has {len(params)}"
+                )
+            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
+            self._restored_initial = None
+
+    def save_state(self, path: Path) -> None:
+        """Write the running state to ``path`` (``torch.save``)."""
+        state = {name: getattr(self, name) for name in self._STATE}
         if self._initial is not None:
-            out["distance_from_init"] = F.distance_from_init(params, self._initial)
-        return out
+            state["initial"] = [self._initial[id(p)] for p in self._critic_params()]
+        th.save(state, path)
 
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next:
-            while self._next <= self.num_timesteps:
-                self._next += self.every
-            if self._writer is not None:
-                for key, value in self.measure().items():
-                    self._writer.add_scalar(f"plasticity/{key}", value, self.num_timesteps)
-        return True
-
-    def state(self) -> dict[str, Any]:
-        """Nothing but the initial weights matter across a resume; they go in a .pt file."""
-        return {}
+    def load_state(self, path: Path) -> None:
+        """Read what :meth:`save_state` wrote (before ``learn`` resumes)."""
+        state = th.load(path, weights_only=False)  # our own file: dataclasses and tensors
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        self._restored_initial = state.get("initial")
 
 
 class ProgressBar(BaseCallback):

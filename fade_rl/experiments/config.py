@@ -166,6 +166,9 @@ class LoggingConfig(_Strict):
     checkpoint_interval: int = Field(default=10_000, ge=1)
     plasticity_interval: int = Field(default=2_000, ge=0, description="0 turns it off")
     plasticity_batch: int = Field(default=256, ge=8)
+    probe_interval: int | None = Field(default=10_000, ge=1, description="plasticity probe")
+    histogram_interval: int | None = Field(default=10_000, ge=1)
+    memory_probe: bool = True
     progress_bar: bool = True
     keep_checkpoints: int = Field(default=1, ge=1)
 

@@ -159,6 +159,45 @@ def _shift_stats(record: RunRecord) -> dict[str, Any]:
     }
 
 
+_LAYER_METRICS = (
+    "dormant_ratio_tau0",
+    "dormant_ratio_tau0.025",
+    "dormant_ratio_tau0.1",
+    "active_units",
+    "srank",
+    "effective_rank",
+    "feature_norm",
+)
+_NET_METRICS = (
+    "net/weight_norm",
+    "net/dist_from_init",
+    "probe/fit_ratio",
+    "memory/probe_r2",
+)
+
+
+def plasticity_tags(tags: set[str]) -> list[str]:
+    """The plasticity panels of a report, from the tags PlasticityCallback writes.
+
+    For the first critic network (``q_net`` or ``qf0``): the last hidden layer's dormant
+    ratios, active units, srank, effective rank and feature norm, then the whole network's
+    weight norm and distance from initialization, the plasticity probe's fit ratio and the
+    memory probe's R^2 (those present).
+    """
+    parts = [t.split("/") for t in tags if t.startswith("plasticity/") and t.count("/") >= 3]
+    nets = sorted({p[1] for p in parts})
+    if not nets:
+        return []
+    net = nets[0]
+    hidden = sorted(
+        {p[2] for p in parts if p[1] == net and p[2].startswith("hidden") and p[2][6:].isdigit()},
+        key=lambda name: int(name[6:]),
+    )
+    wanted = [f"plasticity/{net}/{hidden[-1]}/{m}" for m in _LAYER_METRICS] if hidden else []
+    wanted += [f"plasticity/{net}/{m}" for m in _NET_METRICS]
+    return [t for t in wanted if t in tags]
+
+
 def _plot_setting(
     setting: str, runs: list[RunRecord], scalars: dict[Path, Any], out: Path
 ) -> list[str]:
@@ -207,14 +246,8 @@ def _plot_setting(
     files.append(name)
 
     # Plasticity metrics over time.
-    tags = sorted(
-        {
-            t
-            for r in runs
-            if len(scalars[r.path])
-            for t in scalars[r.path]["tag"].unique()
-            if t.startswith("plasticity/")
-        }
+    tags = plasticity_tags(
+        {t for r in runs if len(scalars[r.path]) for t in scalars[r.path]["tag"].unique()}
     )
     if tags:
         cols = 3
@@ -240,7 +273,7 @@ def _plot_setting(
                     )
             for s in shifts:
                 ax.axvline(s["step"], color="k", ls="--", lw=0.6)
-            ax.set_title(tag.split("/", 1)[1], fontsize=9)
+            ax.set_title(tag.split("/", 2)[2], fontsize=9)
             ax.tick_params(labelsize=7)
         for ax in list(axes.flat)[len(tags) :]:
             ax.axis("off")

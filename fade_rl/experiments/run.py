@@ -204,7 +204,6 @@ class _Checkpointer:
     def save(self, model: Any) -> None:
         """Write ``checkpoints/step_<n>/`` and then mark it in ``checkpoint.json``."""
         import cloudpickle
-        import torch as th
 
         step = int(model.num_timesteps)
         root = self.run_dir / "checkpoints"
@@ -223,8 +222,8 @@ class _Checkpointer:
             env_saved = False
             (tmp / "env.pkl").unlink(missing_ok=True)
         plasticity = self.extra.get("plasticity")
-        if plasticity is not None and plasticity._initial is not None:
-            th.save(plasticity._initial, tmp / "initial_critic.pt")
+        if plasticity is not None:
+            plasticity.save_state(tmp / "plasticity.pt")
         recorder = self.extra["recorder"]
         recorder.flush()
         wall = self.extra["wall_time"] + (time.perf_counter() - self.extra["session_start"])
@@ -411,7 +410,12 @@ def train_run(
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
-    from fade_rl.experiments.callbacks import EpisodeRecorder, PlasticityLogger, ProgressBar
+    from fade_rl.experiments.callbacks import (
+        EpisodeRecorder,
+        ProgressBar,
+        ResumablePlasticityCallback,
+    )
+    from fade_rl.metrics.tensorboard import write_hparams, write_layout
 
     run_dir = run_dir_for(log_folder, config)
     _check_same_config(run_dir, config)
@@ -433,9 +437,16 @@ def train_run(
 
     recorder = EpisodeRecorder(run_dir / EPISODES)
     plasticity = None
-    if config.logging.plasticity_interval > 0:
-        plasticity = PlasticityLogger(
-            config.logging.plasticity_interval, config.logging.plasticity_batch
+    log = config.logging
+    if log.plasticity_interval > 0:
+        plasticity = ResumablePlasticityCallback(
+            interval=log.plasticity_interval,
+            batch_size=log.plasticity_batch,
+            probe_interval=log.probe_interval,
+            histogram_interval=log.histogram_interval,
+            memory=log.memory_probe,
+            shift_reference="same_values",
+            seed=config.seed,
         )
     methods = method_callbacks(config)
     wall_time = 0.0
@@ -447,11 +458,12 @@ def train_run(
         model, env, wall_time, resumed_at = _load_checkpoint(
             run_dir, config, checkpoint, recorder, methods
         )
-        if plasticity is not None:
-            init = run_dir / "checkpoints" / checkpoint["path"] / "initial_critic.pt"
-            if init.is_file():
-                plasticity._initial = th.load(init, weights_only=True)
+        saved = run_dir / "checkpoints" / checkpoint["path"] / "plasticity.pt"
+        if plasticity is not None and saved.is_file():
+            plasticity.load_state(saved)
     model.set_logger(configure(str(run_dir), ["tensorboard"]))
+    if checkpoint is None:
+        write_layout(model)  # TensorBoard's custom-scalars panels (return, plasticity, FADE)
 
     session_start = time.perf_counter()
     extra = {
@@ -483,11 +495,22 @@ def train_run(
                 log_interval=config.logging.log_interval,
                 reset_num_timesteps=checkpoint is None,
             )
+        wall_time += time.perf_counter() - session_start
+        if plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
+            hparams = {"algo": config.algo.name, **config.method_params()}
+            hparams.update(config.algo.hyperparams)
+            write_hparams(
+                model,
+                config.method,
+                config.env.id,
+                config.seed,
+                hparams,
+                plasticity.final_metrics(),
+            )
     finally:
         with contextlib.suppress(Exception):
             model.logger.close()
         env.close()
-    wall_time += time.perf_counter() - session_start
 
     if config.method == "fade" and hasattr(model, "fade_decay_rates"):
         rates = {k: v.detach().cpu().numpy() for k, v in model.fade_decay_rates().items()}

@@ -27,7 +27,14 @@ SMALL: dict[str, Any] = {
     },
     "methods": {"snp": {"every": 300}, "redo": {"every": 300, "batch_size": 64}},
     "budget": {"n_timesteps": 1500},
-    "logging": {"checkpoint_interval": 500, "plasticity_interval": 250, "progress_bar": False},
+    "logging": {
+        "checkpoint_interval": 500,
+        "plasticity_interval": 250,
+        "plasticity_batch": 64,
+        "probe_interval": 750,
+        "histogram_interval": 750,
+        "progress_bar": False,
+    },
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fade_rl.experiments.report import find_runs, make_report
+from fade_rl.experiments.report import find_runs, make_report, plasticity_tags
 
 
 def test_rliable_imports_under_our_pandas() -> None:
@@ -81,3 +81,21 @@ def test_report_errors(tmp_path: Path) -> None:
         make_report([tmp_path / "missing"])
     with pytest.raises(FileNotFoundError, match="no run folders"):
         make_report([tmp_path])
+
+
+def test_plasticity_tags_pick_the_last_hidden_layer_of_the_first_critic() -> None:
+    tags = {
+        "plasticity/qf1/hidden1/srank",
+        "plasticity/qf0/hidden0/srank",
+        "plasticity/qf0/hidden1/srank",
+        "plasticity/qf0/hidden1/dormant_ratio_tau0",
+        "plasticity/qf0/net/dist_from_init",
+        "plasticity/critic_loss",
+        "rollout/ep_rew_mean",
+    }
+    assert plasticity_tags(tags) == [
+        "plasticity/qf0/hidden1/dormant_ratio_tau0",
+        "plasticity/qf0/hidden1/srank",
+        "plasticity/qf0/net/dist_from_init",
+    ]
+    assert plasticity_tags({"rollout/ep_rew_mean"}) == []

@@ -54,7 +54,10 @@ def test_run_folder_contents(small_runs: Path) -> None:
     assert after and all(e["return"] == -e["length"] for e in after)
 
     tags = set(SummaryReader(str(run_dir), pivot=False).scalars["tag"])
-    assert {"episode/return", "env/segment", "plasticity/srank", "plasticity/dormant_tau0"} <= tags
+    assert {"episode/return", "env/segment", "final/return", "shift/recovered"} <= tags
+    layer = "plasticity/q_net/hidden1"  # PlasticityCallback's tags for the head's input layer
+    assert {f"{layer}/srank", f"{layer}/dormant_ratio_tau0", f"{layer}/active_units"} <= tags
+    assert {"plasticity/q_net/probe/fit_ratio", "plasticity/q_net/memory/probe_r2"} <= tags
     assert any(t.startswith("fade/q_net/lambda") for t in tags)
     with np.load(run_dir / "lambda.npz") as rates:
         assert rates["q_net"].shape == (2 * 32 + 2,)  # the Q head: 2 actions x 32 features + bias

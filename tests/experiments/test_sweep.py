@@ -83,9 +83,15 @@ ray.shutdown()
 """
 
 
-def test_ray_backend_on_a_local_ray(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_ray_backend_on_a_local_ray(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("ray")
     from fade_rl.cli import main
+
+    # A throwaway cluster on this machine: no token authentication (Ray >= 2.5x enables it
+    # by default for clusters that ray.init starts).
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
 
     jobs = _failing_and_good_jobs(tmp_path)
     # A local Ray instance owned by a helper process; the sweep connects to it by address.
@@ -95,24 +101,21 @@ def test_ray_backend_on_a_local_ray(tmp_path: Path, capsys: pytest.CaptureFixtur
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled"},
     )
     try:
         address = head.stdout.readline().strip()
         assert address, "the helper could not start Ray"
-        good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+        results = run_jobs(jobs, backend="ray", address=address, progress=False)
+        assert [r.status for r in results] == ["completed", "completed", "failed"]
+        assert "RunError" in results[2].error and "at_shift" in results[2].error
+        assert (jobs[2].run_dir / "failure.json").is_file()
+        # The CLI reaches the same cluster; finished runs are skipped without starting tasks.
+        good = tmp_path / "good.yaml"
         base = ["-f", str(tmp_path / "runs"), "--seeds", "2", "--no-progress", "--backend", "ray"]
         code = main(["sweep", "-c", str(good), "--methods", "none", *base, "--address", address])
         assert code == 0
-        assert "2 runs: 2 completed" in capsys.readouterr().out
-        results = run_jobs(jobs, backend="ray", address=address, progress=False)
-        assert [r.status for r in results] == ["skipped", "skipped", "failed"]
-        assert "RunError" in results[2].error and "at_shift" in results[2].error
-        assert (jobs[2].run_dir / "failure.json").is_file()
-        assert (
-            main(["sweep", "-c", str(bad), "--methods", "reset", *base, "--address", address]) == 1
-        )
-        assert "FAILED broken/reset/seed_0" in capsys.readouterr().out
+        assert "2 runs: 0 completed, 2 skipped" in capsys.readouterr().out
     finally:
         head.stdin.close()
         head.wait(timeout=60)
