@@ -165,8 +165,6 @@ def test_train_then_compare_and_report(
             "fade,none",
             "--seeds",
             "2",
-            "--workers",
-            "2",
             "--no-progress",
             "-n",
             "400",
