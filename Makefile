@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # FADE vs fixed weight decay, resets and plain DQN on CartPole whose reward flips sign every
-# 5k steps: 4 methods x 2 seeds x 20k steps, 2 runs at a time (timed in docs/experiments.md);
+# 4k steps: 4 methods x 2 seeds x 16k steps, 2 runs at a time (timed in docs/experiments.md);
 # prints the report table and the tensorboard command.
 # Rerunning skips finished runs; `rm -rf runs/demo_cartpole_reward_flip` starts over.
 demo: install
