@@ -96,3 +96,32 @@ def test_truncate_events_drops_later_steps(tmp_path: Path) -> None:
     assert truncate_events(tmp_path, 45) == 5
     frame = SummaryReader(str(tmp_path), pivot=False).scalars
     assert list(frame["step"]) == [0, 10, 20, 30, 40]
+
+
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_fade_on_continuous_control(tmp_path: Path, algo: str) -> None:
+    from fade_rl.experiments.config import load_config
+
+    config = load_config(
+        None,
+        [
+            "learning_starts=100",
+            "batch_size=32",
+            "policy_kwargs={net_arch: [16, 16]}",
+            "logging.plasticity_interval=200",
+            "logging.plasticity_batch=32",
+            "logging.probe_interval=null",
+            "logging.progress_bar=false",
+        ],
+        env="fade_rl/Pendulum-Dynamics-v0",
+        algo=algo,
+        n_timesteps=400,
+        method="fade",
+    )
+    summary = train_run(config, tmp_path)
+    assert summary["algo"] == algo and summary["n_timesteps"] == 400
+    run_dir = run_dir_for(tmp_path, config)
+    tags = set(SummaryReader(str(run_dir), pivot=False).scalars["tag"])
+    assert "plasticity/qf0/hidden1/srank" in tags
+    with np.load(run_dir / "lambda.npz") as rates:
+        assert len(rates.files) >= 1 and all(rates[k].size > 0 for k in rates.files)
