@@ -18,9 +18,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Until the CLI exists: a short real FADE run (linear tracking, FADE.md section 4) that prints its result.
+# FADE vs fixed weight decay, resets and plain DQN on CartPole whose reward flips sign every
+# 4k steps: 4 methods x 2 seeds x 16k steps, 2 runs at a time (timed in docs/experiments.md);
+# prints the report table and the tensorboard command.
+# Rerunning skips finished runs; `rm -rf runs/demo_cartpole_reward_flip` starts over.
 demo: install
-	$(BIN)/python -m benchmarks.paper.linear_tracking --steps 20000 --seeds 3 --sigmas 0 --methods SGD,SGD+WD,FADE
+	$(BIN)/fade-rl compare --config configs/demo.yaml --methods fade,wd,reset,none --seeds 2 --workers 2 -f runs
+	@echo "look at the curves: $(BIN)/tensorboard --logdir runs/"
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -1,0 +1,209 @@
+"""SB3 callbacks of a run: episode/shift recording, plasticity measurements, progress bar.
+
+They write straight into the TensorBoard output of the run's SB3 logger (so they need no
+``logger.dump`` and do not disturb SB3's own log intervals) and expose the state that
+:mod:`fade_rl.experiments.run` saves in checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import TensorBoardOutputFormat
+
+from fade_rl.metrics import PlasticityCallback
+
+__all__ = ["EpisodeRecorder", "ProgressBar", "ResumablePlasticityCallback", "tensorboard_writer"]
+
+
+def tensorboard_writer(callback: BaseCallback) -> Any | None:
+    """The ``SummaryWriter`` of the model's SB3 logger, or ``None`` without TensorBoard output."""
+    for fmt in callback.model.logger.output_formats:
+        if isinstance(fmt, TensorBoardOutputFormat):
+            return fmt.writer
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+class EpisodeRecorder(BaseCallback):
+    """Append every finished episode and every environment shift to ``episodes.jsonl``.
+
+    Lines are ``{"kind": "episode", "step": t, "env": i, "return": r, "length": l}`` (``t``
+    the global step count after the episode's last step) and ``{"kind": "shift", "step": t,
+    "segment": k, "values": {...}}`` for shifts of environment copy 0 (``t`` the global step
+    count before the step that first ran under new values, i.e. the first step of the new
+    segment). Returns also go to TensorBoard as ``episode/return`` and shifts as
+    ``env/segment``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(0)
+        self.path = Path(path)
+        self.n_episodes = 0
+        self.n_shifts = 0
+        self.initial_values: dict[str, Any] | None = None
+        self._file: TextIO | None = None
+
+    def _on_training_start(self) -> None:
+        self._file = self.path.open("a")
+        self._writer = tensorboard_writer(self)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(json.dumps(_jsonable(record)) + "\n")
+
+    def _on_step(self) -> bool:
+        infos: list[dict[str, Any]] = self.locals.get("infos", [])
+        step = self.num_timesteps
+        n_envs = max(1, len(infos))
+        for i, info in enumerate(infos):
+            if i == 0 and self.initial_values is None and "shift_values" in info:
+                self.initial_values = _jsonable(info["shift_values"])
+            if i == 0 and info.get("shift"):
+                self.n_shifts += 1
+                shift_step = step - n_envs
+                self._write(
+                    {
+                        "kind": "shift",
+                        "step": shift_step,
+                        "segment": int(info.get("segment", self.n_shifts)),
+                        "values": info.get("shift_values"),
+                    }
+                )
+                if self._writer is not None:
+                    self._writer.add_scalar("env/segment", info.get("segment", 0), shift_step)
+            episode = info.get("episode")
+            if episode is not None:
+                self.n_episodes += 1
+                ret, length = float(episode["r"]), int(episode["l"])
+                self._write(
+                    {"kind": "episode", "step": step, "env": i, "return": ret, "length": length}
+                )
+                if self._writer is not None:
+                    self._writer.add_scalar("episode/return", ret, step)
+        return True
+
+    def flush(self) -> None:
+        """Push buffered lines and TensorBoard events to disk (before a checkpoint is marked)."""
+        if self._file is not None:
+            self._file.flush()
+        if self._writer is not None:
+            self._writer.flush()
+
+    def _on_training_end(self) -> None:
+        self.flush()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of this callback."""
+        return {
+            "n_episodes": self.n_episodes,
+            "n_shifts": self.n_shifts,
+            "initial_values": self.initial_values,
+        }
+
+
+class ResumablePlasticityCallback(PlasticityCallback):
+    """:class:`fade_rl.metrics.PlasticityCallback` whose running state survives a resume.
+
+    A checkpoint keeps what the callback accumulates (episodes and shifts per environment
+    copy, the segments already logged, returns not yet written, the memory probe's
+    pre-shift reference, the critics' initial weights for ``dist_from_init``), so a resumed
+    run measures as if it had never stopped.
+    """
+
+    _STATE = (
+        "episodes",
+        "shifts",
+        "initial_values",
+        "time_spent",
+        "_closed_segments",
+        "_env_steps",
+        "_pending_returns",
+        "_memory_ref",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._restored_initial: list[th.Tensor] | None = None
+
+    def _critic_params(self) -> list[th.Tensor]:
+        return [p for net in self._networks for p in net.parameters()]
+
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        if self._restored_initial is not None:
+            params = self._critic_params()
+            if len(params) != len(self._restored_initial):
+                raise ValueError(
+                    f"checkpoint holds {len(self._restored_initial)} initial critic tensors, "
+                    f"the model has {len(params)}"
+                )
+            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
+            self._restored_initial = None
+
+    def save_state(self, path: Path) -> None:
+        """Write the running state to ``path`` (``torch.save``)."""
+        state = {name: getattr(self, name) for name in self._STATE}
+        if self._initial is not None:
+            state["initial"] = [self._initial[id(p)] for p in self._critic_params()]
+        th.save(state, path)
+
+    def load_state(self, path: Path) -> None:
+        """Read what :meth:`save_state` wrote (before ``learn`` resumes)."""
+        state = th.load(path, weights_only=False)  # our own file: dataclasses and tensors
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        self._restored_initial = state.get("initial")
+
+
+class ProgressBar(BaseCallback):
+    """A tqdm bar over environment steps that starts where a resumed run left off."""
+
+    def __init__(self, total: int, description: str = "") -> None:
+        super().__init__(0)
+        self.total = total
+        self.description = description
+        self._bar: Any = None
+
+    def _on_training_start(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=self.total,
+            initial=self.num_timesteps,
+            desc=self.description,
+            unit="step",
+            dynamic_ncols=True,
+        )
+        self._shown = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps - self._shown >= 200:
+            self._bar.update(self.num_timesteps - self._shown)
+            self._shown = self.num_timesteps
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self.num_timesteps - self._shown)
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,304 @@
+"""Sweeps: many runs (configs x grid points x methods x seeds), locally or on Ray.
+
+Every job is validated before the first one starts. A job whose run folder already holds a
+completed run is skipped; one that fails writes ``failure.json`` into its run folder and
+is reported, and the others go on. Backends:
+
+* ``local``: each run in its own fresh process (``spawn``), ``workers`` at a time, so a
+  crash (even a killed process) takes down only its run; ``workers=1`` runs them one after
+  the other in the calling process (exceptions are still recorded per run).
+* ``ray``: each run is a Ray task (``num_cpus=1``) on the cluster at ``address``, or on a
+  local Ray instance started for the sweep when ``address`` is ``None``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing as mp
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fade_rl.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    apply_overrides,
+    load_config,
+    parse_override,
+    validate_config,
+)
+from fade_rl.experiments.run import is_complete
+
+__all__ = ["Job", "JobResult", "execute_job", "make_jobs", "parse_grid", "run_jobs"]
+
+FAILURE = "failure.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of a sweep: a resolved config (method and seed set) and where it goes."""
+
+    config: dict[str, Any]
+    log_folder: str
+    command: tuple[str, ...] = ()
+
+    @property
+    def run_dir(self) -> Path:
+        """The run folder of this job."""
+        c = self.config
+        return Path(self.log_folder) / c["name"] / c["method"] / f"seed_{c['seed']}"
+
+    @property
+    def label(self) -> str:
+        """``setting/method/seed_k``."""
+        c = self.config
+        return f"{c['name']}/{c['method']}/seed_{c['seed']}"
+
+
+@dataclass
+class JobResult:
+    """What became of a job: ``completed``, ``skipped`` (already complete) or ``failed``."""
+
+    label: str
+    run_dir: str
+    status: str
+    error: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_grid(specs: Iterable[str]) -> list[list[tuple[str, Any]]]:
+    """``["lr=1e-3,3e-4", "methods.fade.meta_lr=0.5,1"]`` -> every combination of overrides."""
+    axes: list[list[tuple[str, Any]]] = []
+    for spec in specs:
+        key, raw = spec.split("=", 1) if "=" in spec else (spec, "")
+        if not raw:
+            raise ConfigError(f"grid {spec!r}: expected key=v1,v2,... (e.g. --grid lr=1e-3,3e-4)")
+        axes.append([parse_override(f"{key}={value}") for value in raw.split(",")])
+    return [list(point) for point in itertools.product(*axes)] if axes else [[]]
+
+
+def _grid_name(base: str, point: Sequence[tuple[str, Any]]) -> str:
+    if not point:
+        return base
+    parts = [f"{key.rsplit('.', 1)[-1]}={value}" for key, value in point]
+    return base + "__" + ",".join(parts).replace(" ", "").replace("/", "_")
+
+
+def make_jobs(
+    configs: Sequence[str | Path | None],
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    log_folder: str | Path = "runs",
+    overrides: Sequence[str] = (),
+    grid: Sequence[str] = (),
+    command: Sequence[str] = (),
+    **flags: Any,
+) -> list[Job]:
+    """Validate and list every job; raise :class:`ConfigError` before anything runs.
+
+    ``flags`` are :func:`load_config`'s (``env``, ``algo``, ``n_timesteps``, ``device``).
+    """
+    points = parse_grid(grid)
+    jobs = []
+    for path in configs:
+        base = load_config(path, overrides, **flags)
+        for point in points:
+            data = apply_overrides(base.to_dict(), point)
+            data["name"] = _grid_name(base.name, point)
+            setting = validate_config(data, str(path) if path else "config")
+            for method in methods:
+                for seed in seeds:
+                    data = {**setting.to_dict(), "method": method, "seed": seed}
+                    config = validate_config(data, str(path) if path else "config")
+                    jobs.append(Job(config.to_dict(), str(log_folder), tuple(command)))
+    labels = [job.label for job in jobs]
+    if len(set(labels)) != len(labels):
+        dup = next(label for label in labels if labels.count(label) > 1)
+        raise ConfigError(f"two jobs would share the run folder {dup}; give configs distinct names")
+    return jobs
+
+
+def execute_job(job: Job, progress: bool = False) -> JobResult:
+    """Run one job in this process; record a failure instead of raising."""
+    from fade_rl.experiments.run import train_run
+
+    run_dir = job.run_dir
+    if is_complete(run_dir):
+        return JobResult(job.label, str(run_dir), "skipped")
+    try:
+        config = ExperimentConfig.model_validate(job.config)
+        summary = train_run(
+            config, job.log_folder, resume=True, progress=progress, command=job.command or None
+        )
+    except Exception as exc:  # recorded, so the sweep goes on
+        error = f"{type(exc).__name__}: {exc}"
+        if run_dir.is_dir():
+            (run_dir / FAILURE).write_text(
+                json.dumps(
+                    {"error": error, "traceback": traceback.format_exc(), "time": time.time()},
+                    indent=1,
+                )
+            )
+        return JobResult(job.label, str(run_dir), "failed", error)
+    (run_dir / FAILURE).unlink(missing_ok=True)
+    keep = ("final_return", "mean_return", "steps_per_second", "n_timesteps")
+    return JobResult(job.label, str(run_dir), "completed", None, {k: summary[k] for k in keep})
+
+
+def _child(job: Job, queue: Any) -> None:
+    result = execute_job(job)
+    queue.put(result)
+
+
+def _run_local(
+    jobs: Sequence[Job], workers: int, on_result: Callable[[JobResult], None]
+) -> list[JobResult]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    pending = list(jobs)
+    running: dict[str, tuple[Job, Any]] = {}
+    results: list[JobResult] = []
+    got: dict[str, JobResult] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            job = pending.pop(0)
+            proc = ctx.Process(target=_child, args=(job, queue), daemon=False)
+            proc.start()
+            running[job.label] = (job, proc)
+        try:
+            result = queue.get(timeout=0.5)
+            got[result.label] = result
+        except Exception:  # queue.Empty: look for finished or dead processes
+            pass
+        for label, (job, proc) in list(running.items()):
+            if label in got:
+                proc.join()
+                del running[label]
+                results.append(got.pop(label))
+                on_result(results[-1])
+            elif not proc.is_alive():
+                proc.join()
+                # A result may still be in flight in the queue.
+                try:
+                    while True:
+                        result = queue.get(timeout=1.0)
+                        got[result.label] = result
+                        if result.label == label:
+                            break
+                except Exception:
+                    pass
+                del running[label]
+                if label in got:
+                    results.append(got.pop(label))
+                else:
+                    error = f"worker process died (exit code {proc.exitcode})"
+                    if job.run_dir.is_dir():
+                        (job.run_dir / FAILURE).write_text(json.dumps({"error": error}))
+                    results.append(JobResult(label, str(job.run_dir), "failed", error))
+                on_result(results[-1])
+    return results
+
+
+def _ray_task(job: Job) -> JobResult:
+    return execute_job(job)
+
+
+def _run_ray(
+    jobs: Sequence[Job],
+    address: str | None,
+    workers: int | None,
+    on_result: Callable[[JobResult], None],
+) -> list[JobResult]:
+    import ray
+
+    import fade_rl
+
+    started = False
+    if not ray.is_initialized():
+        # Workers import the same fade_rl as this process (an editable checkout included).
+        root = str(Path(fade_rl.__file__).resolve().parent.parent)
+        kwargs: dict[str, Any] = {
+            "runtime_env": {"env_vars": {"PYTHONPATH": root}},
+            "log_to_driver": False,
+            "include_dashboard": False,
+        }
+        if address is None:
+            kwargs["num_cpus"] = workers
+        ray.init(address=address, **kwargs)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+        refs = {remote.remote(job): job for job in jobs}
+        results: list[JobResult] = []
+        waiting = list(refs)
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            job = refs[done[0]]
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # the task or its worker died
+                result = JobResult(job.label, str(job.run_dir), "failed", f"ray: {exc}")
+            results.append(result)
+            on_result(result)
+        return results
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    progress: bool = True,
+    results_file: str | Path | None = None,
+) -> list[JobResult]:
+    """Run ``jobs`` (skipping completed ones) and return one result per job.
+
+    Args:
+        jobs: from :func:`make_jobs`.
+        backend: ``"local"`` (process per run, ``workers`` at once) or ``"ray"``.
+        workers: concurrent runs (local; the CPUs of a local Ray instance).
+        address: a Ray cluster's address (``"auto"``, ``"ray://host:10001"``, ``host:port``).
+        progress: a tqdm bar over runs.
+        results_file: where to write the results as JSON.
+    """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    from tqdm.auto import tqdm
+
+    todo = [job for job in jobs if not is_complete(job.run_dir)]
+    results = [JobResult(j.label, str(j.run_dir), "skipped") for j in jobs if j not in todo]
+    bar = tqdm(total=len(jobs), initial=len(results), desc="runs", unit="run", disable=not progress)
+
+    def on_result(result: JobResult) -> None:
+        bar.update(1)
+        if result.status == "failed":
+            bar.write(f"FAILED {result.label}: {result.error}")
+
+    try:
+        if todo and backend == "local":
+            if workers == 1:  # one at a time, in this process (a bar per run when alone)
+                for job in todo:
+                    results.append(execute_job(job, progress=progress and len(todo) == 1))
+                    on_result(results[-1])
+            else:
+                results += _run_local(todo, workers, on_result)
+        elif todo:
+            results += _run_ray(todo, address, workers, on_result)
+    finally:
+        bar.close()
+    order = {job.label: i for i, job in enumerate(jobs)}
+    results.sort(key=lambda r: order[r.label])
+    if results_file is not None:
+        path = Path(results_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([r.__dict__ for r in results], indent=1))
+    return results

@@ -1,0 +1,51 @@
+"""Tiny but real configs (CartPole reward flip every 500 steps) for the experiments tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FLIP = {"reward": {"sign": {"type": "periodic", "values": [1, -1], "period": 500}}}
+
+SMALL: dict[str, Any] = {
+    "name": "tiny_flip",
+    "env": {"id": "fade_rl/CartPole-RewardFlip-v0", "kwargs": FLIP},
+    "algo": {
+        "name": "dqn",
+        "hyperparams": {
+            "learning_rate": 0.001,
+            "buffer_size": 5000,
+            "learning_starts": 100,
+            "batch_size": 32,
+            "train_freq": 4,
+            "target_update_interval": 100,
+            "policy_kwargs": {"net_arch": [32, 32]},
+        },
+    },
+    "methods": {"snp": {"every": 300}, "redo": {"every": 300, "batch_size": 64}},
+    "budget": {"n_timesteps": 1500},
+    "logging": {
+        "checkpoint_interval": 500,
+        "plasticity_interval": 250,
+        "plasticity_batch": 64,
+        "probe_interval": 750,
+        "histogram_interval": 750,
+        "progress_bar": False,
+    },
+}
+
+
+def small_config(**changes: Any) -> dict[str, Any]:
+    """A deep copy of :data:`SMALL` with top-level keys replaced."""
+    data = copy.deepcopy(SMALL)
+    data.update(changes)
+    return data
+
+
+def write_config(path: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as YAML to ``path`` and return it."""
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path

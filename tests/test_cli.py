@@ -1,0 +1,206 @@
+"""The fade-rl CLI: help texts, envs, train/compare/sweep/report, exit codes and error lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fade_rl.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY = {
+    "name": "cli_flip",
+    "env": {
+        "id": "fade_rl/CartPole-RewardFlip-v0",
+        "kwargs": {"reward": {"sign": {"type": "periodic", "values": [1, -1], "period": 300}}},
+    },
+    "algo": {
+        "name": "dqn",
+        "hyperparams": {"learning_starts": 100, "buffer_size": 2000, "batch_size": 32},
+    },
+    "budget": {"n_timesteps": 600},
+    "logging": {"checkpoint_interval": 300, "plasticity_interval": 300, "progress_bar": False},
+}
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ([], ["train", "compare", "sweep", "report", "envs", "tensorboard --logdir runs/"]),
+        (
+            ["train"],
+            [
+                "--algo",
+                "--env",
+                "--n-timesteps",
+                "--seed",
+                "--device",
+                "--log-folder",
+                "--config",
+                "--method",
+                "KEY=VALUE",
+                "resumes",
+                "snp (shrink & perturb)",
+            ],
+        ),
+        (["compare"], ["--methods", "--seeds", "--workers", "--backend", "--address"]),
+        (["sweep"], ["--grid", "--backend", "failure.json", "skipped"]),
+        (["report"], ["IQM", "bootstrap", "--out"]),
+    ],
+)
+def test_help(command: list[str], expected: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for word in expected:
+        assert word in text, word
+
+
+def test_console_script_entry_point() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "fade_rl.cli", "envs"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    ).stdout
+    assert "fade_rl/CartPole-RewardFlip-v0" in out and "flips sign" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["-p", "budget.n_timestep=5"], "budget.n_timestep: unknown key"),
+        (["-p", "budget.n_timesteps=lots"], "budget.n_timesteps: "),
+        (["--env", "fade_rl/Nope-v0"], "env.id: unknown environment id 'fade_rl/Nope-v0'"),
+        (["-p", "learning_rat=0.1"], "algo.hyperparams.learning_rat: DQN takes no argument"),
+        (["--method", "magic"], "method: "),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_nothing_written(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, extra: list, expected: str
+) -> None:
+    runs = tmp_path / "runs"
+    code = main(["train", "--config", str(config_file), "-f", str(runs), *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"fade-rl: error: {config_file}: ") and expected in err
+    assert err.count("\n") == 1
+    assert not runs.exists()
+
+
+def test_missing_config_file_and_bad_methods(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["train", "--config", str(tmp_path / "none.yaml"), "-f", str(tmp_path)]) == 2
+    assert "none.yaml: no such config file" in capsys.readouterr().err
+    code = main(
+        [
+            "compare",
+            "--env",
+            "fade_rl/CartPole-RewardFlip-v0",
+            "--methods",
+            "fade,magic",
+            "-f",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert code == 2
+    assert "--methods: unknown method 'magic'" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_then_compare_and_report(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    runs = tmp_path / "runs"
+    code = main(
+        [
+            "train",
+            "-c",
+            str(config_file),
+            "-f",
+            str(runs),
+            "--method",
+            "wd",
+            "--seed",
+            "1",
+            "-p",
+            "gamma=0.95",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    run_dir = runs / "cli_flip" / "wd" / "seed_1"
+    assert f"tensorboard --logdir {run_dir}" in out and "done: 600 steps" in out
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["algo"]["hyperparams"]["gamma"] == 0.95 and saved["method"] == "wd"
+    assert "--method wd" in (run_dir / "command.txt").read_text()
+
+    # compare: two methods x two seeds (in this process: the pool is tested in test_sweep)
+    code = main(
+        [
+            "compare",
+            "-c",
+            str(config_file),
+            "-f",
+            str(runs),
+            "--methods",
+            "fade,none",
+            "--seeds",
+            "2",
+            "--no-progress",
+            "-n",
+            "400",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "4 runs: 4 completed, 0 skipped" in out
+    assert "| fade | 2 |" in out and "| none | 2 |" in out
+    assert f"tensorboard --logdir {runs / 'cli_flip'}" in out
+    assert (runs / "cli_flip" / "report" / "report.md").is_file()
+    summary = json.loads((runs / "cli_flip" / "fade" / "seed_1" / "summary.json").read_text())
+    assert summary["n_timesteps"] == 400
+
+    # the same compare again skips every run
+    assert (
+        main(
+            [
+                "compare",
+                "-c",
+                str(config_file),
+                "-f",
+                str(runs),
+                "--methods",
+                "fade,none",
+                "--seeds",
+                "2",
+                "--no-progress",
+                "-n",
+                "400",
+            ]
+        )
+        == 0
+    )
+    assert "4 runs: 0 completed, 4 skipped" in capsys.readouterr().out
+
+    assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--reps", "100"]) == 0
+    assert "(5 runs)" in capsys.readouterr().out
+    assert (tmp_path / "rep" / "runs.csv").is_file()
