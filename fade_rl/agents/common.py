@@ -85,7 +85,7 @@ class _FadeCheckpointMarker:
         return (_refuse_non_fade_load, (self.algorithm,))
 
 
-def split_head(net: nn.Module, where: str) -> tuple[nn.Module, nn.Linear]:
+def split_head(net: nn.Module, where: str) -> tuple[nn.Sequential, nn.Linear]:
     """Split a critic network into ``(body, head)``: ``net(x) == head(body(x))``.
 
     ``net`` must be an ``nn.Sequential`` (possibly nested) whose last module is an
@@ -115,22 +115,19 @@ def split_head(net: nn.Module, where: str) -> tuple[nn.Module, nn.Linear]:
     last = net[-1]
     if isinstance(last, nn.Sequential):
         inner_body, head = split_head(last, f"{where}[-1]")
-        return nn.Sequential(*net[:-1], *inner_body), head
+        return nn.Sequential(*list(net)[:-1], *inner_body), head
     if not isinstance(last, nn.Linear):
         raise TypeError(
             f"the last layer of {where} is {type(last).__name__}, not nn.Linear: FADE learns "
             "the decay rates of a linear head (its curvature is exact only for y = W phi + b). "
             "Make the critic end in an nn.Linear (e.g. no output activation)."
         )
-    return net[:-1], last
+    return nn.Sequential(*list(net)[:-1]), last
 
 
 def head_parameters(head: nn.Linear) -> list[nn.Parameter]:
     """The trainable parameters of a linear head: weight, then bias if it has one."""
-    params = [head.weight]
-    if head.bias is not None:
-        params.append(head.bias)
-    return [p for p in params if p.requires_grad]
+    return [p for p in head.parameters() if p.requires_grad]  # nn.Linear registers weight first
 
 
 def fade_optimizer_kwargs(

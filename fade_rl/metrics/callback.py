@@ -54,13 +54,15 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Sequence
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch as th
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.preprocessing import preprocess_obs
 from torch import nn
 
@@ -121,6 +123,7 @@ class _ProbeNet(nn.Module):
     def forward(self, obs: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
         x = self.extractor(obs)
         if self.takes_actions:
+            assert actions is not None, "a Q(s, a) critic needs the actions"
             x = th.cat([x, actions], dim=1)
         return self.body(x)
 
@@ -307,8 +310,14 @@ class PlasticityCallback(BaseCallback):
         self._close_segments(final=True)
         self.time_spent += time.perf_counter() - start
 
+    @property
+    def _replay_buffer(self) -> ReplayBuffer:
+        buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
+        assert buffer is not None, "check_model in _init_callback makes sure there is one"
+        return buffer
+
     def _buffer_size(self) -> int:
-        return self.model.replay_buffer.size()
+        return self._replay_buffer.size()
 
     # -------------------------------------------------------------------- env info
     def _track_infos(self) -> None:
@@ -394,7 +403,7 @@ class PlasticityCallback(BaseCallback):
 
     # ------------------------------------------------------------------ measuring
     def _sample(self, batch_size: int) -> Any:
-        return self.model.replay_buffer.sample(batch_size, env=self.model._vec_normalize_env)
+        return self._replay_buffer.sample(batch_size, env=self.model._vec_normalize_env)
 
     def _rng_devices(self) -> list[int]:
         device = th.device(self.model.device)
@@ -472,7 +481,7 @@ class PlasticityCallback(BaseCallback):
         return params
 
     def _param_stats(
-        self, tag: str, params: list[nn.Parameter], grad_of: dict[int, th.Tensor | None]
+        self, tag: str, params: list[nn.Parameter], grad_of: Mapping[int, th.Tensor | None]
     ) -> dict[str, float]:
         assert self._initial is not None
         initial = [self._initial[id(p)] for p in params]
@@ -523,7 +532,7 @@ class PlasticityCallback(BaseCallback):
                         net.owner.observation_space,
                         normalize_images=net.owner.normalize_images,
                     )
-                    inputs = (obs, data.actions) if net.takes_actions else (obs,)
+                    inputs: tuple[Any, ...] = (obs, data.actions) if net.takes_actions else (obs,)
                     result = plasticity_probe(
                         _ProbeNet(net), inputs, self.probe_steps, self.probe_lr, seed=self.seed
                     )
@@ -587,7 +596,7 @@ class PlasticityCallback(BaseCallback):
         if not self._tb:
             return
         values: dict[str, Any] = {**scalars, **hists}
-        excluded: dict[str, tuple[str, ...] | None] = {k: None for k in values}
+        excluded: dict[str, tuple[str, ...]] = {k: () for k in values}
         for output in self._tb:
             output.write(values, excluded, step)
 

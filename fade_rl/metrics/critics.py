@@ -24,6 +24,8 @@ from typing import Any
 import torch as th
 from stable_baselines3 import DQN, SAC, TD3
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 from torch.nn import functional as F
@@ -66,8 +68,8 @@ class CriticNetwork:
     """One Q network of a model: its features extractor, its blocks, whether it takes actions."""
 
     name: str
-    extractor: nn.Module
-    owner: nn.Module  # the module with ``extract_features`` (QNetwork or ContinuousCritic)
+    extractor: BaseFeaturesExtractor
+    owner: BaseModel  # the module with ``extract_features`` (QNetwork or ContinuousCritic)
     layers: list[Layer]
     takes_actions: bool
     extractor_layer: Layer | None = None
