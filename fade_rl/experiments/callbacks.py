@@ -1,4 +1,4 @@
-"""SB3 callbacks of a run: episode/shift recording, plasticity measurements, progress bar.
+"""SB3 callbacks of a run: episode/shift recording and a progress bar.
 
 They write straight into the TensorBoard output of the run's SB3 logger (so they need no
 ``logger.dump`` and do not disturb SB3's own log intervals) and expose the state that
@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
-import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat
 
-from fade_rl.metrics import PlasticityCallback
-
-__all__ = ["EpisodeRecorder", "ProgressBar", "ResumablePlasticityCallback", "tensorboard_writer"]
+__all__ = ["EpisodeRecorder", "ProgressBar", "tensorboard_writer"]
 
 
 def tensorboard_writer(callback: BaseCallback) -> Any | None:
@@ -119,60 +116,6 @@ class EpisodeRecorder(BaseCallback):
             "n_shifts": self.n_shifts,
             "initial_values": self.initial_values,
         }
-
-
-class ResumablePlasticityCallback(PlasticityCallback):
-    """:class:`fade_rl.metrics.PlasticityCallback` whose running state survives a resume.
-
-    A checkpoint keeps what the callback accumulates (episodes and shifts per environment
-    copy, the segments already logged, returns not yet written, the memory probe's
-    pre-shift reference, the critics' initial weights for ``dist_from_init``), so a resumed
-    run measures as if it had never stopped.
-    """
-
-    _STATE = (
-        "episodes",
-        "shifts",
-        "initial_values",
-        "time_spent",
-        "_closed_segments",
-        "_env_steps",
-        "_pending_returns",
-        "_memory_ref",
-    )
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._restored_initial: list[th.Tensor] | None = None
-
-    def _critic_params(self) -> list[th.Tensor]:
-        return [p for net in self._networks for p in net.parameters()]
-
-    def _init_callback(self) -> None:
-        super()._init_callback()
-        if self._restored_initial is not None:
-            params = self._critic_params()
-            if len(params) != len(self._restored_initial):
-                raise ValueError(
-                    f"checkpoint holds {len(self._restored_initial)} initial critic tensors, "
-                    f"the model has {len(params)}"
-                )
-            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
-            self._restored_initial = None
-
-    def save_state(self, path: Path) -> None:
-        """Write the running state to ``path`` (``torch.save``)."""
-        state = {name: getattr(self, name) for name in self._STATE}
-        if self._initial is not None:
-            state["initial"] = [self._initial[id(p)] for p in self._critic_params()]
-        th.save(state, path)
-
-    def load_state(self, path: Path) -> None:
-        """Read what :meth:`save_state` wrote (before ``learn`` resumes)."""
-        state = th.load(path, weights_only=False)  # our own file: dataclasses and tensors
-        for name in self._STATE:
-            setattr(self, name, state[name])
-        self._restored_initial = state.get("initial")
 
 
 class ProgressBar(BaseCallback):

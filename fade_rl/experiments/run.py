@@ -204,6 +204,7 @@ class _Checkpointer:
     def save(self, model: Any) -> None:
         """Write ``checkpoints/step_<n>/`` and then mark it in ``checkpoint.json``."""
         import cloudpickle
+        import torch as th
 
         step = int(model.num_timesteps)
         root = self.run_dir / "checkpoints"
@@ -223,7 +224,7 @@ class _Checkpointer:
             (tmp / "env.pkl").unlink(missing_ok=True)
         plasticity = self.extra.get("plasticity")
         if plasticity is not None:
-            plasticity.save_state(tmp / "plasticity.pt")
+            th.save(plasticity.state_dict(), tmp / "plasticity.pt")
         recorder = self.extra["recorder"]
         recorder.flush()
         wall = self.extra["wall_time"] + (time.perf_counter() - self.extra["session_start"])
@@ -410,11 +411,8 @@ def train_run(
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
 
-    from fade_rl.experiments.callbacks import (
-        EpisodeRecorder,
-        ProgressBar,
-        ResumablePlasticityCallback,
-    )
+    from fade_rl.experiments.callbacks import EpisodeRecorder, ProgressBar
+    from fade_rl.metrics import PlasticityCallback
     from fade_rl.metrics.tensorboard import write_hparams, write_layout
 
     run_dir = run_dir_for(log_folder, config)
@@ -439,7 +437,7 @@ def train_run(
     plasticity = None
     log = config.logging
     if log.plasticity_interval > 0:
-        plasticity = ResumablePlasticityCallback(
+        plasticity = PlasticityCallback(
             interval=log.plasticity_interval,
             batch_size=log.plasticity_batch,
             probe_interval=log.probe_interval,
@@ -460,7 +458,7 @@ def train_run(
         )
         saved = run_dir / "checkpoints" / checkpoint["path"] / "plasticity.pt"
         if plasticity is not None and saved.is_file():
-            plasticity.load_state(saved)
+            plasticity.load_state_dict(th.load(saved, weights_only=True))
     model.set_logger(configure(str(run_dir), ["tensorboard"]))
     if checkpoint is None:
         write_layout(model)  # TensorBoard's custom-scalars panels (return, plasticity, FADE)

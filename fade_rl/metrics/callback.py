@@ -55,6 +55,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import astuple
 from typing import Any, cast
 
 import numpy as np
@@ -104,6 +105,8 @@ def _values_key(values: Any) -> Hashable:
     def freeze(v: Any) -> Hashable:
         if isinstance(v, np.ndarray):
             return tuple(v.tolist())
+        if isinstance(v, np.generic):
+            return v.item()
         if isinstance(v, (list, tuple)):
             return tuple(freeze(x) for x in v)
         return v
@@ -249,6 +252,7 @@ class PlasticityCallback(BaseCallback):
 
         self._networks: list[CriticNetwork] = []
         self._initial: dict[int, th.Tensor] | None = None
+        self._restored_initial: list[th.Tensor] | None = None  # from load_state_dict
         self._tb: list[TensorBoardOutputFormat] = []
         self._next = {"measure": 0, "histogram": 0, "probe": 0}
         self._pending_returns: list[tuple[int, float]] = []
@@ -257,10 +261,60 @@ class PlasticityCallback(BaseCallback):
         self._env_steps = 0
         self._segment: int | None = None  # env 0's info["segment"], once an env reports one
 
+    # ----------------------------------------------------------------- resumable state
+    def state_dict(self) -> dict[str, Any]:
+        """The running state a resumed run needs, as lists, tuples, numbers and tensors.
+
+        It holds the episodes and shifts seen per environment copy, the segments already
+        logged, returns not yet written, the memory probe's pre-shift reference and the
+        critics' initial weights (for ``dist_from_init``), so a run that saves it with its
+        model and calls :meth:`load_state_dict` before ``learn`` resumes measures as if it
+        had never stopped. ``torch.save`` it; ``torch.load(..., weights_only=True)`` reads it.
+        """
+        initial = None
+        if self._initial is not None:
+            initial = [self._initial[id(p)] for p in self._critic_params()]
+        return {
+            "episodes": [[astuple(e) for e in env] for env in self.episodes],
+            "shifts": [[astuple(s) for s in env] for env in self.shifts],
+            "initial_values": list(self.initial_values),
+            "time_spent": self.time_spent,
+            "closed_segments": self._closed_segments,
+            "env_steps": self._env_steps,
+            "pending_returns": list(self._pending_returns),
+            "memory_ref": self._memory_ref,
+            "initial": initial,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (call it before ``learn`` resumes)."""
+        self.episodes = [[Episode(*e) for e in env] for env in state["episodes"]]
+        self.shifts = [[Shift(*s) for s in env] for env in state["shifts"]]
+        self.initial_values = list(state["initial_values"])
+        self.time_spent = state["time_spent"]
+        self._closed_segments = state["closed_segments"]
+        self._env_steps = state["env_steps"]
+        self._pending_returns = [tuple(r) for r in state["pending_returns"]]
+        self._memory_ref = state["memory_ref"]
+        self._restored_initial = state["initial"]
+
+    def _critic_params(self) -> list[nn.Parameter]:
+        return [p for net in self._networks for p in net.parameters()]
+
     # ----------------------------------------------------------------------- set-up
     def _init_callback(self) -> None:
         check_model(self.model)
         self._networks = critic_networks(self.model)
+        if self._restored_initial is not None:
+            params = self._critic_params()
+            if len(params) != len(self._restored_initial):
+                raise ValueError(
+                    f"the saved state holds {len(self._restored_initial)} initial critic "
+                    f"tensors but the model has {len(params)}: it was saved from another "
+                    "architecture"
+                )
+            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
+            self._restored_initial = None
         n_envs = self.model.n_envs
         if len(self.episodes) != n_envs:
             self.episodes = [[] for _ in range(n_envs)]
@@ -270,9 +324,7 @@ class PlasticityCallback(BaseCallback):
     def _on_training_start(self) -> None:
         self._tb = [f for f in self.logger.output_formats if isinstance(f, TensorBoardOutputFormat)]
         if self._initial is None:
-            self._initial = {
-                id(p): p.detach().clone() for net in self._networks for p in net.parameters()
-            }
+            self._initial = {id(p): p.detach().clone() for p in self._critic_params()}
         now = self.model.num_timesteps
         for key, every in (
             ("measure", self.interval),

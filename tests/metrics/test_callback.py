@@ -345,3 +345,38 @@ def test_final_metrics_summarise_the_run(dqn_run: tuple[Path, PlasticityCallback
     # the time-averaged return lies between the extreme episode returns
     returns = [e.ret for e in episodes]
     assert min(returns) <= final["final/mean_return"] <= max(returns)
+
+
+def test_state_dict_lets_a_new_callback_resume_as_if_nothing_stopped(tmp_path: Path) -> None:
+    def two_chunks(resume_with_a_new_callback: bool) -> list[tuple[int, dict[str, float]]]:
+        model = DQN("MlpPolicy", reward_flip_env(period=300), **SMALL_DQN)
+        callback = _callback(interval=200, probe_interval=None, histogram_interval=None)
+        model.learn(400, callback=callback)  # a shift at 300: the memory reference is taken
+        history = list(callback.history)
+        if resume_with_a_new_callback:
+            th.save(callback.state_dict(), tmp_path / "plasticity.pt")
+            callback = _callback(interval=200, probe_interval=None, histogram_interval=None)
+            callback.load_state_dict(th.load(tmp_path / "plasticity.pt", weights_only=True))
+        callback.history = []
+        model.learn(400, callback=callback, reset_num_timesteps=False)
+        return history + callback.history
+
+    continuous, resumed = two_chunks(False), two_chunks(True)
+    assert [step for step, _ in resumed] == [step for step, _ in continuous]
+    for (_, got), (_, expected) in zip(resumed, continuous, strict=True):
+        # dist_from_init, the memory probe, the segments: all carried over (the probe's
+        # least-squares fit differs in the last bit between two identical runs)
+        assert got == pytest.approx(expected, rel=1e-9)
+    assert any("plasticity/q_net/memory/probe_r2" in values for _, values in resumed[-3:])
+
+
+def test_load_state_dict_from_another_architecture_fails_clearly() -> None:
+    small = DQN("MlpPolicy", "CartPole-v1", **SMALL_DQN)
+    callback = _callback(interval=100, probe_interval=None, histogram_interval=None)
+    small.learn(150, callback=callback)
+    state = callback.state_dict()
+    other = DQN("MlpPolicy", "CartPole-v1", **{**SMALL_DQN, "policy_kwargs": dict(net_arch=[8])})
+    restored = _callback(interval=100, probe_interval=None, histogram_interval=None)
+    restored.load_state_dict(state)
+    with pytest.raises(ValueError, match="another architecture"):
+        other.learn(10, callback=restored)
