@@ -70,23 +70,27 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
         """Hand FADE the curvature of SB3's clipped Huber loss with respect to the head.
 
         The output Hessian is ``dqn_output_hessian(actions, delta, K) * grad_clip_factor``:
-        per sample ``w_b = c_t [|delta_b| < 1] / B`` on the taken action's row only. It
-        is written out here with an ``index_add`` per row instead of a dense ``(B, K)``
-        matrix: the same numbers in fewer tensor operations.
+        ``c[b, k] = s [k == a_b] [|delta_b| < 1]`` with ``s`` the clip factor over ``B``;
+        then ``H_W = c^T phi^2`` and ``H_b = sum_b c[b]``. This runs at every gradient
+        step and its tensors are tiny, so it is written for few kernels: on the CPU the
+        clip factor is a Python number (reading a CPU tensor costs nothing), elsewhere it
+        stays a device tensor (no host synchronisation). Every input is detached, so no
+        autograd graph is recorded.
         """
-        with th.no_grad():
-            td_errors = current_q_values - target_q_values
-            scale = grad_clip_factor(total_norm, self.max_grad_norm) / td_errors.shape[0]
-            w = (td_errors.abs() < 1.0) * scale.to(td_errors.device, td_errors.dtype)
-            index = actions.reshape(-1).long()
-            phi = phi.detach()
-            h_weight = th.zeros_like(head.weight).index_add_(0, index, phi.square() * w)
-            optimizer = self.fade_optimizer
-            if head.weight.grad is not None:
-                optimizer.set_curvature(head.weight, h_weight)
-            if head.bias is not None and head.bias.grad is not None:
-                h_bias = th.zeros_like(head.bias).index_add_(0, index, w.reshape(-1))
-                optimizer.set_curvature(head.bias, h_bias)
+        batch_size = current_q_values.shape[0]
+        scale: th.Tensor | float
+        if total_norm.device.type == "cpu":
+            scale = min(1.0, self.max_grad_norm / (float(total_norm) + 1e-6)) / batch_size
+        else:
+            scale = grad_clip_factor(total_norm.detach(), self.max_grad_norm).div_(batch_size)
+        # w_b = s [|delta_b| < 1]: lt_ writes 0.0 / 1.0 into the float tensor
+        w = (current_q_values.detach() - target_q_values).abs_().lt_(1.0).mul_(scale)
+        c = w.new_zeros(batch_size, head.out_features).scatter_(1, actions.long(), w)
+        optimizer = self.fade_optimizer
+        if head.weight.grad is not None:
+            optimizer.set_curvature(head.weight, th.mm(c.t(), phi.detach().square()))
+        if head.bias is not None and head.bias.grad is not None:
+            optimizer.set_curvature(head.bias, c.sum(dim=0))
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's DQN update, with FADE's curvature taken from the loss pass itself."""

@@ -360,6 +360,8 @@ class PlasticityCallback(BaseCallback):
         start = time.perf_counter()
         self._write_pending_returns()
         self._close_segments(final=True)
+        for output in self._tb:
+            output.writer.flush()
         self.time_spent += time.perf_counter() - start
 
     @property
@@ -406,7 +408,7 @@ class PlasticityCallback(BaseCallback):
             for step, ret in self._pending_returns:
                 by_step[step] = ret
             for step, ret in by_step.items():
-                self._write({"shift/episode_return": ret}, {}, step)
+                self._write({"shift/episode_return": ret}, {}, step, flush=False)
             self._pending_returns = []
 
     def shift_statistics(self, env: int = 0, final: bool = False) -> list[SegmentStats]:
@@ -639,12 +641,24 @@ class PlasticityCallback(BaseCallback):
         return out
 
     # ------------------------------------------------------------------------- output
-    def _write(self, scalars: dict[str, float], hists: dict[str, th.Tensor], step: int) -> None:
+    def _write(
+        self, scalars: dict[str, float], hists: dict[str, th.Tensor], step: int, flush: bool = True
+    ) -> None:
+        """Record values at ``step`` and send them to TensorBoard.
+
+        SB3's TensorBoard output flushes the event file on every write, which costs more
+        than the write itself; ``flush=False`` (scalars only) leaves that to the next write.
+        """
         if not scalars and not hists:
             return
         scalars = {k: float(v) for k, v in scalars.items()}
         self.history.append((step, scalars))
         self.latest.update(scalars)
+        if not flush and not hists:
+            for output in self._tb:
+                for tag, value in scalars.items():
+                    output.writer.add_scalar(tag, value, step)
+            return
         if not self._tb:
             return
         values: dict[str, Any] = {**scalars, **hists}

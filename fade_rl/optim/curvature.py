@@ -148,8 +148,8 @@ def grad_clip_factor(total_norm: Tensor | float, max_norm: float) -> Tensor:
     """
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
-    total_norm = torch.as_tensor(total_norm)
-    return (max_norm / (total_norm + 1e-6)).clamp(max=1.0)
+    # max_norm / x is x.reciprocal() * max_norm in torch: the same numbers, in place
+    return (torch.as_tensor(total_norm) + 1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
 
 
 def _check_sizes(batch_size: int, num_outputs: int) -> None:

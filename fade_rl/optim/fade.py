@@ -148,8 +148,9 @@ class FADE(Optimizer):
 
     def _group_of(self, param: Tensor) -> dict[str, Any] | None:
         for group in self.param_groups:
-            if any(p is param for p in group["params"]):
-                return group
+            for p in group["params"]:  # plain loops: this runs for every set_curvature
+                if p is param:
+                    return group
         return None
 
     # -------------------------------------------------------------------- step
@@ -217,6 +218,8 @@ class FADE(Optimizer):
         optimizer (see ``fade_rl.agents.attach_fade``) gain fresh FADE state.
         """
         state = self.state[p]
+        if len(state) == _state_size(group):  # the common case: every entry is there
+            return state
         if "step" not in state:
             state["step"] = 0
         fresh: dict[str, float] = {}
@@ -233,6 +236,14 @@ class FADE(Optimizer):
 
 
 # ---------------------------------------------------------------------- helpers
+def _state_size(group: dict[str, Any]) -> int:
+    """How many state entries a parameter of ``group`` has once initialised (with "step")."""
+    size = 1 + 2 * (group["base"] == "adam")
+    if group["fade"]:
+        size += 2 + 2 * group["idbd"]
+    return size
+
+
 def _dense_grad(p: Tensor) -> Tensor:
     grad = p.grad
     assert grad is not None
