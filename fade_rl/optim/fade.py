@@ -391,9 +391,10 @@ def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) ->
         torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-        denoms = torch._foreach_sqrt(exp_avg_sqs)  # alpha_eff = lr / denom
-        torch._foreach_div_(denoms, bc2_sqrt)
-        torch._foreach_add_(denoms, group["eps"])
+        # alpha_eff = lr / (sqrt(v) / bc2 + eps) = adam_lr / denom, one op fewer
+        denoms = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_add_(denoms, group["eps"] * bc2_sqrt)
+        adam_lr = lr * bc2_sqrt
     elif group["idbd"]:
         betas, step_traces = lists[5:7]
         idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
@@ -410,7 +411,7 @@ def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) ->
     keep = torch._foreach_neg(decays)
     torch._foreach_add_(keep, 1.0)
     if group["base"] == "adam":
-        torch._foreach_addcdiv_(keep, curvatures, denoms, value=-lr)
+        torch._foreach_addcdiv_(keep, curvatures, denoms, value=-adam_lr)
     elif group["idbd"]:
         torch._foreach_addcmul_(keep, step_sizes, curvatures, value=-1.0)
     else:
@@ -424,7 +425,7 @@ def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) ->
     torch._foreach_addcmul_(traces, decays, params, value=-1.0)  # p before decay
     torch._foreach_addcmul_(params, decays, params, value=-1.0)  # p = (1 - lambda) * p
     if group["base"] == "adam":
-        torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-lr / bc1)
+        torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-adam_lr / bc1)
     elif group["idbd"]:
         torch._foreach_addcmul_(params, step_sizes, grads, value=-1.0)
     else:
