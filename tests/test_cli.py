@@ -154,22 +154,9 @@ def test_train_then_compare_and_report(
     assert "--method wd" in (run_dir / "command.txt").read_text()
 
     # compare: two methods x two seeds (in this process: the pool is tested in test_sweep)
-    code = main(
-        [
-            "compare",
-            "-c",
-            str(config_file),
-            "-f",
-            str(runs),
-            "--methods",
-            "fade,none",
-            "--seeds",
-            "2",
-            "--no-progress",
-            "-n",
-            "400",
-        ]
-    )
+    compare = ["compare", "-c", str(config_file), "-f", str(runs), "--methods", "fade,none"]
+    compare += ["--seeds", "2", "--no-progress", "-n", "400"]
+    code = main(compare)
     assert code == 0
     out = capsys.readouterr().out
     assert "4 runs: 4 completed, 0 skipped" in out
@@ -180,25 +167,7 @@ def test_train_then_compare_and_report(
     assert summary["n_timesteps"] == 400
 
     # the same compare again skips every run
-    assert (
-        main(
-            [
-                "compare",
-                "-c",
-                str(config_file),
-                "-f",
-                str(runs),
-                "--methods",
-                "fade,none",
-                "--seeds",
-                "2",
-                "--no-progress",
-                "-n",
-                "400",
-            ]
-        )
-        == 0
-    )
+    assert main(compare) == 0
     assert "4 runs: 0 completed, 4 skipped" in capsys.readouterr().out
 
     assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--reps", "100"]) == 0

@@ -198,6 +198,16 @@ def plasticity_tags(tags: set[str]) -> list[str]:
     return [t for t in wanted if t in tags]
 
 
+def _save_figure(fig: Any, path: Path) -> str:
+    """Lay out, write as PNG and close a matplotlib figure; return the file's name."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
 def _plot_setting(
     setting: str, runs: list[RunRecord], scalars: dict[Path, Any], out: Path
 ) -> list[str]:
@@ -239,11 +249,7 @@ def _plot_setting(
     ax.set_ylabel("episode return (mean over seeds; band: min-max)")
     ax.set_title(f"{setting}: returns")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    name = f"returns_{setting}.png"
-    fig.savefig(out / name, dpi=110)
-    plt.close(fig)
-    files.append(name)
+    files.append(_save_figure(fig, out / f"returns_{setting}.png"))
 
     # Plasticity metrics over time.
     tags = plasticity_tags(
@@ -279,11 +285,7 @@ def _plot_setting(
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
         fig.suptitle(f"{setting}: plasticity (critic head features, mean over seeds)")
-        fig.tight_layout()
-        name = f"plasticity_{setting}.png"
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        files.append(name)
+        files.append(_save_figure(fig, out / f"plasticity_{setting}.png"))
 
     # FADE's decay rates.
     rates: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -302,11 +304,7 @@ def _plot_setting(
         ax.set_ylabel("count")
         ax.set_title(f"{setting}: FADE decay rates")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        name = f"lambda_{setting}.png"
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        files.append(name)
+        files.append(_save_figure(fig, out / f"lambda_{setting}.png"))
     return files
 
 
