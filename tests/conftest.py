@@ -1,4 +1,5 @@
-"""One torch thread in the metrics tests: the machines running them are shared."""
+"""Every test runs on one torch thread: the networks are small, and `make test` runs two
+pytest workers on two cores, so more threads would only fight each other."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
