@@ -297,10 +297,10 @@ def _multi_tensor_adam(
     torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
     torch._foreach_mul_(exp_avg_sqs, beta2)
     torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+    # lr / (sqrt(v) / bc2 + eps) = lr * bc2 / (sqrt(v) + eps * bc2): one op fewer
     denoms = torch._foreach_sqrt(exp_avg_sqs)
-    torch._foreach_div_(denoms, bc2_sqrt)
-    torch._foreach_add_(denoms, group["eps"])
-    torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-group["lr"] / bc1)
+    torch._foreach_add_(denoms, group["eps"] * bc2_sqrt)
+    torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-group["lr"] * bc2_sqrt / bc1)
 
 
 # ------------------------------------------------------------------ FADE steps
@@ -407,21 +407,20 @@ def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) ->
     torch._foreach_clamp_max_(gammas, gamma_max)
     decays = torch._foreach_exp(gammas)
 
-    # keep = max(0, 1 - lambda - alpha_eff * H)
-    keep = torch._foreach_neg(decays)
-    torch._foreach_add_(keep, 1.0)
+    # keep = max(0, 1 - lambda - alpha_eff * H) = 1 - shrink with
+    # shrink = min(1, lambda + alpha_eff * H); x * keep is written x - shrink * x (two ops fewer)
     if group["base"] == "adam":
-        torch._foreach_addcdiv_(keep, curvatures, denoms, value=-adam_lr)
+        shrink = torch._foreach_addcdiv(decays, curvatures, denoms, value=adam_lr)
     elif group["idbd"]:
-        torch._foreach_addcmul_(keep, step_sizes, curvatures, value=-1.0)
+        shrink = torch._foreach_addcmul(decays, step_sizes, curvatures)
     else:
-        torch._foreach_add_(keep, curvatures, alpha=-lr)
-    torch._foreach_clamp_min_(keep, 0.0)
+        shrink = torch._foreach_add(decays, curvatures, alpha=lr)
+    torch._foreach_clamp_max_(shrink, 1.0)
 
     if group["idbd"]:
-        torch._foreach_mul_(step_traces, keep)
+        torch._foreach_addcmul_(step_traces, shrink, step_traces, value=-1.0)
         torch._foreach_addcmul_(step_traces, step_sizes, grads, value=-1.0)
-    torch._foreach_mul_(traces, keep)
+    torch._foreach_addcmul_(traces, shrink, traces, value=-1.0)
     torch._foreach_addcmul_(traces, decays, params, value=-1.0)  # p before decay
     torch._foreach_addcmul_(params, decays, params, value=-1.0)  # p = (1 - lambda) * p
     if group["base"] == "adam":
