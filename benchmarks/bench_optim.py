@@ -7,11 +7,12 @@ optimizer step is timed. The two optimizers alternate in rounds and the
 reported time per step is the median over rounds, so a load that comes and goes
 hits both alike.
 
-    python -m benchmarks.bench_optim
+    python -m benchmarks.bench_optim [--threads N]   (default: one torch thread)
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 
@@ -66,8 +67,11 @@ def compare(shapes: list[tuple[int, int]], rounds: int = 15) -> tuple[float, flo
     return statistics.median(adam_times), statistics.median(fade_times)
 
 
-def main() -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    torch.set_num_threads(parser.parse_args(argv).threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU")
     print(f"{'head':<18} {'Adam step':>12} {'FADE step':>12} {'FADE/Adam':>10}")
     for name, shapes in HEADS.items():
         adam, fade = compare(shapes)
