@@ -200,14 +200,13 @@ class ScheduledWrapper(gym.Wrapper):
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.clock = t + 1
         shift = self._pending_shift
-        inner = info.get("shift_values")
-        if inner is None:
+        if "shift_values" in info:  # an inner shift wrapper stamped it: merge into its dict
+            info["shift_values"].update(self._shift_values)
+            shift = shift or info["shift"]
+        else:
             # A fresh dict per step: callers may keep or modify what they are given.
             info["shift_values"] = self._shift_values.copy()
             info["unshifted_reward"] = float(reward)
-        else:
-            inner.update(self._shift_values)  # the inner layer's fresh dict
-            shift = shift or info["shift"]
         if shift:
             self._pending_shift = False
             self.segment += 1
