@@ -32,7 +32,7 @@ test: install
 lint: install
 	$(BIN)/ruff check fade_rl tests benchmarks
 	$(BIN)/ruff format --check fade_rl tests benchmarks
-	$(BIN)/mypy fade_rl/optim
+	$(BIN)/mypy fade_rl
 
 bench: install
 	$(BIN)/python -m benchmarks

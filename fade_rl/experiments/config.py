@@ -209,7 +209,7 @@ def _algo_class(name: str) -> type:
 
 
 def _sb3_parameters(name: str) -> dict[str, inspect.Parameter]:
-    params = dict(inspect.signature(_algo_class(name).__init__).parameters)
+    params = dict(inspect.signature(_algo_class(name)).parameters)
     for skip in ("self", "policy", "env", "seed", "device", "_init_setup_model", "tensorboard_log"):
         params.pop(skip, None)
     return params

@@ -336,7 +336,9 @@ def make_report(
 
     completed = [r for r in records if r.status == "completed"]
     scalars = {r.path: read_scalars(r.path) for r in completed}
-    run_rows, segment_rows, rows = [], [], []
+    run_rows: list[dict[str, Any]] = []
+    segment_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for r in records:
         row = {
             "setting": r.setting,

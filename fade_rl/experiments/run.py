@@ -31,12 +31,15 @@ import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from fade_rl.experiments.config import ExperimentConfig, validate_config
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 __all__ = [
     "RunError",
@@ -104,13 +107,17 @@ def make_env(config: ExperimentConfig) -> Any:
     )
 
 
-def algorithm_class(config: ExperimentConfig) -> type:
+def algorithm_class(config: ExperimentConfig) -> type[OffPolicyAlgorithm]:
     """FadeDQN/FadeSAC/FadeTD3 for method ``fade``, SB3's DQN/SAC/TD3 otherwise."""
     from stable_baselines3 import DQN, SAC, TD3
 
     from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3
 
-    table = {"dqn": (DQN, FadeDQN), "sac": (SAC, FadeSAC), "td3": (TD3, FadeTD3)}
+    table: dict[str, tuple[type[OffPolicyAlgorithm], type[OffPolicyAlgorithm]]] = {
+        "dqn": (DQN, FadeDQN),
+        "sac": (SAC, FadeSAC),
+        "td3": (TD3, FadeTD3),
+    }
     return table[config.algo.name][config.method == "fade"]
 
 

@@ -204,13 +204,13 @@ def write_hparams(
         raise ValueError("the logger has no TensorBoard output; see configure_run(...)")
     if step is None:
         step = int(getattr(target, "num_timesteps", 0))
-    hparams = {"method": method, "env": env_id, "seed": seed}
+    hparams: dict[str, Any] = {"method": method, "env": env_id, "seed": seed}
     for key, value in hyperparameters.items():
         if key in hparams:
             raise ValueError(f"hyperparameters must not redefine {key!r}; pass it as an argument")
         hparams[key] = _hparam_value(value)
     values: dict[str, Any] = {k: float(v) for k, v in metrics.items()}
     values["hparams"] = HParam(hparams, dict(values))
-    excluded: dict[str, tuple[str, ...] | None] = {k: None for k in values}
+    excluded: dict[str, tuple[str, ...]] = {k: () for k in values}
     for output in outputs:
         output.write(values, excluded, step)

@@ -6,11 +6,10 @@ import copy
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch as th
 from stable_baselines3 import DQN, SAC, TD3
-from stable_baselines3.common.base_class import BaseAlgorithm
 from torch import nn
 
 from fade_rl.agents.common import head_parameters, split_head
@@ -18,6 +17,7 @@ from fade_rl.optim import FADE
 
 __all__ = [
     "CriticMLP",
+    "SupportedModel",
     "check_choice",
     "check_model",
     "check_positive_int",
@@ -30,7 +30,11 @@ __all__ = [
 ]
 
 
-def check_model(model: Any, who: str) -> BaseAlgorithm:
+# The algorithms the baselines know the networks of (their FADE versions are subclasses).
+SupportedModel = DQN | SAC | TD3
+
+
+def check_model(model: Any, who: str) -> SupportedModel:
     """Check that ``model`` is an SB3 DQN, SAC or TD3 (FADE versions included)."""
     if not isinstance(model, (DQN, SAC, TD3)):
         raise TypeError(
@@ -65,13 +69,13 @@ def check_fraction(name: str, value: Any, low_open: bool = False) -> float:
     return float(value)
 
 
-def _heads(model: BaseAlgorithm) -> list[nn.Linear]:
+def _heads(model: SupportedModel) -> list[nn.Linear]:
     if isinstance(model, DQN):
         return [split_head(model.policy.q_net.q_net, "q_net")[1]]
     return [split_head(net, f"qf{i}")[1] for i, net in enumerate(model.critic.q_networks)]
 
 
-def target_modules(model: BaseAlgorithm, target: str) -> list[nn.Module]:
+def target_modules(model: SupportedModel, target: str) -> list[nn.Module]:
     """The online modules a baseline acts on.
 
     ``"head"``: the critics' final linear layers; ``"critic"``: every module the
@@ -92,7 +96,7 @@ def target_modules(model: BaseAlgorithm, target: str) -> list[nn.Module]:
     return modules
 
 
-def target_parameters(model: BaseAlgorithm, target: str) -> list[nn.Parameter]:
+def target_parameters(model: SupportedModel, target: str) -> list[nn.Parameter]:
     """The trainable parameters of :func:`target_modules`, each once."""
     seen: set[int] = set()
     params = []
@@ -107,24 +111,24 @@ def target_parameters(model: BaseAlgorithm, target: str) -> list[nn.Parameter]:
     return params
 
 
-def target_pairs(model: BaseAlgorithm) -> list[tuple[nn.Module, nn.Module]]:
+def target_pairs(model: SupportedModel) -> list[tuple[nn.Module, nn.Module]]:
     """(online, target) network pairs: DQN's Q network; SAC's critic; TD3's critic and actor."""
     if isinstance(model, DQN):
         return [(model.policy.q_net, model.policy.q_net_target)]
-    pairs = [(model.critic, model.critic_target)]
+    pairs: list[tuple[nn.Module, nn.Module]] = [(model.critic, model.critic_target)]
     if isinstance(model, TD3):
         pairs.append((model.actor, model.actor_target))
     return pairs
 
 
-def optimizers_of(model: BaseAlgorithm) -> list[th.optim.Optimizer]:
+def optimizers_of(model: SupportedModel) -> list[th.optim.Optimizer]:
     """The network optimizers: DQN's Q optimizer; SAC's/TD3's critic and actor optimizers."""
     if isinstance(model, DQN):
         return [model.policy.optimizer]
     return [model.critic.optimizer, model.actor.optimizer]
 
 
-def reset_optimizer_state(model: BaseAlgorithm, params: Iterable[th.Tensor]) -> None:
+def reset_optimizer_state(model: SupportedModel, params: Iterable[th.Tensor]) -> None:
     """Forget the optimizer state of ``params`` (re-created fresh at the next step)."""
     ids = {id(p) for p in params}
     for optimizer in optimizers_of(model):
@@ -156,7 +160,7 @@ class CriticMLP:
     inputs: Any
 
 
-def critic_mlps(model: BaseAlgorithm) -> list[CriticMLP]:
+def critic_mlps(model: SupportedModel) -> list[CriticMLP]:
     """The critic MLPs of a model (DQN's ``q_net.q_net``; SAC's/TD3's ``q_networks``)."""
     if isinstance(model, DQN):
         q_net = model.policy.q_net
@@ -164,17 +168,20 @@ def critic_mlps(model: BaseAlgorithm) -> list[CriticMLP]:
         def dqn_inputs(data: Any) -> th.Tensor:
             return q_net.extract_features(data.observations, q_net.features_extractor)
 
-        return [CriticMLP("q_net", q_net.q_net, dqn_inputs)]
+        return [CriticMLP("q_net", cast(nn.Sequential, q_net.q_net), dqn_inputs)]
     critic = model.critic
 
     def critic_inputs(data: Any) -> th.Tensor:
         features = critic.extract_features(data.observations, critic.features_extractor)
         return th.cat([features, data.actions], dim=1)
 
-    return [CriticMLP(f"qf{i}", net, critic_inputs) for i, net in enumerate(critic.q_networks)]
+    return [
+        CriticMLP(f"qf{i}", cast(nn.Sequential, net), critic_inputs)
+        for i, net in enumerate(critic.q_networks)
+    ]
 
 
-def optimizer_state_of(model: BaseAlgorithm, param: th.Tensor) -> tuple[dict[str, Any], Any]:
+def optimizer_state_of(model: SupportedModel, param: th.Tensor) -> tuple[dict[str, Any], Any]:
     """``(state, optimizer)`` of a parameter in whichever network optimizer holds it."""
     for optimizer in optimizers_of(model):
         if param in optimizer.state:

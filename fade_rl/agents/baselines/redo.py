@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
 from fade_rl.agents.baselines._targets import (
+    SupportedModel,
     check_model,
     check_positive_int,
     critic_mlps,
@@ -60,7 +62,7 @@ def dormant_scores(net: nn.Sequential, inputs: th.Tensor) -> list[tuple[int, int
 
 
 def _zero_state(
-    model: BaseAlgorithm, param: th.Tensor, index: tuple[Any, ...], log_init: float | None
+    model: SupportedModel, param: th.Tensor, index: tuple[Any, ...], log_init: float | None
 ) -> None:
     state, optimizer = optimizer_state_of(model, param)
     for key in _ZEROED_STATE:
@@ -97,7 +99,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
         >>> sorted(redo(model, tau=0.1))
         ['q_net/0', 'q_net/2']
     """
-    check_model(model, "redo")
+    model = check_model(model, "redo")
     tau = _check_tau(tau)
     check_positive_int("batch_size", batch_size)
     buffer = model.replay_buffer
@@ -109,8 +111,8 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
         with th.no_grad():
             inputs = mlp.inputs(data)
         for incoming_index, outgoing_index, scores in dormant_scores(mlp.net, inputs):
-            incoming: nn.Linear = mlp.net[incoming_index]
-            outgoing: nn.Linear = mlp.net[outgoing_index]
+            incoming = cast(nn.Linear, mlp.net[incoming_index])
+            outgoing = cast(nn.Linear, mlp.net[outgoing_index])
             dormant = (scores <= tau).nonzero().flatten()
             recycled[f"{mlp.name}/{incoming_index}"] = int(dormant.numel())
             if dormant.numel() == 0:
@@ -167,7 +169,7 @@ class ReDoCallback(BaseCallback):
         if self.num_timesteps >= self._next:
             while self._next <= self.num_timesteps:
                 self._next += self.every
-            buffer = self.model.replay_buffer
+            buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
             if buffer is not None and buffer.size() > 0:
                 counts = redo(self.model, self.tau, self.batch_size)
                 self.n_recycled += sum(counts.values())

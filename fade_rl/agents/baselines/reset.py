@@ -47,7 +47,7 @@ def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
         >>> reset_parameters(model, target="head")
         2
     """
-    check_model(model, "reset_parameters")
+    model = check_model(model, "reset_parameters")
     check_choice("target", target, _TARGETS)
     params = target_parameters(model, target)
     ids = {id(p) for p in params}

@@ -39,7 +39,7 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
         >>> model = TD3("MlpPolicy", "Pendulum-v1")
         >>> shrink_perturb(model, alpha=0.8, target="critic")
     """
-    check_model(model, "shrink_perturb")
+    model = check_model(model, "shrink_perturb")
     alpha = check_fraction("alpha", alpha)
     check_choice("target", target, _TARGETS)
     with th.no_grad():

@@ -61,7 +61,7 @@ def add_weight_decay(
         >>> for handle in handles:
         ...     handle.remove()
     """
-    check_model(model, "add_weight_decay")
+    model = check_model(model, "add_weight_decay")
     weight_decay = _check_weight_decay(weight_decay)
     check_choice("target", target, _TARGETS)
     params = target_parameters(model, target)
