@@ -15,6 +15,7 @@ from gymnasium.envs.registration import load_env_creator
 
 from fade_rl.envs.action import ActionShift
 from fade_rl.envs.dynamics import DynamicsShift
+from fade_rl.envs.minatar import MINATAR_GAMES, minatar_env_id
 from fade_rl.envs.observation import ObservationShift
 from fade_rl.envs.reward import RewardShift
 
@@ -67,6 +68,33 @@ def _periodic(values: list[float], period: int) -> dict[str, Any]:
 
 _SHIFTED = "fade_rl.envs.registration:make_shifted"
 _SEQUENCE = "fade_rl.envs.task_sequence:TaskSequence"
+#: Episode cap of the MinAtar ids: MinAtar has none, and a Seaquest submarine that stays at
+#: the surface never dies.
+MINATAR_MAX_EPISODE_STEPS = 10_000
+_MINATAR = "fade_rl.envs.minatar:MinAtarEnv"
+_MINATAR_SEQUENCE = "fade_rl.envs.minatar:make_minatar_sequence"
+
+
+def _minatar_envs() -> dict[str, tuple[str, dict[str, Any]]]:
+    """The ids of the five MinAtar games and of the C-MinAtar sequence."""
+    envs: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name, game in MINATAR_GAMES.items():
+        envs[minatar_env_id(game)] = (
+            f"MinAtar {name} (10x10, channels-first uint8 in {{0, 1}}, 6 actions, sticky 0.1), "
+            "stationary",
+            {
+                "entry_point": _MINATAR,
+                "max_episode_steps": MINATAR_MAX_EPISODE_STEPS,
+                "kwargs": {"game": game},
+            },
+        )
+    envs[f"{NAMESPACE}/MinAtar-Sequence-v0"] = (
+        "C-MinAtar: SpaceInvaders -> Asterix -> Seaquest (10x10x10 padded, 6 actions), next "
+        "game every 2M steps",
+        {"entry_point": _MINATAR_SEQUENCE, "kwargs": {"switch_every": 2_000_000}},
+    )
+    return envs
+
 
 #: id -> (one-line description, ``gym.register`` keyword arguments).
 ENVS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -177,6 +205,7 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
+ENVS.update(_minatar_envs())
 
 
 def register_envs() -> None:
