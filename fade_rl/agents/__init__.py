@@ -8,7 +8,17 @@ holds fixed weight decay, resets, shrink & perturb and ReDo for any of them.
 from fade_rl.agents.attach import attach_fade
 from fade_rl.agents.common import FadeCheckpointError, split_head
 from fade_rl.agents.dqn import FadeDQN
+from fade_rl.agents.extractors import MinAtarCNN, minatar_policy_kwargs
 from fade_rl.agents.sac import FadeSAC
 from fade_rl.agents.td3 import FadeTD3
 
-__all__ = ["FadeCheckpointError", "FadeDQN", "FadeSAC", "FadeTD3", "attach_fade", "split_head"]
+__all__ = [
+    "FadeCheckpointError",
+    "FadeDQN",
+    "FadeSAC",
+    "FadeTD3",
+    "MinAtarCNN",
+    "attach_fade",
+    "minatar_policy_kwargs",
+    "split_head",
+]
