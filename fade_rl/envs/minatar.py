@@ -21,7 +21,7 @@ arrays, channels last. :class:`MinAtarEnv` drives ``minatar.Environment`` direct
   sequence pads every game to 10, Seaquest's count).
 
 Importing this module imports neither ``minatar`` nor torch: ``minatar`` (and the
-matplotlib it pulls in, about 2.5 s) is imported when the first game is built.
+matplotlib it pulls in, 2.7 s on the dev machine) is imported when the first game is built.
 """
 
 from __future__ import annotations
