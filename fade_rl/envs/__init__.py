@@ -1,6 +1,8 @@
 """Non-stationary environments: schedules, shift wrappers, task sequences, registered ids.
 
-Importing this package registers the ``fade_rl/...`` environment ids (see :func:`list_envs`).
+Importing this package registers the ``fade_rl/...`` environment ids (see :func:`list_envs`),
+MinAtar's among them (:mod:`fade_rl.envs.minatar`; the ``minatar`` package is imported only
+when a game is built).
 The ``info`` keys every wrapper writes (``clock``, ``segment``, ``shift``, ``shift_values``,
 ``unshifted_reward``) are described in :mod:`fade_rl.envs.core` and ``docs/envs.md``.
 This package imports no torch.
@@ -9,6 +11,7 @@ This package imports no torch.
 from fade_rl.envs.action import ActionShift
 from fade_rl.envs.core import CLOCK, SEGMENT, SHIFT, SHIFT_VALUES, UNSHIFTED_REWARD
 from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
+from fade_rl.envs.minatar import MinAtarEnv, make_minatar_sequence
 from fade_rl.envs.observation import ObservationShift
 from fade_rl.envs.registration import list_envs, make_shifted, register_envs
 from fade_rl.envs.reward import RewardShift
@@ -38,6 +41,7 @@ __all__ = [
     "DynamicsAdapter",
     "DynamicsShift",
     "LinearDrift",
+    "MinAtarEnv",
     "ObservationShift",
     "PeriodicSwitch",
     "Piecewise",
@@ -48,6 +52,7 @@ __all__ = [
     "Sinusoid",
     "TaskSequence",
     "list_envs",
+    "make_minatar_sequence",
     "make_schedule",
     "make_shifted",
     "register_adapter",
