@@ -80,6 +80,7 @@ from fade_rl.metrics.critics import (
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, return_area, shift_statistics
 from fade_rl.optim import FADE
+from fade_rl.parts import readout
 
 __all__ = ["PlasticityCallback"]
 
@@ -112,6 +113,17 @@ def _values_key(values: Any) -> Hashable:
         return v
 
     return tuple(sorted((str(k), freeze(v)) for k, v in values.items()))
+
+
+def _to_device(value: Any, device: th.device) -> Any:
+    """``value`` with every tensor in it (dicts, lists, tuples) moved to ``device``."""
+    if isinstance(value, th.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
 
 
 class _ProbeNet(nn.Module):
@@ -287,7 +299,11 @@ class PlasticityCallback(BaseCallback):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (call it before ``learn`` resumes)."""
+        """Restore what :meth:`state_dict` returned (call it before ``learn`` resumes).
+
+        Its tensors move to the model's device when the callback starts, so a state saved
+        on one device resumes on another.
+        """
         self.episodes = [[Episode(*e) for e in env] for env in state["episodes"]]
         self.shifts = [[Shift(*s) for s in env] for env in state["shifts"]]
         self.initial_values = list(state["initial_values"])
@@ -313,8 +329,12 @@ class PlasticityCallback(BaseCallback):
                     f"tensors but the model has {len(params)}: it was saved from another "
                     "architecture"
                 )
-            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
+            self._initial = {
+                id(p): t.to(p.device) for p, t in zip(params, self._restored_initial, strict=True)
+            }
             self._restored_initial = None
+        if self._memory_ref is not None:
+            self._memory_ref = _to_device(self._memory_ref, self.model.device)
         n_envs = self.model.n_envs
         if len(self.episodes) != n_envs:
             self.episodes = [[] for _ in range(n_envs)]
@@ -347,12 +367,13 @@ class PlasticityCallback(BaseCallback):
                     now // self.histogram_interval + 1
                 ) * self.histogram_interval
                 histograms = True
-            scalars, hists = self.measure(histograms=histograms)
+            values, hist_values = self._measure(histograms=histograms)
             if self.probe_interval is not None and now >= self._next["probe"]:
                 self._next["probe"] = (now // self.probe_interval + 1) * self.probe_interval
-                scalars.update(self.probe())
+                values.update(self._probe())
+            scalars, hists = self._read(values, hist_values)
             self._write_pending_returns()
-            self._write(scalars, hists, now)
+            self._write(self._with_segment(scalars), hists, now)
         self.time_spent += time.perf_counter() - start
         return True
 
@@ -470,6 +491,30 @@ class PlasticityCallback(BaseCallback):
 
         Training's random streams, the policy's mode and every ``.grad`` are left as they were.
         """
+        scalars, hists = self._read(*self._measure(histograms))
+        return self._with_segment(scalars), hists
+
+    def _read(
+        self, values: dict[str, th.Tensor], hists: dict[str, th.Tensor]
+    ) -> tuple[dict[str, float], dict[str, th.Tensor]]:
+        """The one host read of a measurement (everything before it stays on the device).
+
+        Memory-probe values that are not finite (a degenerate probe) are left out.
+        """
+        scalars = {
+            tag: value
+            for tag, value in readout.read_scalars(values).items()
+            if "/memory/" not in tag or math.isfinite(value)
+        }
+        return scalars, readout.read_histograms(hists)
+
+    def _with_segment(self, scalars: dict[str, float]) -> dict[str, float]:
+        if self._segment is not None:
+            scalars["shift/segment"] = float(self._segment)
+        return scalars
+
+    def _measure(self, histograms: bool) -> tuple[dict[str, th.Tensor], dict[str, th.Tensor]]:
+        """:meth:`measure` before the read: ``(scalars, histograms)`` as device tensors."""
         model = self.model
         policy = model.policy
         np_state = np.random.get_state()
@@ -484,12 +529,14 @@ class PlasticityCallback(BaseCallback):
                     passes = run_critics(self._networks, data.observations, data.actions)
                     loss, taken = critic_loss(model, passes, data, targets)
                     params = self._unique_params()
-                    grads = th.autograd.grad(loss, params, allow_unused=True)
+                    grads = th.autograd.grad(
+                        loss, params, allow_unused=True, materialize_grads=True
+                    )
         finally:
             np.random.set_state(np_state)
             policy.set_training_mode(was_training)
         grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
-        scalars: dict[str, float] = {}
+        scalars: dict[str, th.Tensor] = {}
         hists: dict[str, th.Tensor] = {}
         for net in self._networks:
             record = passes[net.name]
@@ -501,12 +548,12 @@ class PlasticityCallback(BaseCallback):
                     scalars[f"{tag}/dormant_ratio_tau{tau:g}"] = F.dormant_ratio(acts, tau)
                 scalars[f"{tag}/active_units"] = F.active_units(acts)
                 sv = F.singular_values(acts)
-                scalars[f"{tag}/srank"] = float(F.srank_of_singular_values(sv, self.srank_delta))
+                scalars[f"{tag}/srank"] = F.srank_of_singular_values(sv, self.srank_delta)
                 scalars[f"{tag}/effective_rank"] = F.effective_rank_of_singular_values(sv)
                 scalars[f"{tag}/feature_norm"] = F.feature_norm(acts)
                 scalars.update(self._param_stats(tag, layer.parameters(), grad_of))
                 if histograms:
-                    hists[f"{tag}/activations"] = acts.flatten().float().cpu()
+                    hists[f"{tag}/activations"] = acts
             scalars.update(self._param_stats(f"{prefix}/head", net.head.parameters(), grad_of))
             q = record.q_values
             assert q is not None
@@ -514,14 +561,12 @@ class PlasticityCallback(BaseCallback):
             td = F.td_error_stats(taken[net.name], targets)
             scalars.update({f"{prefix}/head/{k}": v for k, v in td.items()})
             scalars.update(self._param_stats(f"{prefix}/net", net.parameters(), grad_of))
-        scalars["plasticity/critic_loss"] = loss.item()
+        scalars["plasticity/critic_loss"] = loss.detach()
         fade_scalars, fade_hists = self._fade_stats(histograms)
         scalars.update(fade_scalars)
         hists.update(fade_hists)
         if self._memory_ref is not None:
             scalars.update(self._memory_scores())
-        if self._segment is not None:
-            scalars["shift/segment"] = float(self._segment)
         return scalars, hists
 
     def _unique_params(self) -> list[nn.Parameter]:
@@ -536,7 +581,7 @@ class PlasticityCallback(BaseCallback):
 
     def _param_stats(
         self, tag: str, params: list[nn.Parameter], grad_of: Mapping[int, th.Tensor | None]
-    ) -> dict[str, float]:
+    ) -> dict[str, th.Tensor]:
         assert self._initial is not None
         initial = [self._initial[id(p)] for p in params]
         return {
@@ -545,37 +590,41 @@ class PlasticityCallback(BaseCallback):
             f"{tag}/grad_norm": F.gradient_norm(grad_of.get(id(p)) for p in params),
         }
 
-    def _fade_stats(self, histograms: bool) -> tuple[dict[str, float], dict[str, th.Tensor]]:
+    def _fade_stats(self, histograms: bool) -> tuple[dict[str, th.Tensor], dict[str, th.Tensor]]:
         optimizer = critic_optimizer(self.model)
         if not isinstance(optimizer, FADE):
             return {}, {}
         fade_ids = {id(p) for g in optimizer.param_groups if g["fade"] for p in g["params"]}
-        scalars: dict[str, float] = {}
+        scalars: dict[str, th.Tensor] = {}
         hists: dict[str, th.Tensor] = {}
-        probabilities = th.tensor([0.1, 0.5, 0.9], dtype=th.float64)
         for net in self._networks:
             params = [p for p in net.head.parameters() if id(p) in fade_ids]
             if not params:
                 continue
             rates = th.cat([optimizer.decay_rates(p).detach().flatten() for p in params])
-            rates = rates.double().cpu()
+            rates = rates.double()
+            probabilities = th.tensor([0.1, 0.5, 0.9], dtype=rates.dtype, device=rates.device)
             tag = f"fade/{net.name}"
-            scalars[f"{tag}/lambda_mean"] = rates.mean().item()
-            scalars[f"{tag}/lambda_min"] = rates.min().item()
-            for p, q in zip((10, 50, 90), th.quantile(rates, probabilities).tolist(), strict=True):
+            scalars[f"{tag}/lambda_mean"] = rates.mean()
+            scalars[f"{tag}/lambda_min"] = rates.min()
+            for p, q in zip((10, 50, 90), th.quantile(rates, probabilities).unbind(), strict=True):
                 scalars[f"{tag}/lambda_q{p}"] = q
-            scalars[f"{tag}/lambda_max"] = rates.max().item()
+            scalars[f"{tag}/lambda_max"] = rates.max()
             if histograms:
-                hists[f"{tag}/lambda"] = rates.float()
+                hists[f"{tag}/lambda"] = rates
         return scalars, hists
 
     # ------------------------------------------------------------------------ probes
     def probe(self) -> dict[str, float]:
         """Run the plasticity probe on every critic network: ``{tag: value}``."""
+        return self._read(self._probe(), {})[0]
+
+    def _probe(self) -> dict[str, th.Tensor]:
+        """:meth:`probe` before the read: ``{tag: device tensor}``."""
         np_state = np.random.get_state()
         policy = self.model.policy
         was_training = policy.training
-        out: dict[str, float] = {}
+        out: dict[str, th.Tensor] = {}
         try:
             with th.random.fork_rng(devices=self._rng_devices()):
                 data = self._sample(self.probe_batch_size)
@@ -618,7 +667,7 @@ class PlasticityCallback(BaseCallback):
             "targets": {name: p.q_values.detach() for name, p in passes.items()},  # type: ignore[union-attr]
         }
 
-    def _memory_scores(self) -> dict[str, float]:
+    def _memory_scores(self) -> dict[str, th.Tensor]:
         ref = self._memory_ref
         assert ref is not None
         policy = self.model.policy
@@ -629,15 +678,14 @@ class PlasticityCallback(BaseCallback):
                 passes = run_critics(self._networks, ref["obs"], ref["actions"])
         finally:
             policy.set_training_mode(was_training)
-        out: dict[str, float] = {}
+        out: dict[str, th.Tensor] = {}
         for net in self._networks:
             record = passes[net.name]
             features = record.activations[net.hidden[-1].name]
             assert record.q_values is not None
             scores = memory_probe(features, record.q_values, ref["targets"][net.name])
             for key, value in scores.items():
-                if math.isfinite(value):
-                    out[f"plasticity/{net.name}/memory/{key}"] = value
+                out[f"plasticity/{net.name}/memory/{key}"] = value
         return out
 
     # ------------------------------------------------------------------------- output

@@ -24,6 +24,7 @@ from fade_rl.agents.baselines import (
     shrink_perturb,
 )
 from fade_rl.agents.baselines._targets import fresh_copy
+from tests.device_contract import META, HostReads, model_to_meta
 
 from .helpers import RewardFlip, fix_replay_batch
 
@@ -379,3 +380,38 @@ def test_redo_validation() -> None:
         ReDoCallback(batch_size=0)
     with pytest.raises(ValueError, match="every must be a positive int"):
         ReDoCallback(every=0)
+
+
+# ------------------------------------------------------------------ device contract
+@pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
+def test_every_intervention_runs_on_the_models_device(
+    cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
+    intervention must compute on the model's device. ReDo reads its unit counts once, in
+    :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
+    reads = HostReads().install(monkeypatch)
+    model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
+    callbacks = [
+        WeightDecayCallback(0.1, target="critic"),
+        ResetCallback(target="critic", every=10),
+        ShrinkPerturbCallback(alpha=0.5, every=10, target="all"),
+        ReDoCallback(tau=0.1, every=10, batch_size=16),
+    ]
+    for callback in callbacks:
+        callback.init_callback(model)
+        callback.on_training_start({}, {})
+    model.num_timesteps += 10
+    for callback in callbacks:
+        callback.update_locals({"infos": [{}]})
+        callback.on_step()
+    optimizers = [model.policy.optimizer] if cls in (DQN, FadeDQN) else [model.critic.optimizer]
+    if cls is FadeDQN:  # FADE's step wants its heads' curvature
+        for head in model.fade_heads.values():
+            for p in head.parameters():
+                model.fade_optimizer.set_curvature(p, th.zeros_like(p))
+    for optimizer in optimizers:
+        optimizer.step()  # runs the weight-decay pre-hook on meta parameters
+    assert callbacks[1].n_resets == 1 and callbacks[2].n_applied == 1
+    assert reads.scalar_reads == 1
+    assert all(p.device == META for p in model.policy.parameters())

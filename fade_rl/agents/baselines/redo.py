@@ -19,6 +19,7 @@ from fade_rl.agents.baselines._targets import (
     fade_group_init_decay,
     optimizer_state_of,
 )
+from fade_rl.parts import readout
 
 __all__ = ["ReDoCallback", "dormant_scores", "redo"]
 
@@ -61,17 +62,16 @@ def dormant_scores(net: nn.Sequential, inputs: th.Tensor) -> list[tuple[int, int
     return results
 
 
-def _zero_state(
-    model: SupportedModel, param: th.Tensor, index: tuple[Any, ...], log_init: float | None
-) -> None:
+def _zero_state(model: SupportedModel, param: th.Tensor, mask: th.Tensor) -> None:
+    """Zero the moments and traces of ``param`` where ``mask`` (broadcast to it) is true."""
     state, optimizer = optimizer_state_of(model, param)
     for key in _ZEROED_STATE:
         if key in state:
-            state[key][index] = 0.0
+            state[key].masked_fill_(mask, 0.0)
     if "log_decay" in state:
         init_decay = fade_group_init_decay(optimizer, param)
         if init_decay is not None:
-            state["log_decay"][index] = math.log(init_decay)
+            state["log_decay"].masked_fill_(mask, math.log(init_decay))
 
 
 def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[str, int]:
@@ -106,17 +106,16 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     if buffer is None or buffer.size() == 0:
         raise ValueError("redo scores units on replay samples, but the replay buffer is empty")
     data = buffer.sample(batch_size, env=model._vec_normalize_env)
-    recycled: dict[str, int] = {}
+    recycled: dict[str, th.Tensor] = {}
     for mlp in critic_mlps(model):
         with th.no_grad():
             inputs = mlp.inputs(data)
         for incoming_index, outgoing_index, scores in dormant_scores(mlp.net, inputs):
             incoming = cast(nn.Linear, mlp.net[incoming_index])
             outgoing = cast(nn.Linear, mlp.net[outgoing_index])
-            dormant = (scores <= tau).nonzero().flatten()
-            recycled[f"{mlp.name}/{incoming_index}"] = int(dormant.numel())
-            if dormant.numel() == 0:
-                continue
+            # Masks, not index lists: no data-dependent shapes, so no host sync on a GPU.
+            dormant = scores <= tau
+            recycled[f"{mlp.name}/{incoming_index}"] = dormant.sum()
             fresh = nn.Linear(
                 incoming.in_features,
                 incoming.out_features,
@@ -125,15 +124,17 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
                 dtype=incoming.weight.dtype,
             )
             with th.no_grad():
-                incoming.weight[dormant] = fresh.weight[dormant]
-                _zero_state(model, incoming.weight, (dormant,), None)
+                rows = dormant[:, None]
+                incoming.weight.copy_(th.where(rows, fresh.weight, incoming.weight))
+                _zero_state(model, incoming.weight, rows)
                 if incoming.bias is not None:
                     assert fresh.bias is not None
-                    incoming.bias[dormant] = fresh.bias[dormant]
-                    _zero_state(model, incoming.bias, (dormant,), None)
-                outgoing.weight[:, dormant] = 0.0
-                _zero_state(model, outgoing.weight, (slice(None), dormant), None)
-    return recycled
+                    incoming.bias.copy_(th.where(dormant, fresh.bias, incoming.bias))
+                    _zero_state(model, incoming.bias, dormant)
+                outgoing.weight.masked_fill_(dormant[None, :], 0.0)
+                _zero_state(model, outgoing.weight, dormant[None, :])
+    # The one host read of the intervention: all counts at once.
+    return {name: round(n) for name, n in readout.read_scalars(recycled).items()}
 
 
 class ReDoCallback(BaseCallback):
