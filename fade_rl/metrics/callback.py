@@ -2,7 +2,7 @@
 
 Every ``interval`` environment steps the callback samples a batch from the replay buffer
 and runs the critic(s) on it in a forward pass of its own, keeping every hidden layer's
-output (see :mod:`fade_rl.metrics.critics`; no forward hooks, so SAC's extra critic pass in
+output (see :mod:`fade_rl.parts.critics`; no forward hooks, so SAC's extra critic pass in
 the actor loss cannot corrupt anything). From that pass it logs, for each critic network
 (``q_net`` for DQN; ``qf0``, ``qf1`` for SAC and TD3)::
 
@@ -68,19 +68,24 @@ from stable_baselines3.common.preprocessing import preprocess_obs
 from torch import nn
 
 from fade_rl.metrics import functional as F
-from fade_rl.metrics.critics import (
-    CriticNetwork,
-    check_model,
-    critic_loss,
-    critic_networks,
-    critic_optimizer,
-    run_critics,
-    td_targets,
-)
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, return_area, shift_statistics
 from fade_rl.optim import FADE
-from fade_rl.parts import readout
+from fade_rl.parts import (
+    CriticNetwork,
+    Periodic,
+    SupportedModel,
+    check_model,
+    check_replay_buffer,
+    check_tau,
+    critic_loss,
+    critic_networks,
+    critic_optimizer,
+    decay_rate_summary,
+    readout,
+    run_critics,
+    td_targets,
+)
 
 __all__ = ["PlasticityCallback"]
 
@@ -226,7 +231,7 @@ class PlasticityCallback(BaseCallback):
             raise ValueError(
                 "batch_size must be >= 2 and memory_batch_size >= 4 (statistics over a batch)"
             )
-        self.taus = tuple(F._check_tau(t) for t in taus)
+        self.taus = tuple(check_tau(t) for t in taus)
         if not self.taus:
             raise ValueError("taus must name at least one dormancy threshold, e.g. (0.0, 0.025)")
         if not 0.0 <= srank_delta < 1.0:
@@ -266,7 +271,11 @@ class PlasticityCallback(BaseCallback):
         self._initial: dict[int, th.Tensor] | None = None
         self._restored_initial: list[th.Tensor] | None = None  # from load_state_dict
         self._tb: list[TensorBoardOutputFormat] = []
-        self._next = {"measure": 0, "histogram": 0, "probe": 0}
+        self._periods = {
+            "measure": Periodic(self.interval),
+            "histogram": None if histogram_interval is None else Periodic(histogram_interval),
+            "probe": None if probe_interval is None else Periodic(probe_interval),
+        }
         self._pending_returns: list[tuple[int, float]] = []
         self._memory_ref: dict[str, Any] | None = None
         self._closed_segments = 0
@@ -319,7 +328,7 @@ class PlasticityCallback(BaseCallback):
 
     # ----------------------------------------------------------------------- set-up
     def _init_callback(self) -> None:
-        check_model(self.model)
+        check_replay_buffer(check_model(self.model, "PlasticityCallback"), "PlasticityCallback")
         self._networks = critic_networks(self.model)
         if self._restored_initial is not None:
             params = self._critic_params()
@@ -345,37 +354,28 @@ class PlasticityCallback(BaseCallback):
         self._tb = [f for f in self.logger.output_formats if isinstance(f, TensorBoardOutputFormat)]
         if self._initial is None:
             self._initial = {id(p): p.detach().clone() for p in self._critic_params()}
-        now = self.model.num_timesteps
-        for key, every in (
-            ("measure", self.interval),
-            ("histogram", self.histogram_interval),
-            ("probe", self.probe_interval),
-        ):
-            if every is not None:
-                self._next[key] = (now // every + 1) * every
+        for period in self._periods.values():
+            if period is not None:
+                period.start(self.model.num_timesteps)
 
     # ------------------------------------------------------------------------- steps
     def _on_step(self) -> bool:
         start = time.perf_counter()
         self._track_infos()
         now = self.num_timesteps
-        if now >= self._next["measure"] and self._buffer_size() >= self.batch_size:
-            self._next["measure"] = (now // self.interval + 1) * self.interval
-            histograms = False
-            if self.histogram_interval is not None and now >= self._next["histogram"]:
-                self._next["histogram"] = (
-                    now // self.histogram_interval + 1
-                ) * self.histogram_interval
-                histograms = True
-            values, hist_values = self._measure(histograms=histograms)
-            if self.probe_interval is not None and now >= self._next["probe"]:
-                self._next["probe"] = (now // self.probe_interval + 1) * self.probe_interval
+        if self._buffer_size() >= self.batch_size and self._due("measure", now):
+            values, hist_values = self._measure(histograms=self._due("histogram", now))
+            if self._due("probe", now):
                 values.update(self._probe())
             scalars, hists = self._read(values, hist_values)
             self._write_pending_returns()
             self._write(self._with_segment(scalars), hists, now)
         self.time_spent += time.perf_counter() - start
         return True
+
+    def _due(self, what: str, now: int) -> bool:
+        period = self._periods[what]
+        return period is not None and period.due(now)
 
     def _on_training_end(self) -> None:
         start = time.perf_counter()
@@ -591,7 +591,7 @@ class PlasticityCallback(BaseCallback):
         }
 
     def _fade_stats(self, histograms: bool) -> tuple[dict[str, th.Tensor], dict[str, th.Tensor]]:
-        optimizer = critic_optimizer(self.model)
+        optimizer = critic_optimizer(cast(SupportedModel, self.model))
         if not isinstance(optimizer, FADE):
             return {}, {}
         fade_ids = {id(p) for g in optimizer.param_groups if g["fade"] for p in g["params"]}
@@ -602,14 +602,8 @@ class PlasticityCallback(BaseCallback):
             if not params:
                 continue
             rates = th.cat([optimizer.decay_rates(p).detach().flatten() for p in params])
-            rates = rates.double()
-            probabilities = th.tensor([0.1, 0.5, 0.9], dtype=rates.dtype, device=rates.device)
             tag = f"fade/{net.name}"
-            scalars[f"{tag}/lambda_mean"] = rates.mean()
-            scalars[f"{tag}/lambda_min"] = rates.min()
-            for p, q in zip((10, 50, 90), th.quantile(rates, probabilities).unbind(), strict=True):
-                scalars[f"{tag}/lambda_q{p}"] = q
-            scalars[f"{tag}/lambda_max"] = rates.max()
+            scalars.update({f"{tag}/{k}": v for k, v in decay_rate_summary(rates).items()})
             if histograms:
                 hists[f"{tag}/lambda"] = rates
         return scalars, hists

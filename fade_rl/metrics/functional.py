@@ -6,7 +6,8 @@ when it logs, all at once (:func:`fade_rl.parts.readout.read_scalars`); ``float(
 one. They can be tested on small hand-computed matrices. Feature matrices are
 ``[batch, units]``: one row per sample, one column per unit of a layer.
 
-* :func:`dormant_ratio` -- share of tau-dormant units (Sokar et al. 2023).
+* :func:`dormant_ratio` -- share of tau-dormant units (Sokar et al. 2023; the scores are
+  :func:`fade_rl.parts.dormant_scores`, re-exported here).
 * :func:`active_units` -- share of (sample, unit) activations that are non-zero.
 * :func:`srank` -- smallest k whose top-k singular values reach ``1 - delta`` of their sum
   (Kumar et al. 2021).
@@ -29,11 +30,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor
+
+from fade_rl.parts.checks import check_tau
+from fade_rl.parts.dormancy import dormant_scores
 
 __all__ = [
     "active_units",
@@ -70,30 +73,6 @@ def _as_matrix(features: Tensor, name: str = "features") -> Tensor:
     return matrix if matrix.is_floating_point() else matrix.float()
 
 
-def _check_tau(tau: float) -> float:
-    if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not math.isfinite(tau):
-        raise ValueError(f"tau must be a finite number >= 0 (e.g. 0.0, 0.025 or 0.1), got {tau!r}")
-    if tau < 0:
-        raise ValueError(
-            f"tau={tau} is negative; the dormancy threshold is a share of the layer's mean "
-            "activation, so use tau >= 0 (Sokar et al. use 0, 0.025 and 0.1)"
-        )
-    return float(tau)
-
-
-def dormant_scores(features: Tensor) -> Tensor:
-    """Per-unit dormancy scores: ``mean_b |a[b, i]|`` over the layer's mean of that.
-
-    The scores of a layer average to 1. A layer whose activations are all zero has all
-    scores 0 (every unit is dormant).
-    """
-    matrix = _as_matrix(features)
-    unit_mean = matrix.abs().mean(dim=0)
-    layer_mean = unit_mean.mean()
-    # Where the layer is all zero, every unit_mean is 0 and 0 / tiny = 0: no branch, no sync.
-    return unit_mean / layer_mean.clamp_min(torch.finfo(unit_mean.dtype).tiny)
-
-
 def dormant_ratio(features: Tensor, tau: float = 0.0) -> Tensor:
     """Share of tau-dormant units: units whose score (see :func:`dormant_scores`) is ``<= tau``.
 
@@ -104,8 +83,8 @@ def dormant_ratio(features: Tensor, tau: float = 0.0) -> Tensor:
         features: post-activation outputs of one layer, ``[batch, units]``.
         tau: threshold on the relative score, ``>= 0``.
     """
-    tau = _check_tau(tau)
-    return (dormant_scores(features) <= tau).float().mean()
+    tau = check_tau(tau)
+    return (dormant_scores(_as_matrix(features)) <= tau).float().mean()
 
 
 def active_units(features: Tensor) -> Tensor:
