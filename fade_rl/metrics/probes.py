@@ -86,7 +86,7 @@ def plasticity_probe(
     inputs = tuple(x.detach() for x in inputs)
     with torch.no_grad():
         target_net = fresh_copy(module, seed=seed + 1)
-        targets = target_net(*inputs).float()
+        targets = target_net(*inputs)
         targets = (targets - targets.mean(dim=0)) / targets.std(dim=0).clamp_min(1e-8)
     fresh = fresh_copy(module, seed=seed + 2) if fresh is None else copy.deepcopy(fresh)
     trained = copy.deepcopy(module)

@@ -16,16 +16,6 @@ from typing import Any
 from stable_baselines3 import DQN, SAC, TD3
 from stable_baselines3.common.buffers import ReplayBuffer
 
-__all__ = [
-    "SupportedModel",
-    "check_choice",
-    "check_fraction",
-    "check_model",
-    "check_positive_int",
-    "check_replay_buffer",
-    "check_tau",
-]
-
 #: The algorithms whose parts fade_rl knows (their FADE versions are subclasses).
 SupportedModel = DQN | SAC | TD3
 

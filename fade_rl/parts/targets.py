@@ -17,7 +17,7 @@ from stable_baselines3 import DQN, TD3
 from torch import nn
 
 from fade_rl.parts.checks import SupportedModel
-from fade_rl.parts.heads import critic_heads, head_parameters
+from fade_rl.parts.heads import critic_heads, critic_q_nets, head_parameters
 
 __all__ = ["TARGETS", "target_modules", "target_pairs", "target_parameters"]
 
@@ -32,7 +32,7 @@ def target_modules(model: SupportedModel, target: str) -> list[nn.Module]:
     if isinstance(model, DQN):
         return [model.policy.q_net]
     critic = model.critic
-    modules: list[nn.Module] = list(critic.q_networks)
+    modules: list[nn.Module] = list(critic_q_nets(model).values())
     if not critic.share_features_extractor:
         modules.append(critic.features_extractor)
     if target == "all":
