@@ -31,9 +31,18 @@ def model_to_meta(model: Any) -> Any:
     """Move an SB3 off-policy model's networks, replay buffer and optimizers to ``meta``.
 
     Optimizer state is dropped (it is re-created lazily on the new device at the next step);
-    SAC's entropy coefficient and its optimizer are moved too. Returns ``model``.
+    SAC's entropy coefficient and its optimizer are moved too. ``Module.to`` makes new
+    parameter objects when the device type changes (cpu -> meta), so the optimizers'
+    parameter groups are pointed at them. Returns ``model``.
     """
+    names = {id(p): name for name, p in model.policy.named_parameters()}
     model.policy.to(META)
+    moved_params = dict(model.policy.named_parameters())
+    for optimizer in _optimizers(model):
+        for group in optimizer.param_groups:
+            group["params"] = [
+                moved_params[names[id(p)]] if id(p) in names else p for p in group["params"]
+            ]
     model.device = META
     if getattr(model, "replay_buffer", None) is not None:
         model.replay_buffer.device = META
@@ -60,3 +69,38 @@ def _optimizers(model: Any) -> list[th.optim.Optimizer]:
     if isinstance(ent, th.optim.Optimizer):
         found.append(ent)
     return found
+
+
+class HostReads:
+    """Stand-ins for :mod:`fade_rl.parts.readout`, the one place measured values leave the device.
+
+    Install with :meth:`install`; every value reaching a read must then be a one-element
+    ``meta`` tensor (anything else was computed off the device), each call is counted, and
+    placeholders (``0.5``, an empty histogram) come back. Everything before the read runs on
+    ``meta`` for real, so any other host read or CPU tensor still raises.
+    """
+
+    def __init__(self) -> None:
+        self.scalar_reads = 0
+        self.tags: list[str] = []
+
+    def install(self, monkeypatch: Any) -> HostReads:
+        from fade_rl.parts import readout
+
+        monkeypatch.setattr(readout, "read_scalars", self.read_scalars)
+        monkeypatch.setattr(readout, "read_histograms", self.read_histograms)
+        return self
+
+    def read_scalars(self, values: dict[str, th.Tensor]) -> dict[str, float]:
+        for tag, value in values.items():
+            assert isinstance(value, th.Tensor), f"{tag} is a {type(value).__name__}"
+            assert value.device == META, f"{tag} was computed on {value.device}"
+            assert value.numel() == 1, tag
+        self.scalar_reads += 1
+        self.tags += list(values)
+        return {tag: 0.5 for tag in values}
+
+    def read_histograms(self, values: dict[str, th.Tensor]) -> dict[str, th.Tensor]:
+        for tag, value in values.items():
+            assert value.device == META, f"histogram {tag} was computed on {value.device}"
+        return {tag: th.zeros(0) for tag in values}

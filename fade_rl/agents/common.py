@@ -26,6 +26,7 @@ from stable_baselines3.common.save_util import open_path
 from torch import nn
 
 from fade_rl.optim import FADE
+from fade_rl.parts.heads import head_parameters, split_head
 
 __all__ = [
     "FADE_KWARGS",
@@ -83,51 +84,6 @@ class _FadeCheckpointMarker:
 
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         return (_refuse_non_fade_load, (self.algorithm,))
-
-
-def split_head(net: nn.Module, where: str) -> tuple[nn.Sequential, nn.Linear]:
-    """Split a critic network into ``(body, head)``: ``net(x) == head(body(x))``.
-
-    ``net`` must be an ``nn.Sequential`` (possibly nested) whose last module is an
-    ``nn.Linear``: that layer is the head FADE optimizes, and ``body`` (the
-    modules before it) computes the head's input features.
-
-    Args:
-        net: the network, e.g. SB3's ``QNetwork.q_net`` or one of ``ContinuousCritic.q_networks``.
-        where: a name for ``net`` used in error messages.
-
-    Raises:
-        TypeError: if ``net`` is not a non-empty ``nn.Sequential`` ending in ``nn.Linear``.
-
-    Example:
-        >>> from torch import nn
-        >>> body, head = split_head(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), "q")
-        >>> head
-        Linear(in_features=8, out_features=2, bias=True)
-    """
-    if not isinstance(net, nn.Sequential) or len(net) == 0:
-        raise TypeError(
-            f"{where} is a {type(net).__name__}, not a non-empty nn.Sequential ending in "
-            "nn.Linear; FADE optimizes a linear head and needs the features entering it. "
-            "Use SB3's MLP heads (net_arch) or a custom features extractor, and keep the last "
-            "layer an nn.Linear."
-        )
-    last = net[-1]
-    if isinstance(last, nn.Sequential):
-        inner_body, head = split_head(last, f"{where}[-1]")
-        return nn.Sequential(*list(net)[:-1], *inner_body), head
-    if not isinstance(last, nn.Linear):
-        raise TypeError(
-            f"the last layer of {where} is {type(last).__name__}, not nn.Linear: FADE learns "
-            "the decay rates of a linear head (its curvature is exact only for y = W phi + b). "
-            "Make the critic end in an nn.Linear (e.g. no output activation)."
-        )
-    return nn.Sequential(*list(net)[:-1]), last
-
-
-def head_parameters(head: nn.Linear) -> list[nn.Parameter]:
-    """The trainable parameters of a linear head: weight, then bias if it has one."""
-    return [p for p in head.parameters() if p.requires_grad]  # nn.Linear registers weight first
 
 
 def fade_optimizer_kwargs(

@@ -4,7 +4,10 @@
   norms, Q-value and TD-error statistics, linear probe (pure functions on tensors).
 * :mod:`fade_rl.metrics.probes` -- plasticity probe and memory probe.
 * :mod:`fade_rl.metrics.shifts` -- return statistics around environment shifts.
-* :class:`PlasticityCallback` -- logs all of it from an SB3 DQN/SAC/TD3 (or FADE) run.
+* :class:`PlasticityCallback` -- logs all of it from an SB3 DQN/SAC/TD3 (or FADE) run; its
+  parts: :mod:`~fade_rl.metrics.measure` (the metrics of a batch: add a metric there),
+  :mod:`~fade_rl.metrics.probing`, :mod:`~fade_rl.metrics.episodes`,
+  :mod:`~fade_rl.metrics.writer`.
 * :mod:`fade_rl.metrics.tensorboard` -- run names, custom-scalars layout, hparams.
 """
 

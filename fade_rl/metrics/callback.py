@@ -1,89 +1,53 @@
 """``PlasticityCallback``: plasticity, shift and FADE measurements of an SB3 agent, to TensorBoard.
 
-Every ``interval`` environment steps the callback samples a batch from the replay buffer
-and runs the critic(s) on it in a forward pass of its own, keeping every hidden layer's
-output (see :mod:`fade_rl.metrics.critics`; no forward hooks, so SAC's extra critic pass in
-the actor loss cannot corrupt anything). From that pass it logs, for each critic network
-(``q_net`` for DQN; ``qf0``, ``qf1`` for SAC and TD3)::
+The callback schedules and writes; each concern lives in its own module:
 
-    plasticity/<network>/<layer>/dormant_ratio_tau<tau>   share of tau-dormant units
-    plasticity/<network>/<layer>/active_units             share of non-zero activations
-    plasticity/<network>/<layer>/srank                    srank_delta (delta = srank_delta)
-    plasticity/<network>/<layer>/effective_rank
-    plasticity/<network>/<layer>/feature_norm             mean L2 norm of a sample's features
-    plasticity/<network>/<layer>/weight_norm              of the layer's parameters
-    plasticity/<network>/<layer>/dist_from_init           of the layer's parameters
-    plasticity/<network>/<layer>/grad_norm                of the critic loss on this batch
-    plasticity/<network>/head/{weight_norm,dist_from_init,grad_norm}
-    plasticity/<network>/head/{q_mean,q_std,q_min,q_max}  all outputs of the head
-    plasticity/<network>/head/{td_mean,td_abs_mean,td_std}  target - Q of the taken action
-    plasticity/<network>/net/{weight_norm,dist_from_init,grad_norm,loss}
+* :mod:`fade_rl.metrics.measure` -- every ``interval`` steps, the metrics of each critic
+  network (``q_net``; ``qf0``, ``qf1``) on a replay batch: per hidden layer
+  ``plasticity/<network>/<layer>/...``, per head ``.../head/...``, per network
+  ``.../net/...``, FADE's ``fade/<network>/lambda_*``. Add a metric there.
+* :mod:`fade_rl.metrics.probing` -- every ``probe_interval`` steps the plasticity probe;
+  after a shift (``info["shift"]``) the memory probe at every interval.
+* :mod:`fade_rl.metrics.episodes` -- episodes and shifts from the ``info`` dicts:
+  ``shift/episode_return``, ``shift/segment`` and each closed segment's statistics.
+* :mod:`fade_rl.metrics.writer` -- history, latest values and the TensorBoard output.
 
-``<layer>`` is ``hidden0``, ``hidden1``, ... (and ``features`` for a features extractor with
-parameters). The TD targets and the loss are those of the algorithm itself (Huber for DQN,
-MSE with the target policy's noise for TD3, with the entropy term for SAC); the gradient is
-taken with ``torch.autograd.grad`` and never touches ``.grad``. Every
-``histogram_interval`` steps it adds histograms ``plasticity/<network>/<layer>/activations``
-and, when the critic optimizer is a :class:`~fade_rl.optim.FADE`, ``fade/<head>/lambda``;
-FADE's decay rates are summarised at every interval as
-``fade/<head>/lambda_{mean,min,q10,q50,q90,max}`` (the names FadeDQN/FadeSAC/FadeTD3 use).
-
-Every ``probe_interval`` steps it runs the plasticity probe on each network
-(``plasticity/<network>/probe/{fit_loss,fresh_fit_loss,fit_ratio}``; see
-:mod:`fade_rl.metrics.probes`). When an environment marks a shift (``info["shift"]``, see
-:mod:`fade_rl.envs`), it records the critics' outputs on a replay batch (all of it collected
-before the shift) and from then on logs the memory probe at every interval:
-``plasticity/<network>/memory/{probe_r2,output_r2}``.
-
-From the environments' ``info`` it also logs, on environment 0's stream,
-``shift/episode_return`` (every episode, at its step), ``shift/segment``, and when a segment
-closes (at the next shift or the end of training) its statistics from
-:func:`~fade_rl.metrics.shifts.shift_statistics`: ``shift/return_before``,
-``shift/return_after``, ``shift/recovered``, ``shift/recovery_steps`` (if recovered),
-``shift/return_area`` and ``shift/mean_return``. Steps within those statistics count the
-steps of one environment copy.
-
-Values go to the TensorBoard output of the model's SB3 logger, each at the step it was
-measured (without disturbing what SB3 itself records between its dumps), and are kept in
-:attr:`PlasticityCallback.history`. The callback leaves training exactly as it would have
-been: it restores numpy's and torch's global random state after sampling, puts the policy
-back in its training mode, and never writes ``.grad``.
+Every tag is listed in ``docs/metrics.md``. Everything is computed on the model's device
+and read to the host once per measurement (:mod:`fade_rl.parts.readout`). The callback
+leaves training exactly as it would have been: numpy's and torch's random state and the
+policy's mode are restored after each measurement, and ``.grad`` is never written.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import astuple
+from collections.abc import Hashable, Sequence
 from typing import Any, cast
 
 import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import TensorBoardOutputFormat
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.preprocessing import preprocess_obs
 from torch import nn
 
-from fade_rl.metrics import functional as F
-from fade_rl.metrics.critics import (
+from fade_rl.metrics.episodes import EpisodeLog
+from fade_rl.metrics.measure import isolated, measure_critics
+from fade_rl.metrics.probing import memory_scores, probe_critics, record_reference, to_device
+from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
+from fade_rl.metrics.writer import Writer
+from fade_rl.parts import (
     CriticNetwork,
+    Periodic,
     check_model,
-    critic_loss,
+    check_replay_buffer,
+    check_tau,
     critic_networks,
-    critic_optimizer,
-    run_critics,
-    td_targets,
+    readout,
 )
-from fade_rl.metrics.probes import memory_probe, plasticity_probe
-from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, return_area, shift_statistics
-from fade_rl.optim import FADE
 
 __all__ = ["PlasticityCallback"]
-
-_TEXT_FORMATS = ("stdout", "log", "json", "csv")
 
 
 def _check_interval(name: str, value: int | None, allow_none: bool) -> None:
@@ -95,40 +59,6 @@ def _check_interval(name: str, value: int | None, allow_none: bool) -> None:
             f"{name} must be a positive number of environment steps{off}, got {value!r} "
             f"(e.g. {name}=1000)"
         )
-
-
-def _values_key(values: Any) -> Hashable:
-    """A hashable key of an ``info["shift_values"]`` dict (tuples and arrays made hashable)."""
-    if not isinstance(values, dict):
-        return None
-
-    def freeze(v: Any) -> Hashable:
-        if isinstance(v, np.ndarray):
-            return tuple(v.tolist())
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, (list, tuple)):
-            return tuple(freeze(x) for x in v)
-        return v
-
-    return tuple(sorted((str(k), freeze(v)) for k, v in values.items()))
-
-
-class _ProbeNet(nn.Module):
-    """A critic network as one module: ``extractor -> [cat actions] -> layers``."""
-
-    def __init__(self, net: CriticNetwork) -> None:
-        super().__init__()
-        self.extractor = net.extractor
-        self.body = nn.Sequential(*[m for layer in net.layers for m in layer.modules])
-        self.takes_actions = net.takes_actions
-
-    def forward(self, obs: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
-        x = self.extractor(obs)
-        if self.takes_actions:
-            assert actions is not None, "a Q(s, a) critic needs the actions"
-            x = th.cat([x, actions], dim=1)
-        return self.body(x)
 
 
 class PlasticityCallback(BaseCallback):
@@ -214,7 +144,7 @@ class PlasticityCallback(BaseCallback):
             raise ValueError(
                 "batch_size must be >= 2 and memory_batch_size >= 4 (statistics over a batch)"
             )
-        self.taus = tuple(F._check_tau(t) for t in taus)
+        self.taus = tuple(check_tau(t) for t in taus)
         if not self.taus:
             raise ValueError("taus must name at least one dormancy threshold, e.g. (0.0, 0.025)")
         if not 0.0 <= srank_delta < 1.0:
@@ -243,23 +173,59 @@ class PlasticityCallback(BaseCallback):
         self.shift_reference = shift_reference
         self.seed = seed
 
-        self.history: list[tuple[int, dict[str, float]]] = []
-        self.latest: dict[str, float] = {}
-        self.episodes: list[list[Episode]] = []
-        self.shifts: list[list[Shift]] = []
-        self.initial_values: list[Hashable] = []
         self.time_spent = 0.0
-
+        self._log = EpisodeLog(0, recovery_share, return_window, recovery_window, shift_reference)
+        self._writer = Writer()
         self._networks: list[CriticNetwork] = []
         self._initial: dict[int, th.Tensor] | None = None
         self._restored_initial: list[th.Tensor] | None = None  # from load_state_dict
-        self._tb: list[TensorBoardOutputFormat] = []
-        self._next = {"measure": 0, "histogram": 0, "probe": 0}
-        self._pending_returns: list[tuple[int, float]] = []
         self._memory_ref: dict[str, Any] | None = None
-        self._closed_segments = 0
-        self._env_steps = 0
-        self._segment: int | None = None  # env 0's info["segment"], once an env reports one
+        self._periods = {
+            "measure": Periodic(self.interval),
+            "histogram": None if histogram_interval is None else Periodic(histogram_interval),
+            "probe": None if probe_interval is None else Periodic(probe_interval),
+        }
+
+    # --------------------------------------------------------------- what it has seen
+    @property
+    def history(self) -> list[tuple[int, dict[str, float]]]:
+        """``(step, {tag: value})`` of every scalar written, in order."""
+        return self._writer.history
+
+    @history.setter
+    def history(self, value: list[tuple[int, dict[str, float]]]) -> None:
+        self._writer.history = value
+
+    @property
+    def latest(self) -> dict[str, float]:
+        """The last value of every scalar tag."""
+        return self._writer.latest
+
+    @latest.setter
+    def latest(self, value: dict[str, float]) -> None:
+        self._writer.latest = value
+
+    @property
+    def episodes(self) -> list[list[Episode]]:
+        """Per environment copy, its finished episodes (steps of that copy)."""
+        return self._log.episodes
+
+    @property
+    def shifts(self) -> list[list[Shift]]:
+        """Per environment copy, the shifts it saw."""
+        return self._log.shifts
+
+    @property
+    def initial_values(self) -> list[Hashable]:
+        """Per environment copy, the key of its first ``info["shift_values"]``."""
+        return self._log.initial_values
+
+    def shift_statistics(self, env: int = 0, final: bool = False) -> list[SegmentStats]:
+        """Per-segment statistics of environment copy ``env`` so far.
+
+        The last segment ends at the current step (``final``: one step after).
+        """
+        return self._log.statistics(env, final)
 
     # ----------------------------------------------------------------- resumable state
     def state_dict(self) -> dict[str, Any]:
@@ -275,35 +241,29 @@ class PlasticityCallback(BaseCallback):
         if self._initial is not None:
             initial = [self._initial[id(p)] for p in self._critic_params()]
         return {
-            "episodes": [[astuple(e) for e in env] for env in self.episodes],
-            "shifts": [[astuple(s) for s in env] for env in self.shifts],
-            "initial_values": list(self.initial_values),
+            **self._log.state_dict(),
             "time_spent": self.time_spent,
-            "closed_segments": self._closed_segments,
-            "env_steps": self._env_steps,
-            "pending_returns": list(self._pending_returns),
             "memory_ref": self._memory_ref,
             "initial": initial,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned (call it before ``learn`` resumes)."""
-        self.episodes = [[Episode(*e) for e in env] for env in state["episodes"]]
-        self.shifts = [[Shift(*s) for s in env] for env in state["shifts"]]
-        self.initial_values = list(state["initial_values"])
+        """Restore what :meth:`state_dict` returned (call it before ``learn`` resumes).
+
+        Its tensors move to the model's device when the callback starts, so a state saved
+        on one device resumes on another.
+        """
+        self._log.load_state_dict(state)
         self.time_spent = state["time_spent"]
-        self._closed_segments = state["closed_segments"]
-        self._env_steps = state["env_steps"]
-        self._pending_returns = [tuple(r) for r in state["pending_returns"]]
         self._memory_ref = state["memory_ref"]
         self._restored_initial = state["initial"]
 
     def _critic_params(self) -> list[nn.Parameter]:
         return [p for net in self._networks for p in net.parameters()]
 
-    # ----------------------------------------------------------------------- set-up
+    # ------------------------------------------------------------------------ set-up
     def _init_callback(self) -> None:
-        check_model(self.model)
+        check_replay_buffer(check_model(self.model, "PlasticityCallback"), "PlasticityCallback")
         self._networks = critic_networks(self.model)
         if self._restored_initial is not None:
             params = self._critic_params()
@@ -313,359 +273,129 @@ class PlasticityCallback(BaseCallback):
                     f"tensors but the model has {len(params)}: it was saved from another "
                     "architecture"
                 )
-            self._initial = {id(p): t for p, t in zip(params, self._restored_initial, strict=True)}
+            self._initial = {
+                id(p): t.to(p.device) for p, t in zip(params, self._restored_initial, strict=True)
+            }
             self._restored_initial = None
-        n_envs = self.model.n_envs
-        if len(self.episodes) != n_envs:
-            self.episodes = [[] for _ in range(n_envs)]
-            self.shifts = [[] for _ in range(n_envs)]
-            self.initial_values = [None] * n_envs
+        if self._memory_ref is not None:
+            self._memory_ref = to_device(self._memory_ref, self.model.device)
+        self._log.ensure_envs(self.model.n_envs)
 
     def _on_training_start(self) -> None:
-        self._tb = [f for f in self.logger.output_formats if isinstance(f, TensorBoardOutputFormat)]
+        self._writer.attach(self.logger)
         if self._initial is None:
             self._initial = {id(p): p.detach().clone() for p in self._critic_params()}
-        now = self.model.num_timesteps
-        for key, every in (
-            ("measure", self.interval),
-            ("histogram", self.histogram_interval),
-            ("probe", self.probe_interval),
-        ):
-            if every is not None:
-                self._next[key] = (now // every + 1) * every
+        for period in self._periods.values():
+            if period is not None:
+                period.start(self.model.num_timesteps)
 
-    # ------------------------------------------------------------------------- steps
+    # -------------------------------------------------------------------------- steps
     def _on_step(self) -> bool:
         start = time.perf_counter()
-        self._track_infos()
+        infos = self.locals.get("infos")
+        if infos and self._log.track(infos, self.num_timesteps):
+            if self.memory and self._replay_buffer.size() >= 4:
+                with isolated(self.model):
+                    data = self._sample(self.memory_batch_size)
+                    self._memory_ref = record_reference(self._networks, data)
+            self._write_closed_segments(final=False)
         now = self.num_timesteps
-        if now >= self._next["measure"] and self._buffer_size() >= self.batch_size:
-            self._next["measure"] = (now // self.interval + 1) * self.interval
-            histograms = False
-            if self.histogram_interval is not None and now >= self._next["histogram"]:
-                self._next["histogram"] = (
-                    now // self.histogram_interval + 1
-                ) * self.histogram_interval
-                histograms = True
-            scalars, hists = self.measure(histograms=histograms)
-            if self.probe_interval is not None and now >= self._next["probe"]:
-                self._next["probe"] = (now // self.probe_interval + 1) * self.probe_interval
-                scalars.update(self.probe())
+        if self._replay_buffer.size() >= self.batch_size and self._due("measure", now):
+            values, hists = self._measure(histograms=self._due("histogram", now))
+            if self._due("probe", now):
+                values.update(self._probe())
+            scalars, host_hists = self._read(values, hists)
             self._write_pending_returns()
-            self._write(scalars, hists, now)
+            self._writer.write(scalars, host_hists, now)
         self.time_spent += time.perf_counter() - start
         return True
+
+    def _due(self, what: str, now: int) -> bool:
+        period = self._periods[what]
+        return period is not None and period.due(now)
 
     def _on_training_end(self) -> None:
         start = time.perf_counter()
         self._write_pending_returns()
-        self._close_segments(final=True)
-        for output in self._tb:
-            output.writer.flush()
+        self._write_closed_segments(final=True)
+        self._writer.flush()
         self.time_spent += time.perf_counter() - start
 
     @property
     def _replay_buffer(self) -> ReplayBuffer:
         buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
-        assert buffer is not None, "check_model in _init_callback makes sure there is one"
+        assert buffer is not None, "check_replay_buffer in _init_callback makes sure of it"
         return buffer
 
-    def _buffer_size(self) -> int:
-        return self._replay_buffer.size()
-
-    # -------------------------------------------------------------------- env info
-    def _track_infos(self) -> None:
-        infos = self.locals.get("infos")
-        if not infos:
-            return
-        step = self._env_steps  # index of this step on each copy's clock
-        self._env_steps += 1
-        shifted = False
-        for i, info in enumerate(infos):
-            if step == 0 and i < len(self.initial_values) and not self.shifts[i]:
-                self.initial_values[i] = _values_key(info.get("shift_values"))
-            if i == 0 and "segment" in info:
-                self._segment = int(info["segment"])
-            if info.get("shift"):
-                segment = info.get("segment")
-                segment = len(self.shifts[i]) + 1 if segment is None else int(segment)
-                self.shifts[i].append(Shift(step, segment, _values_key(info.get("shift_values"))))
-                shifted = shifted or i == 0
-            episode = info.get("episode")
-            if episode is not None:
-                ret = float(episode["r"])
-                self.episodes[i].append(Episode(step + 1, ret, int(episode.get("l", 0))))
-                if i == 0:
-                    self._pending_returns.append((self.num_timesteps, ret))
-        if shifted:
-            if self.memory and self._buffer_size() >= 4:
-                self._record_memory_reference()
-            self._close_segments(final=False)
-
-    def _write_pending_returns(self) -> None:
-        if self._pending_returns:
-            by_step: dict[int, float] = {}
-            for step, ret in self._pending_returns:
-                by_step[step] = ret
-            for step, ret in by_step.items():
-                self._write({"shift/episode_return": ret}, {}, step, flush=False)
-            self._pending_returns = []
-
-    def shift_statistics(self, env: int = 0, final: bool = False) -> list[SegmentStats]:
-        """Per-segment statistics of environment copy ``env`` so far.
-
-        The last segment ends at the current step (``final``: one step after).
-        """
-        end = self._env_steps + (1 if final else 0)
-        return shift_statistics(
-            self.episodes[env],
-            self.shifts[env],
-            share=self.recovery_share,
-            window=self.return_window,
-            recovery_window=self.recovery_window,
-            reference=self.shift_reference,  # type: ignore[arg-type]
-            end=max(end, 1),
-            initial_values=self.initial_values[env],
-        )
-
-    def _close_segments(self, final: bool) -> None:
-        """Log the statistics of env 0's segments that have closed and were not logged yet.
-
-        With ``final`` (the end of a ``learn`` call) the running segment is logged too, as it
-        stands; it is logged again when it really closes, if training goes on.
-        """
-        if not self.episodes:
-            return
-        stats = self.shift_statistics(0, final=final)
-        closed = stats if final else stats[:-1]
-        for s in closed[self._closed_segments :]:
-            scalars = {"shift/segment_closed": float(s.segment)}
-            if s.return_area is not None:
-                scalars["shift/return_area"] = s.return_area
-                scalars["shift/mean_return"] = s.mean_return  # type: ignore[assignment]
-            if s.segment > 0:
-                if s.return_before is not None:
-                    scalars["shift/return_before"] = s.return_before
-                if s.return_after is not None:
-                    scalars["shift/return_after"] = s.return_after
-                if s.reference_return is not None:
-                    scalars["shift/recovered"] = float(s.recovery_steps is not None)
-                if s.recovery_steps is not None:
-                    scalars["shift/recovery_steps"] = float(s.recovery_steps)
-            self._write(scalars, {}, self.num_timesteps)
-        self._closed_segments = max(self._closed_segments, len(stats) - 1)
-
-    # ------------------------------------------------------------------ measuring
     def _sample(self, batch_size: int) -> Any:
         return self._replay_buffer.sample(batch_size, env=self.model._vec_normalize_env)
 
-    def _rng_devices(self) -> list[int]:
-        device = th.device(self.model.device)
-        if device.type == "cuda":
-            return [device.index if device.index is not None else th.cuda.current_device()]
-        return []
+    def _write_pending_returns(self) -> None:
+        for step, ret in self._log.take_pending_returns().items():
+            self._writer.write({"shift/episode_return": ret}, {}, step, flush=False)
 
+    def _write_closed_segments(self, final: bool) -> None:
+        for scalars in self._log.close_segments(final):
+            self._writer.write(scalars, {}, self.num_timesteps)
+
+    # ---------------------------------------------------------------------- measuring
     def measure(self, histograms: bool = False) -> tuple[dict[str, float], dict[str, th.Tensor]]:
         """One measurement on a fresh replay batch: ``(scalars, histograms)`` by tag.
 
         Training's random streams, the policy's mode and every ``.grad`` are left as they were.
         """
-        model = self.model
-        policy = model.policy
-        np_state = np.random.get_state()
-        was_training = policy.training
-        try:
-            with th.random.fork_rng(devices=self._rng_devices()):
-                data = self._sample(self.batch_size)
-                policy.set_training_mode(False)
-                with th.no_grad():
-                    targets = td_targets(model, data)
-                with th.enable_grad():
-                    passes = run_critics(self._networks, data.observations, data.actions)
-                    loss, taken = critic_loss(model, passes, data, targets)
-                    params = self._unique_params()
-                    grads = th.autograd.grad(loss, params, allow_unused=True)
-        finally:
-            np.random.set_state(np_state)
-            policy.set_training_mode(was_training)
-        grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
-        scalars: dict[str, float] = {}
-        hists: dict[str, th.Tensor] = {}
-        for net in self._networks:
-            record = passes[net.name]
-            prefix = f"plasticity/{net.name}"
-            for layer in net.hidden:
-                acts = record.activations[layer.name].detach()
-                tag = f"{prefix}/{layer.name}"
-                for tau in self.taus:
-                    scalars[f"{tag}/dormant_ratio_tau{tau:g}"] = F.dormant_ratio(acts, tau)
-                scalars[f"{tag}/active_units"] = F.active_units(acts)
-                sv = F.singular_values(acts)
-                scalars[f"{tag}/srank"] = float(F.srank_of_singular_values(sv, self.srank_delta))
-                scalars[f"{tag}/effective_rank"] = F.effective_rank_of_singular_values(sv)
-                scalars[f"{tag}/feature_norm"] = F.feature_norm(acts)
-                scalars.update(self._param_stats(tag, layer.parameters(), grad_of))
-                if histograms:
-                    hists[f"{tag}/activations"] = acts.flatten().float().cpu()
-            scalars.update(self._param_stats(f"{prefix}/head", net.head.parameters(), grad_of))
-            q = record.q_values
-            assert q is not None
-            scalars.update({f"{prefix}/head/{k}": v for k, v in F.value_stats(q).items()})
-            td = F.td_error_stats(taken[net.name], targets)
-            scalars.update({f"{prefix}/head/{k}": v for k, v in td.items()})
-            scalars.update(self._param_stats(f"{prefix}/net", net.parameters(), grad_of))
-        scalars["plasticity/critic_loss"] = loss.item()
-        fade_scalars, fade_hists = self._fade_stats(histograms)
-        scalars.update(fade_scalars)
-        hists.update(fade_hists)
-        if self._memory_ref is not None:
-            scalars.update(self._memory_scores())
-        if self._segment is not None:
-            scalars["shift/segment"] = float(self._segment)
-        return scalars, hists
+        return self._read(*self._measure(histograms))
 
-    def _unique_params(self) -> list[nn.Parameter]:
-        seen: set[int] = set()
-        params = []
-        for net in self._networks:
-            for p in net.parameters():
-                if id(p) not in seen and p.requires_grad:
-                    seen.add(id(p))
-                    params.append(p)
-        return params
-
-    def _param_stats(
-        self, tag: str, params: list[nn.Parameter], grad_of: Mapping[int, th.Tensor | None]
-    ) -> dict[str, float]:
-        assert self._initial is not None
-        initial = [self._initial[id(p)] for p in params]
-        return {
-            f"{tag}/weight_norm": F.weight_norm(params),
-            f"{tag}/dist_from_init": F.distance_from_init(params, initial),
-            f"{tag}/grad_norm": F.gradient_norm(grad_of.get(id(p)) for p in params),
-        }
-
-    def _fade_stats(self, histograms: bool) -> tuple[dict[str, float], dict[str, th.Tensor]]:
-        optimizer = critic_optimizer(self.model)
-        if not isinstance(optimizer, FADE):
-            return {}, {}
-        fade_ids = {id(p) for g in optimizer.param_groups if g["fade"] for p in g["params"]}
-        scalars: dict[str, float] = {}
-        hists: dict[str, th.Tensor] = {}
-        probabilities = th.tensor([0.1, 0.5, 0.9], dtype=th.float64)
-        for net in self._networks:
-            params = [p for p in net.head.parameters() if id(p) in fade_ids]
-            if not params:
-                continue
-            rates = th.cat([optimizer.decay_rates(p).detach().flatten() for p in params])
-            rates = rates.double().cpu()
-            tag = f"fade/{net.name}"
-            scalars[f"{tag}/lambda_mean"] = rates.mean().item()
-            scalars[f"{tag}/lambda_min"] = rates.min().item()
-            for p, q in zip((10, 50, 90), th.quantile(rates, probabilities).tolist(), strict=True):
-                scalars[f"{tag}/lambda_q{p}"] = q
-            scalars[f"{tag}/lambda_max"] = rates.max().item()
-            if histograms:
-                hists[f"{tag}/lambda"] = rates.float()
-        return scalars, hists
-
-    # ------------------------------------------------------------------------ probes
     def probe(self) -> dict[str, float]:
         """Run the plasticity probe on every critic network: ``{tag: value}``."""
-        np_state = np.random.get_state()
-        policy = self.model.policy
-        was_training = policy.training
-        out: dict[str, float] = {}
-        try:
-            with th.random.fork_rng(devices=self._rng_devices()):
-                data = self._sample(self.probe_batch_size)
-                policy.set_training_mode(False)
-                for net in self._networks:
-                    obs = preprocess_obs(
-                        data.observations,
-                        net.owner.observation_space,
-                        normalize_images=net.owner.normalize_images,
-                    )
-                    inputs: tuple[Any, ...] = (obs, data.actions) if net.takes_actions else (obs,)
-                    result = plasticity_probe(
-                        _ProbeNet(net), inputs, self.probe_steps, self.probe_lr, seed=self.seed
-                    )
-                    tag = f"plasticity/{net.name}/probe"
-                    out[f"{tag}/fit_loss"] = result["loss"]
-                    out[f"{tag}/fresh_fit_loss"] = result["fresh_loss"]
-                    out[f"{tag}/fit_ratio"] = result["ratio"]
-        finally:
-            np.random.set_state(np_state)
-            policy.set_training_mode(was_training)
-        return out
+        return self._read(self._probe(), {})[0]
 
-    def _record_memory_reference(self) -> None:
-        """Keep a replay batch (all pre-shift) and the critics' outputs on it."""
-        np_state = np.random.get_state()
-        policy = self.model.policy
-        was_training = policy.training
-        try:
-            with th.random.fork_rng(devices=self._rng_devices()), th.no_grad():
-                data = self._sample(self.memory_batch_size)
-                policy.set_training_mode(False)
-                passes = run_critics(self._networks, data.observations, data.actions)
-        finally:
-            np.random.set_state(np_state)
-            policy.set_training_mode(was_training)
-        self._memory_ref = {
-            "obs": data.observations,
-            "actions": data.actions,
-            "targets": {name: p.q_values.detach() for name, p in passes.items()},  # type: ignore[union-attr]
-        }
+    def _measure(self, histograms: bool) -> tuple[dict[str, th.Tensor], dict[str, th.Tensor]]:
+        """:meth:`measure` before the read: device tensors."""
+        assert self._initial is not None
+        with isolated(self.model):
+            data = self._sample(self.batch_size)
+            values, hists = measure_critics(
+                self.model,
+                self._networks,
+                data,
+                self._initial,
+                self.taus,
+                self.srank_delta,
+                histograms,
+            )
+            if self._memory_ref is not None:
+                values.update(self._memory_scores())
+        return values, hists
 
-    def _memory_scores(self) -> dict[str, float]:
-        ref = self._memory_ref
-        assert ref is not None
-        policy = self.model.policy
-        was_training = policy.training
-        try:
-            policy.set_training_mode(False)
-            with th.no_grad():
-                passes = run_critics(self._networks, ref["obs"], ref["actions"])
-        finally:
-            policy.set_training_mode(was_training)
-        out: dict[str, float] = {}
-        for net in self._networks:
-            record = passes[net.name]
-            features = record.activations[net.hidden[-1].name]
-            assert record.q_values is not None
-            scores = memory_probe(features, record.q_values, ref["targets"][net.name])
-            for key, value in scores.items():
-                if math.isfinite(value):
-                    out[f"plasticity/{net.name}/memory/{key}"] = value
-        return out
+    def _probe(self) -> dict[str, th.Tensor]:
+        with isolated(self.model):
+            data = self._sample(self.probe_batch_size)
+            return probe_critics(self._networks, data, self.probe_steps, self.probe_lr, self.seed)
 
-    # ------------------------------------------------------------------------- output
-    def _write(
-        self, scalars: dict[str, float], hists: dict[str, th.Tensor], step: int, flush: bool = True
-    ) -> None:
-        """Record values at ``step`` and send them to TensorBoard.
+    def _memory_scores(self) -> dict[str, th.Tensor]:
+        assert self._memory_ref is not None
+        with isolated(self.model):
+            return memory_scores(self._networks, self._memory_ref)
 
-        SB3's TensorBoard output flushes the event file on every write, which costs more
-        than the write itself; ``flush=False`` (scalars only) leaves that to the next write.
+    def _read(
+        self, values: dict[str, th.Tensor], hists: dict[str, th.Tensor]
+    ) -> tuple[dict[str, float], dict[str, th.Tensor]]:
+        """The one host read of a measurement (everything before it stays on the device).
+
+        Memory-probe values that are not finite (a degenerate probe) are left out;
+        ``shift/segment`` (env 0's current segment) is added.
         """
-        if not scalars and not hists:
-            return
-        scalars = {k: float(v) for k, v in scalars.items()}
-        self.history.append((step, scalars))
-        self.latest.update(scalars)
-        if not flush and not hists:
-            for output in self._tb:
-                for tag, value in scalars.items():
-                    output.writer.add_scalar(tag, value, step)
-            return
-        if not self._tb:
-            return
-        values: dict[str, Any] = {**scalars, **hists}
-        excluded: dict[str, tuple[str, ...]] = {k: () for k in values}
-        for output in self._tb:
-            output.write(values, excluded, step)
+        scalars = {
+            tag: value
+            for tag, value in readout.read_scalars(values).items()
+            if "/memory/" not in tag or math.isfinite(value)
+        }
+        if self._log.segment is not None:
+            scalars["shift/segment"] = float(self._log.segment)
+        return scalars, readout.read_histograms(hists)
 
+    # ------------------------------------------------------------------------ summary
     def final_metrics(self) -> dict[str, float]:
         """Summary numbers of the run so far, for hparams (tags ``final/...``).
 
@@ -677,22 +407,14 @@ class PlasticityCallback(BaseCallback):
         ``final/effective_rank``: means over networks and hidden layers at the last
         measurement; ``final/probe_fit_ratio``: mean of the last probe ratios.
         """
-        out: dict[str, float] = {}
-        if self.episodes and self.episodes[0]:
-            recent = self.episodes[0][-self.return_window :]
-            out["final/return"] = sum(e.ret for e in recent) / len(recent)
-            whole = return_area(self.episodes[0], 0, self._env_steps + 1)
-            if whole is not None:
-                out["final/mean_return"] = whole[1]
-            stats = self.shift_statistics(0, final=True)
-            shifted = [s for s in stats if s.segment > 0 and s.reference_return is not None]
-            if shifted:
-                recovered = [s.recovery_steps for s in shifted if s.recovery_steps is not None]
-                out["final/recovered"] = len(recovered) / len(shifted)
-                if recovered:
-                    out["final/recovery_steps"] = sum(recovered) / len(recovered)
-
-        def mean_of(suffix: str) -> float | None:
+        out = self._log.summary()
+        tau = f"dormant_ratio_tau{max(self.taus):g}"
+        for key, suffix in (
+            (f"final/{tau}", f"/{tau}"),
+            ("final/srank", "/srank"),
+            ("final/effective_rank", "/effective_rank"),
+            ("final/probe_fit_ratio", "/probe/fit_ratio"),
+        ):
             values = [
                 v
                 for k, v in self.latest.items()
@@ -701,15 +423,6 @@ class PlasticityCallback(BaseCallback):
                 and "/head/" not in k
                 and "/net/" not in k
             ]
-            return sum(values) / len(values) if values else None
-
-        for key, suffix in (
-            (f"final/dormant_ratio_tau{max(self.taus):g}", f"/dormant_ratio_tau{max(self.taus):g}"),
-            ("final/srank", "/srank"),
-            ("final/effective_rank", "/effective_rank"),
-            ("final/probe_fit_ratio", "/probe/fit_ratio"),
-        ):
-            value = mean_of(suffix)
-            if value is not None:
-                out[key] = value
+            if values:
+                out[key] = sum(values) / len(values)
         return out

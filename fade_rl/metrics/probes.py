@@ -10,7 +10,8 @@
   well above the output's R^2 means the old task is hidden in the features, not erased.
 
 The probes never touch the network they are given: they train deep copies, and draw their
-randomness from a generator of their own.
+randomness from a generator of their own. They compute on the network's device and return
+0-d tensors there (no host synchronisation); ``float(...)`` reads one.
 
 Example:
     >>> import torch
@@ -24,35 +25,20 @@ Example:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from fade_rl.metrics.functional import linear_probe_r2
+from fade_rl.metrics.functional import linear_probe_r2, r2_score
+from fade_rl.parts.modules import fresh_copy
 
-__all__ = ["memory_probe", "output_r2", "plasticity_probe", "reinitialize"]
-
-
-def reinitialize(module: nn.Module, generator_seed: int) -> nn.Module:
-    """A deep copy of ``module`` with every submodule's ``reset_parameters()`` called.
-
-    The draws come from a forked torch generator seeded with ``generator_seed``: the
-    caller's random streams are left as they were.
-    """
-    fresh = copy.deepcopy(module)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(generator_seed)
-        for sub in fresh.modules():
-            reset = getattr(sub, "reset_parameters", None)
-            if callable(reset):
-                reset()
-    return fresh
+__all__ = ["memory_probe", "plasticity_probe"]
 
 
 def _fit(
     module: nn.Module, inputs: Sequence[Tensor], targets: Tensor, steps: int, lr: float
-) -> float:
+) -> Tensor:
     module.train()
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr)
@@ -62,7 +48,7 @@ def _fit(
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        return nn.functional.mse_loss(module(*inputs), targets).item()
+        return nn.functional.mse_loss(module(*inputs), targets)
 
 
 def plasticity_probe(
@@ -72,7 +58,7 @@ def plasticity_probe(
     lr: float = 1e-3,
     seed: int = 0,
     fresh: nn.Module | None = None,
-) -> dict[str, float]:
+) -> dict[str, Tensor]:
     """Final loss of fitting fresh random targets: trained copy, fresh copy, and their ratio.
 
     The targets are the outputs of another freshly initialised copy of ``module`` on
@@ -88,7 +74,7 @@ def plasticity_probe(
         lr: Adam's learning rate.
         seed: seeds the random targets and the fresh initialisation.
         fresh: a freshly initialised network to compare with (default: ``module``
-            re-initialised by :func:`reinitialize`).
+            re-initialised by :func:`~fade_rl.parts.fresh_copy`).
 
     Returns:
         ``{"loss": trained copy, "fresh_loss": fresh copy, "ratio": loss / fresh_loss}``.
@@ -99,30 +85,15 @@ def plasticity_probe(
         raise ValueError(f"lr must be positive, got {lr!r}")
     inputs = tuple(x.detach() for x in inputs)
     with torch.no_grad():
-        target_net = reinitialize(module, seed + 1)
-        targets = target_net(*inputs).float()
+        target_net = fresh_copy(module, seed=seed + 1)
+        targets = target_net(*inputs)
         targets = (targets - targets.mean(dim=0)) / targets.std(dim=0).clamp_min(1e-8)
-    fresh = reinitialize(module, seed + 2) if fresh is None else copy.deepcopy(fresh)
+    fresh = fresh_copy(module, seed=seed + 2) if fresh is None else copy.deepcopy(fresh)
     trained = copy.deepcopy(module)
     with torch.enable_grad():
         loss = _fit(trained, inputs, targets, steps, lr)
         fresh_loss = _fit(fresh, inputs, targets, steps, lr)
-    return {"loss": loss, "fresh_loss": fresh_loss, "ratio": loss / max(fresh_loss, 1e-12)}
-
-
-def output_r2(predictions: Tensor, targets: Tensor) -> float:
-    """``1 - SSE / SST`` of predictions against targets (SST around the targets' mean)."""
-    if predictions.shape != targets.shape:
-        raise ValueError(
-            f"output_r2: predictions {tuple(predictions.shape)} and targets "
-            f"{tuple(targets.shape)} must have the same shape"
-        )
-    p, t = predictions.detach().double(), targets.detach().double()
-    sst = (t - t.mean(dim=0)).square().sum()
-    sse = (t - p).square().sum()
-    if sst <= 0:
-        return 1.0 if sse <= 1e-12 else 0.0
-    return (1.0 - sse / sst).item()
+    return {"loss": loss, "fresh_loss": fresh_loss, "ratio": loss / fresh_loss.clamp_min(1e-12)}
 
 
 def memory_probe(
@@ -131,7 +102,7 @@ def memory_probe(
     old_targets: Tensor,
     train_fraction: float = 0.5,
     ridge: float = 1e-3,
-) -> dict[str, float]:
+) -> dict[str, Tensor]:
     """How much of the pre-shift targets the network still holds, in features and in outputs.
 
     Args:
@@ -148,8 +119,5 @@ def memory_probe(
     n_train = round(train_fraction * old_targets.shape[0])
     return {
         "probe_r2": linear_probe_r2(features, old_targets, train_fraction, ridge),
-        "output_r2": output_r2(outputs[n_train:], old_targets[n_train:]),
+        "output_r2": r2_score(outputs[n_train:], old_targets[n_train:]),
     }
-
-
-ModuleFactory = Callable[[], nn.Module]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import doctest
+import importlib
 import math
 from typing import Any
 
@@ -18,12 +20,12 @@ from fade_rl.agents.baselines import (
     ShrinkPerturbCallback,
     WeightDecayCallback,
     add_weight_decay,
-    dormant_scores,
     redo,
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.agents.baselines._targets import fresh_copy
+from fade_rl.parts import dormant_scores, fresh_copy
+from tests.device_contract import META, HostReads, model_to_meta
 
 from .helpers import RewardFlip, fix_replay_batch
 
@@ -307,7 +309,9 @@ def test_redo_recycles_exactly_the_dormant_units(cls: type) -> None:
     _kill_units(net[2], [1, 5])
     data = fix_replay_batch(model, 64)
     inputs = model.q_net.extract_features(data.observations, model.q_net.features_extractor)
-    scores = {i: s for i, _, s in dormant_scores(net, inputs)}
+    with th.no_grad():
+        h0 = th.relu(net[0](inputs))
+        scores = {0: dormant_scores(h0), 2: dormant_scores(th.relu(net[2](h0)))}
     dead0, dead2 = (scores[0] <= 0).nonzero().flatten(), (scores[2] <= 0).nonzero().flatten()
     alive0, alive2 = (scores[0] > 0).nonzero().flatten(), (scores[2] > 0).nonzero().flatten()
     assert {1, 5} <= set(dead2.tolist()) and len(alive2) > 0 and len(alive0) > 0
@@ -327,7 +331,7 @@ def test_redo_recycles_exactly_the_dormant_units(cls: type) -> None:
 
     counts = redo(model, tau=0.0, batch_size=64)
 
-    assert counts == {"q_net/0": len(dead0), "q_net/2": len(dead2)}
+    assert counts == {"q_net/hidden0": len(dead0), "q_net/hidden1": len(dead2)}
     w0, w2, w4 = net[0].weight, net[2].weight, net[4].weight
     # Incoming weights and biases of dormant units are fresh; the others are untouched.
     assert th.equal(w0[alive0], before["0.weight"][alive0])
@@ -362,7 +366,7 @@ def test_redo_on_sac_critics_and_callback() -> None:
     model = _sac()
     actor_before = _snapshot(model.actor)
     counts = redo(model, tau=0.1)
-    assert set(counts) == {"qf0/0", "qf0/2", "qf1/0", "qf1/2"}
+    assert set(counts) == {"qf0/hidden0", "qf0/hidden1", "qf1/hidden0", "qf1/hidden1"}
     assert all(th.equal(p, actor_before[n]) for n, p in model.actor.named_parameters())
     callback = ReDoCallback(tau=0.5, every=20, batch_size=32)
     model.learn(45, callback=callback, reset_num_timesteps=False)
@@ -379,3 +383,45 @@ def test_redo_validation() -> None:
         ReDoCallback(batch_size=0)
     with pytest.raises(ValueError, match="every must be a positive int"):
         ReDoCallback(every=0)
+
+
+# ------------------------------------------------------------------ device contract
+@pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
+def test_every_intervention_runs_on_the_models_device(
+    cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
+    intervention must compute on the model's device. ReDo reads its unit counts once, in
+    :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
+    reads = HostReads().install(monkeypatch)
+    model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
+    callbacks = [
+        WeightDecayCallback(0.1, target="critic"),
+        ResetCallback(target="critic", every=10),
+        ShrinkPerturbCallback(alpha=0.5, every=10, target="all"),
+        ReDoCallback(tau=0.1, every=10, batch_size=16),
+    ]
+    for callback in callbacks:
+        callback.init_callback(model)
+        callback.on_training_start({}, {})
+    model.num_timesteps += 10
+    for callback in callbacks:
+        callback.update_locals({"infos": [{}]})
+        callback.on_step()
+    optimizers = [model.policy.optimizer] if cls in (DQN, FadeDQN) else [model.critic.optimizer]
+    if cls is FadeDQN:  # FADE's step wants its heads' curvature
+        for head in model.fade_heads.values():
+            for p in head.parameters():
+                model.fade_optimizer.set_curvature(p, th.zeros_like(p))
+    for optimizer in optimizers:
+        optimizer.step()  # runs the weight-decay pre-hook on meta parameters
+    assert callbacks[1].n_resets == 1 and callbacks[2].n_applied == 1
+    assert reads.scalar_reads == 1
+    assert all(p.device == META for p in model.policy.parameters())
+
+
+@pytest.mark.parametrize("name", ["redo", "reset", "shrink_perturb", "weight_decay"])
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(f"fade_rl.agents.baselines.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

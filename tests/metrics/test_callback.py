@@ -15,6 +15,8 @@ from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
 from fade_rl.metrics import functional as M
+from fade_rl.metrics.measure import fade_metrics
+from fade_rl.parts import critic_networks, readout
 from tests.metrics.helpers import FLIP_PERIOD, histograms, pendulum_env, reward_flip_env, scalars
 
 SMALL_DQN: dict[str, Any] = dict(
@@ -135,7 +137,7 @@ def test_memory_reference_is_recorded_before_the_shift_trains(
     # right after recording, the network's outputs are the targets: probe and output R^2 = 1
     fresh = copy.copy(callback)
     fresh._memory_ref = dict(ref, targets={"q_net": model.q_net(ref["obs"]).detach()})
-    scores = fresh._memory_scores()
+    scores = readout.read_scalars(fresh._memory_scores())
     assert scores["plasticity/q_net/memory/output_r2"] == pytest.approx(1.0)
     assert scores["plasticity/q_net/memory/probe_r2"] > 0.95
 
@@ -167,24 +169,28 @@ def test_dqn_values_on_a_fixed_batch_match_a_hand_written_pass(
     loss_twin = F.smooth_l1_loss(twin(obs).gather(1, batch.actions.long()), target)
     loss_twin.backward()
     p = "plasticity/q_net"
-    assert scalars_[f"{p}/hidden0/dormant_ratio_tau0"] == pytest.approx(M.dormant_ratio(h0, 0.0))
-    assert scalars_[f"{p}/hidden1/active_units"] == pytest.approx(M.active_units(h1))
-    assert scalars_[f"{p}/hidden1/srank"] == M.srank(h1, 0.01)
-    assert scalars_[f"{p}/hidden0/effective_rank"] == pytest.approx(M.effective_rank(h0))
-    assert scalars_[f"{p}/hidden1/feature_norm"] == pytest.approx(M.feature_norm(h1), rel=1e-5)
+    assert scalars_[f"{p}/hidden0/dormant_ratio_tau0"] == pytest.approx(
+        float(M.dormant_ratio(h0, 0.0))
+    )
+    assert scalars_[f"{p}/hidden1/active_units"] == pytest.approx(float(M.active_units(h1)))
+    assert scalars_[f"{p}/hidden1/srank"] == float(M.srank(h1, 0.01))
+    assert scalars_[f"{p}/hidden0/effective_rank"] == pytest.approx(float(M.effective_rank(h0)))
+    assert scalars_[f"{p}/hidden1/feature_norm"] == pytest.approx(
+        float(M.feature_norm(h1)), rel=1e-5
+    )
     assert scalars_[f"{p}/head/q_mean"] == pytest.approx(q.mean().item(), rel=1e-5)
     assert scalars_[f"{p}/head/td_abs_mean"] == pytest.approx(
         (target - taken).abs().mean().item(), rel=1e-5
     )
     assert scalars_["plasticity/critic_loss"] == pytest.approx(loss.item(), rel=1e-5)
     assert scalars_[f"{p}/head/grad_norm"] == pytest.approx(
-        M.gradient_norm([twin[4].weight.grad, twin[4].bias.grad]), rel=1e-4
+        float(M.gradient_norm([twin[4].weight.grad, twin[4].bias.grad])), rel=1e-4
     )
     assert scalars_[f"{p}/hidden0/grad_norm"] == pytest.approx(
-        M.gradient_norm([twin[0].weight.grad, twin[0].bias.grad]), rel=1e-4
+        float(M.gradient_norm([twin[0].weight.grad, twin[0].bias.grad])), rel=1e-4
     )
     assert scalars_[f"{p}/hidden0/weight_norm"] == pytest.approx(
-        M.weight_norm([net[0].weight, net[0].bias]), rel=1e-6
+        float(M.weight_norm([net[0].weight, net[0].bias])), rel=1e-6
     )
     # the measurement writes no gradient into the model and keeps the policy's mode
     model.policy.optimizer.zero_grad(set_to_none=True)
@@ -229,8 +235,8 @@ def test_sac_activations_come_from_the_critic_pass_on_replay_actions() -> None:
         x = th.cat([batch.observations, batch.actions], dim=1)
         h1 = qnet[3](qnet[2](qnet[1](qnet[0](x))))
         got = values[f"plasticity/qf{i}/hidden1/feature_norm"]
-        assert got == pytest.approx(M.feature_norm(h1), rel=1e-5)
-        assert values[f"plasticity/qf{i}/hidden1/srank"] == M.srank(h1)
+        assert got == pytest.approx(float(M.feature_norm(h1)), rel=1e-5)
+        assert values[f"plasticity/qf{i}/hidden1/srank"] == float(M.srank(h1))
     for tag in ("plasticity/qf1/probe/fit_ratio", "plasticity/qf0/memory/probe_r2"):
         assert tag in callback.latest
 
@@ -261,7 +267,7 @@ def test_fade_lambdas_are_logged_for_a_fade_critic(tmp_path: Path) -> None:
     callback = _callback(interval=100, histogram_interval=200, probe_interval=None)
     model.learn(500, callback=callback)
     rates = model.fade_decay_rates()["q_net"].double()
-    values, hists = callback._fade_stats(histograms=True)
+    values, hists = fade_metrics(model, critic_networks(model), histograms=True)
     assert values["fade/q_net/lambda_mean"] == pytest.approx(rates.mean().item())
     assert values["fade/q_net/lambda_q50"] == pytest.approx(rates.quantile(0.5).item())
     assert values["fade/q_net/lambda_max"] == pytest.approx(rates.max().item())

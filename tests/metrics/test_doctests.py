@@ -12,6 +12,10 @@ MODULES = [
     "fade_rl.metrics.shifts",
     "fade_rl.metrics.probes",
     "fade_rl.metrics.callback",
+    "fade_rl.metrics.episodes",
+    "fade_rl.metrics.measure",
+    "fade_rl.metrics.probing",
+    "fade_rl.metrics.writer",
     "fade_rl.metrics.tensorboard",
 ]
 

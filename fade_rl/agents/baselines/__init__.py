@@ -7,9 +7,11 @@ that applies it during ``learn``:
 * resets: :func:`reset_parameters`, :class:`ResetCallback`
 * shrink & perturb: :func:`shrink_perturb`, :class:`ShrinkPerturbCallback`
 * ReDo: :func:`redo`, :class:`ReDoCallback`
+
+The networks, parameters and optimizers they act on come from :mod:`fade_rl.parts`.
 """
 
-from fade_rl.agents.baselines.redo import ReDoCallback, dormant_scores, redo
+from fade_rl.agents.baselines.redo import ReDoCallback, redo
 from fade_rl.agents.baselines.reset import ResetCallback, reset_parameters
 from fade_rl.agents.baselines.shrink_perturb import ShrinkPerturbCallback, shrink_perturb
 from fade_rl.agents.baselines.weight_decay import WeightDecayCallback, add_weight_decay
@@ -20,7 +22,6 @@ __all__ = [
     "ShrinkPerturbCallback",
     "WeightDecayCallback",
     "add_weight_decay",
-    "dormant_scores",
     "redo",
     "reset_parameters",
     "shrink_perturb",

@@ -8,10 +8,13 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.agents.baselines._targets import (
+from fade_rl.parts import (
+    TARGETS,
+    Periodic,
     check_choice,
     check_model,
     check_positive_int,
+    reinitialize_,
     reset_optimizer_state,
     target_modules,
     target_pairs,
@@ -19,8 +22,6 @@ from fade_rl.agents.baselines._targets import (
 )
 
 __all__ = ["ResetCallback", "reset_parameters"]
-
-_TARGETS = ("head", "critic", "all")
 
 
 def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
@@ -48,15 +49,12 @@ def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
         2
     """
     model = check_model(model, "reset_parameters")
-    check_choice("target", target, _TARGETS)
+    check_choice("target", target, TARGETS)
     params = target_parameters(model, target)
     ids = {id(p) for p in params}
+    for module in target_modules(model, target):
+        reinitialize_(module)
     with th.no_grad():
-        for module in target_modules(model, target):
-            for sub in module.modules():
-                reset = getattr(sub, "reset_parameters", None)
-                if callable(reset):
-                    reset()
         for online, target_net in target_pairs(model):
             target_params = dict(target_net.named_parameters())
             for name, p in online.named_parameters():
@@ -93,8 +91,9 @@ class ResetCallback(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        self.target = check_choice("target", target, _TARGETS)
+        self.target = check_choice("target", target, TARGETS)
         self.every = check_positive_int("every", every, allow_none=True)
+        self._period = None if self.every is None else Periodic(self.every)
         if shift_info_key is not None and (
             not isinstance(shift_info_key, str) or not shift_info_key
         ):
@@ -108,11 +107,10 @@ class ResetCallback(BaseCallback):
             )
         self.shift_info_key = shift_info_key
         self.n_resets = 0
-        self._next_reset: int | None = None
 
     def _on_training_start(self) -> None:
-        if self.every is not None:
-            self._next_reset = (self.num_timesteps // self.every + 1) * self.every
+        if self._period is not None:
+            self._period.start(self.num_timesteps)
 
     def _reset(self, why: str) -> None:
         reset_parameters(self.model, self.target)
@@ -124,14 +122,8 @@ class ResetCallback(BaseCallback):
     def _on_step(self) -> bool:
         due = False
         why = ""
-        if (
-            self._next_reset is not None
-            and self.every is not None
-            and self.num_timesteps >= self._next_reset
-        ):
+        if self._period is not None and self._period.due(self.num_timesteps):
             due, why = True, f"every {self.every} steps"
-            while self._next_reset <= self.num_timesteps:
-                self._next_reset += self.every
         if self.shift_info_key is not None:
             infos: Any = self.locals.get("infos", ())
             if any(bool(info.get(self.shift_info_key, False)) for info in infos):

@@ -6,7 +6,9 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.agents.baselines._targets import (
+from fade_rl.parts import (
+    TARGETS,
+    Periodic,
     check_choice,
     check_fraction,
     check_model,
@@ -16,8 +18,6 @@ from fade_rl.agents.baselines._targets import (
 )
 
 __all__ = ["ShrinkPerturbCallback", "shrink_perturb"]
-
-_TARGETS = ("head", "critic", "all")
 
 
 def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -> None:
@@ -41,7 +41,7 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
     """
     model = check_model(model, "shrink_perturb")
     alpha = check_fraction("alpha", alpha)
-    check_choice("target", target, _TARGETS)
+    check_choice("target", target, TARGETS)
     with th.no_grad():
         for module in target_modules(model, target):
             fresh = fresh_copy(module)
@@ -68,19 +68,16 @@ class ShrinkPerturbCallback(BaseCallback):
         super().__init__(verbose)
         self.alpha = check_fraction("alpha", alpha)
         self.every = check_positive_int("every", every)
-        self.target = check_choice("target", target, _TARGETS)
+        self.target = check_choice("target", target, TARGETS)
         self.n_applied = 0
-        self._next = 0
+        assert self.every is not None
+        self._period = Periodic(self.every)
 
     def _on_training_start(self) -> None:
-        assert self.every is not None
-        self._next = (self.num_timesteps // self.every + 1) * self.every
+        self._period.start(self.num_timesteps)
 
     def _on_step(self) -> bool:
-        assert self.every is not None
-        if self.num_timesteps >= self._next:
-            while self._next <= self.num_timesteps:
-                self._next += self.every
+        if self._period.due(self.num_timesteps):
             shrink_perturb(self.model, self.alpha, self.target)
             self.n_applied += 1
             self.logger.record("baselines/n_shrink_perturb", self.n_applied)

@@ -10,12 +10,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.agents.baselines._targets import (
-    check_choice,
-    check_model,
-    optimizers_of,
-    target_parameters,
-)
+from fade_rl.parts import check_choice, check_model, optimizers_of, target_parameters
 
 __all__ = ["WeightDecayCallback", "add_weight_decay"]
 

@@ -1,4 +1,4 @@
-"""Find the critic networks of an SB3 model and run them with every hidden layer's output kept.
+"""The critic networks of an SB3 model as blocks, run with every hidden layer's output kept.
 
 The activations are captured by walking the network ourselves in one forward pass on the
 batch being measured, never by forward hooks that keep "the last forward pass" (SAC runs
@@ -13,6 +13,18 @@ after it (activations, normalisation) belong to it. Blocks before the last are h
 ``"hidden0"``, ``"hidden1"``, ...: their output (after the activation) is what the dormancy
 and rank metrics read. The last block is ``"head"``; its output is the Q-values. A features
 extractor with parameters (e.g. ``NatureCNN``) is one more hidden layer, ``"features"``.
+ReDo recycles the units of these same hidden layers.
+
+Example:
+    >>> import torch
+    >>> from stable_baselines3 import SAC
+    >>> model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8, 8]))
+    >>> networks = critic_networks(model)
+    >>> [net.name for net in networks], [layer.name for layer in networks[0].layers]
+    (['qf0', 'qf1'], ['hidden0', 'hidden1', 'head'])
+    >>> passes = run_critics(networks, torch.zeros(5, 3), torch.zeros(5, 1))
+    >>> passes["qf1"].activations["hidden1"].shape, passes["qf1"].q_values.shape
+    (torch.Size([5, 8]), torch.Size([5, 1]))
 """
 
 from __future__ import annotations
@@ -22,25 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch as th
-from stable_baselines3 import DQN, SAC, TD3
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3 import DQN
 from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
-from torch.nn import functional as F
 
-__all__ = [
-    "CriticNetwork",
-    "CriticPass",
-    "Layer",
-    "check_model",
-    "critic_loss",
-    "critic_networks",
-    "critic_optimizer",
-    "run_critics",
-    "td_targets",
-]
+from fade_rl.parts.checks import check_model
+from fade_rl.parts.heads import critic_q_nets
+
+__all__ = ["CriticNetwork", "CriticPass", "Layer", "critic_networks", "run_critics"]
 
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -110,9 +112,9 @@ def _flatten(module: nn.Module) -> Iterator[nn.Module]:
 def _blocks(net: nn.Module, where: str) -> list[Layer]:
     if not isinstance(net, nn.Sequential):
         raise TypeError(
-            f"{where} is a {type(net).__name__}, not an nn.Sequential; PlasticityCallback walks "
-            "the critic's layers itself and needs SB3's MLP critics (net_arch) or an "
-            "nn.Sequential of layers"
+            f"{where} is a {type(net).__name__}, not an nn.Sequential; fade_rl walks the "
+            "critic's layers itself (metrics, ReDo) and needs SB3's MLP critics (net_arch) or "
+            "an nn.Sequential of layers"
         )
     blocks: list[list[nn.Module]] = []
     for module in _flatten(net):
@@ -134,8 +136,10 @@ def critic_networks(model: Any) -> list[CriticNetwork]:
     """The critic networks of an SB3 DQN, SAC or TD3 model (or a subclass, e.g. FadeDQN).
 
     Raises:
-        TypeError: for another kind of model.
+        TypeError: for another kind of model, or a Q network that is not an ``nn.Sequential``.
     """
+    model = check_model(model, "critic_networks")
+    q_nets = critic_q_nets(model)
     if isinstance(model, DQN):
         q_net = model.policy.q_net
         return [
@@ -143,37 +147,25 @@ def critic_networks(model: Any) -> list[CriticNetwork]:
                 name="q_net",
                 extractor=q_net.features_extractor,
                 owner=q_net,
-                layers=_blocks(q_net.q_net, "policy.q_net.q_net"),
+                layers=_blocks(q_nets["q_net"], "policy.q_net.q_net"),
                 takes_actions=False,
                 extractor_layer=_extractor_layer(q_net.features_extractor),
             )
         ]
-    if isinstance(model, (SAC, TD3)):
-        critic = model.critic
-        shared = getattr(critic, "share_features_extractor", False)
-        extractor_layer = None if shared else _extractor_layer(critic.features_extractor)
-        return [
-            CriticNetwork(
-                name=f"qf{i}",
-                extractor=critic.features_extractor,
-                owner=critic,
-                layers=_blocks(net, f"critic.q_networks[{i}]"),
-                takes_actions=True,
-                extractor_layer=extractor_layer,
-            )
-            for i, net in enumerate(critic.q_networks)
-        ]
-    raise TypeError(
-        f"PlasticityCallback measures the critics of DQN, SAC and TD3 (and FadeDQN, FadeSAC, "
-        f"FadeTD3); got a {type(model).__name__}. Use it with one of those algorithms."
-    )
-
-
-def critic_optimizer(model: Any) -> th.optim.Optimizer:
-    """The critic(s)' optimizer: ``policy.optimizer`` (DQN) or ``critic.optimizer`` (SAC, TD3)."""
-    if isinstance(model, DQN):
-        return model.policy.optimizer
-    return model.critic.optimizer
+    critic = model.critic
+    shared = getattr(critic, "share_features_extractor", False)
+    extractor_layer = None if shared else _extractor_layer(critic.features_extractor)
+    return [
+        CriticNetwork(
+            name=name,
+            extractor=critic.features_extractor,
+            owner=critic,
+            layers=_blocks(net, f"critic.q_networks[{i}]"),
+            takes_actions=True,
+            extractor_layer=extractor_layer,
+        )
+        for i, (name, net) in enumerate(q_nets.items())
+    ]
 
 
 def run_critics(
@@ -204,70 +196,3 @@ def run_critics(
         record.q_values = net.head.forward(x)
         out[net.name] = record
     return out
-
-
-def td_targets(model: Any, data: ReplayBufferSamples) -> th.Tensor:
-    """The TD targets the algorithm's own critic loss would use for this batch, ``[B, 1]``.
-
-    DQN: ``r + (1 - d) gamma max_a Q_target(s', a)``; TD3: with the clipped target-policy
-    noise and the min over target critics; SAC: with the entropy term. Call under
-    ``torch.no_grad()``; SAC and TD3 draw noise from torch's global generator.
-    """
-    discounts = getattr(data, "discounts", None)
-    if discounts is None:
-        discounts = model.gamma
-    if isinstance(model, DQN):
-        next_q = model.q_net_target(data.next_observations).max(dim=1).values.reshape(-1, 1)
-    elif isinstance(model, TD3):
-        noise = data.actions.clone().normal_(0, model.target_policy_noise)
-        noise = noise.clamp(-model.target_noise_clip, model.target_noise_clip)
-        next_actions = (model.actor_target(data.next_observations) + noise).clamp(-1, 1)
-        next_q = th.cat(model.critic_target(data.next_observations, next_actions), dim=1)
-        next_q = next_q.min(dim=1, keepdim=True).values
-    elif isinstance(model, SAC):
-        next_actions, next_log_prob = model.actor.action_log_prob(data.next_observations)
-        next_q = th.cat(model.critic_target(data.next_observations, next_actions), dim=1)
-        next_q = next_q.min(dim=1, keepdim=True).values
-        if model.log_ent_coef is not None:
-            ent_coef = th.exp(model.log_ent_coef.detach())
-        else:
-            ent_coef = model.ent_coef_tensor
-        next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
-    else:
-        raise TypeError(f"td_targets: unsupported model {type(model).__name__}")
-    return data.rewards + (1 - data.dones) * discounts * next_q
-
-
-def critic_loss(
-    model: Any, passes: dict[str, CriticPass], data: ReplayBufferSamples, targets: th.Tensor
-) -> tuple[th.Tensor, dict[str, th.Tensor]]:
-    """The algorithm's critic loss on this pass, and each network's taken-action Q-values.
-
-    DQN: ``smooth_l1(Q[b, a_b], target)``; SAC: ``0.5 * sum_i mse(Q_i, target)``;
-    TD3: ``sum_i mse(Q_i, target)``, as SB3 computes them.
-    """
-    taken: dict[str, th.Tensor] = {}
-    if isinstance(model, DQN):
-        q = passes["q_net"].q_values
-        assert q is not None
-        taken["q_net"] = th.gather(q, dim=1, index=data.actions.long())
-        return F.smooth_l1_loss(taken["q_net"], targets), taken
-    scale = 0.5 if isinstance(model, SAC) else 1.0
-    losses = []
-    for name, record in passes.items():
-        assert record.q_values is not None
-        taken[name] = record.q_values
-        losses.append(F.mse_loss(record.q_values, targets))
-    return scale * th.stack(losses).sum(), taken
-
-
-def check_model(model: Any) -> None:
-    """Raise a clear error if ``model`` cannot be measured (wrong algorithm, no replay buffer)."""
-    if not isinstance(model, OffPolicyAlgorithm) or not isinstance(model, (DQN, SAC, TD3)):
-        critic_networks(model)  # raises the TypeError naming the supported algorithms
-    if getattr(model, "replay_buffer", None) is None:
-        raise ValueError(
-            f"the {type(model).__name__} model has no replay buffer; PlasticityCallback samples "
-            "its measurement batches from it. Create the model normally (its replay buffer is "
-            "built in _setup_model), or after loading call model.load_replay_buffer(path)."
-        )

@@ -1,0 +1,121 @@
+"""The probes run on an SB3 model's critics: plasticity probe and memory probe.
+
+:func:`probe_critics` runs :func:`~fade_rl.metrics.probes.plasticity_probe` on each critic
+network (extractor and layers as one module). For the memory probe,
+:func:`record_reference` keeps a replay batch and the critics' outputs on it at a shift,
+and :func:`memory_scores` later asks :func:`~fade_rl.metrics.probes.memory_probe` how much
+of those outputs the critics' current features still hold. Everything stays on the
+model's device.
+
+Example:
+    >>> import torch
+    >>> from stable_baselines3 import DQN
+    >>> from fade_rl.parts import critic_networks
+    >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10)
+    >>> _ = model.learn(40)
+    >>> networks = critic_networks(model)
+    >>> ref = record_reference(networks, model.replay_buffer.sample(32))
+    >>> round(float(memory_scores(networks, ref)["plasticity/q_net/memory/output_r2"]), 6)
+    1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.preprocessing import preprocess_obs
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from torch import nn
+
+from fade_rl.metrics.probes import memory_probe, plasticity_probe
+from fade_rl.parts import CriticNetwork, run_critics
+
+__all__ = ["ProbeNet", "memory_scores", "probe_critics", "record_reference", "to_device"]
+
+
+class ProbeNet(nn.Module):
+    """A critic network as one module: ``extractor -> [cat actions] -> layers``.
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.parts import critic_networks
+        >>> model = DQN("MlpPolicy", "CartPole-v1")
+        >>> ProbeNet(critic_networks(model)[0])(torch.zeros(3, 4)).shape
+        torch.Size([3, 2])
+    """
+
+    def __init__(self, net: CriticNetwork) -> None:
+        super().__init__()
+        self.extractor = net.extractor
+        self.body = nn.Sequential(*[m for layer in net.layers for m in layer.modules])
+        self.takes_actions = net.takes_actions
+
+    def forward(self, obs: th.Tensor, actions: th.Tensor | None = None) -> th.Tensor:
+        x = self.extractor(obs)
+        if self.takes_actions:
+            assert actions is not None, "a Q(s, a) critic needs the actions"
+            x = th.cat([x, actions], dim=1)
+        return self.body(x)
+
+
+def probe_critics(
+    networks: Sequence[CriticNetwork],
+    data: ReplayBufferSamples,
+    steps: int,
+    lr: float,
+    seed: int,
+) -> dict[str, th.Tensor]:
+    """``plasticity/<network>/probe/{fit_loss, fresh_fit_loss, fit_ratio}`` on ``data``."""
+    out: dict[str, th.Tensor] = {}
+    for net in networks:
+        obs = preprocess_obs(
+            data.observations,
+            net.owner.observation_space,
+            normalize_images=net.owner.normalize_images,
+        )
+        inputs: tuple[Any, ...] = (obs, data.actions) if net.takes_actions else (obs,)
+        result = plasticity_probe(ProbeNet(net), inputs, steps, lr, seed=seed)
+        tag = f"plasticity/{net.name}/probe"
+        out[f"{tag}/fit_loss"] = result["loss"]
+        out[f"{tag}/fresh_fit_loss"] = result["fresh_loss"]
+        out[f"{tag}/fit_ratio"] = result["ratio"]
+    return out
+
+
+def record_reference(networks: Sequence[CriticNetwork], data: ReplayBufferSamples) -> dict:
+    """``{"obs", "actions", "targets": {network: outputs}}``: the memory probe's reference."""
+    with th.no_grad():
+        passes = run_critics(list(networks), data.observations, data.actions)
+    targets = {}
+    for name, record in passes.items():
+        assert record.q_values is not None
+        targets[name] = record.q_values.detach()
+    return {"obs": data.observations, "actions": data.actions, "targets": targets}
+
+
+def memory_scores(networks: Sequence[CriticNetwork], ref: dict[str, Any]) -> dict[str, th.Tensor]:
+    """``plasticity/<network>/memory/{probe_r2, output_r2}`` against a recorded reference."""
+    with th.no_grad():
+        passes = run_critics(list(networks), ref["obs"], ref["actions"])
+    out: dict[str, th.Tensor] = {}
+    for net in networks:
+        record = passes[net.name]
+        assert record.q_values is not None
+        features = record.activations[net.hidden[-1].name]
+        scores = memory_probe(features, record.q_values, ref["targets"][net.name])
+        out.update({f"plasticity/{net.name}/memory/{k}": v for k, v in scores.items()})
+    return out
+
+
+def to_device(value: Any, device: th.device) -> Any:
+    """``value`` with every tensor in it (dicts, lists, tuples) moved to ``device``."""
+    if isinstance(value, th.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_device(v, device) for v in value)
+    return value

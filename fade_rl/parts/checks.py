@@ -1,0 +1,82 @@
+"""Argument checks shared by the baselines and the metrics: one message per mistake.
+
+Example:
+    >>> check_positive_int("every", 100)
+    100
+    >>> check_tau(0.025)
+    0.025
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from stable_baselines3 import DQN, SAC, TD3
+from stable_baselines3.common.buffers import ReplayBuffer
+
+#: The algorithms whose parts fade_rl knows (their FADE versions are subclasses).
+SupportedModel = DQN | SAC | TD3
+
+
+def check_model(model: Any, who: str) -> SupportedModel:
+    """``model`` if it is an SB3 DQN, SAC or TD3 (FADE versions included), else a TypeError."""
+    if not isinstance(model, (DQN, SAC, TD3)):
+        raise TypeError(
+            f"{who} works on SB3 DQN, SAC and TD3 models (and FadeDQN/FadeSAC/FadeTD3), "
+            f"got a {type(model).__name__}; use one of those algorithms"
+        )
+    return model
+
+
+def check_replay_buffer(model: SupportedModel, who: str) -> ReplayBuffer:
+    """The model's replay buffer, or a ValueError saying how to give it one."""
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is None:
+        raise ValueError(
+            f"the {type(model).__name__} model has no replay buffer; {who} samples its batches "
+            "from it. Create the model normally (its replay buffer is built in _setup_model), "
+            "or after loading call model.load_replay_buffer(path)."
+        )
+    return buffer
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError naming them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_positive_int(name: str, value: Any, allow_none: bool = False) -> int | None:
+    """``value`` if it is an int >= 1 (or None when allowed), else a ValueError."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{name} must be a positive int{' or None' if allow_none else ''}, got {value!r}"
+        )
+    return value
+
+
+def check_fraction(name: str, value: Any, low_open: bool = False) -> float:
+    """``value`` as a float in [0, 1] (``low_open``: (0, 1]), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not (0.0 < value <= 1.0 if low_open else 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be in {'(0, 1]' if low_open else '[0, 1]'}, got {value}")
+    return float(value)
+
+
+def check_tau(tau: Any) -> float:
+    """A dormancy threshold: a finite number >= 0 (see :func:`~fade_rl.parts.dormant_scores`)."""
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau):
+        raise ValueError(f"tau must be a finite number >= 0 (e.g. 0.0, 0.025 or 0.1), got {tau!r}")
+    if tau < 0:
+        raise ValueError(
+            f"tau must be >= 0, got {tau}: units whose score (a share of the layer's mean "
+            "activation) is <= tau are dormant; Sokar et al. use 0, 0.025 and 0.1"
+        )
+    return float(tau)

@@ -1,0 +1,91 @@
+"""The optimizers of an SB3 DQN/SAC/TD3, their per-parameter state, and FADE's decay rates.
+
+Example:
+    >>> from stable_baselines3 import SAC
+    >>> model = SAC("MlpPolicy", "Pendulum-v1")
+    >>> critic_optimizer(model) is model.critic.optimizer, len(optimizers_of(model))
+    (True, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN
+
+from fade_rl.optim import FADE
+from fade_rl.parts.checks import SupportedModel
+
+__all__ = [
+    "LAMBDA_QUANTILES",
+    "critic_optimizer",
+    "decay_rate_summary",
+    "fade_group_init_decay",
+    "optimizer_state_of",
+    "optimizers_of",
+    "reset_optimizer_state",
+]
+
+#: The quantiles (in percent) that ``fade/<head>/lambda_q<p>`` reports.
+LAMBDA_QUANTILES = (10, 50, 90)
+
+
+def critic_optimizer(model: SupportedModel) -> th.optim.Optimizer:
+    """The critic(s)' optimizer: ``policy.optimizer`` (DQN) or ``critic.optimizer`` (SAC, TD3)."""
+    if isinstance(model, DQN):
+        return model.policy.optimizer
+    return model.critic.optimizer
+
+
+def optimizers_of(model: SupportedModel) -> list[th.optim.Optimizer]:
+    """The network optimizers: DQN's Q optimizer; SAC's/TD3's critic and actor optimizers."""
+    if isinstance(model, DQN):
+        return [model.policy.optimizer]
+    return [model.critic.optimizer, model.actor.optimizer]
+
+
+def reset_optimizer_state(model: SupportedModel, params: Iterable[th.Tensor]) -> None:
+    """Forget the optimizer state of ``params`` (re-created fresh at the next step)."""
+    ids = {id(p) for p in params}
+    for optimizer in optimizers_of(model):
+        for p in list(optimizer.state.keys()):
+            if id(p) in ids:
+                del optimizer.state[p]
+
+
+def optimizer_state_of(model: SupportedModel, param: th.Tensor) -> tuple[dict[str, Any], Any]:
+    """``(state, optimizer)`` of a parameter in whichever network optimizer holds it."""
+    for optimizer in optimizers_of(model):
+        if param in optimizer.state:
+            return optimizer.state[param], optimizer
+    return {}, None
+
+
+def fade_group_init_decay(optimizer: Any, param: th.Tensor) -> float | None:
+    """``init_decay`` of the FADE group holding ``param``, if any."""
+    if not isinstance(optimizer, FADE):
+        return None
+    for group in optimizer.param_groups:
+        if group["fade"] and any(p is param for p in group["params"]):
+            return float(group["init_decay"])
+    return None
+
+
+def decay_rate_summary(rates: th.Tensor) -> dict[str, th.Tensor]:
+    """``lambda_{mean,min,q10,q50,q90,max}`` of FADE decay rates, as 0-d tensors on their device.
+
+    The suffixes of the ``fade/<head>/lambda_*`` tags, so every writer names them alike.
+    """
+    rates = rates.detach().flatten().double()
+    probabilities = th.tensor(
+        [q / 100 for q in LAMBDA_QUANTILES], dtype=rates.dtype, device=rates.device
+    )
+    quantiles = th.quantile(rates, probabilities).unbind()
+    return {
+        "lambda_mean": rates.mean(),
+        "lambda_min": rates.min(),
+        **{f"lambda_q{q}": v for q, v in zip(LAMBDA_QUANTILES, quantiles, strict=True)},
+        "lambda_max": rates.max(),
+    }
