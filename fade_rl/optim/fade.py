@@ -230,8 +230,8 @@ class FADE(Optimizer):
                 loss = closure()
         try:
             for group in self.param_groups:
-                if group.get("body"):
-                    continue
+                if self.body is not None and group.get("body"):
+                    continue  # stepped by the body optimizer below
                 params = [p for p in group["params"] if p.grad is not None]
                 if not params:
                     continue
