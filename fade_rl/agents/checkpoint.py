@@ -19,7 +19,9 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch as th
-from stable_baselines3.common.save_util import open_path
+from stable_baselines3.common.save_util import open_path, recursive_getattr
+
+from fade_rl.optim import step_counts_to_cpu
 
 __all__ = ["FadeCheckpointError", "FadeCheckpointMixin", "read_zip_data"]
 
@@ -127,7 +129,8 @@ class FadeCheckpointMixin:
         """Load a zip saved by this FADE algorithm, FADE state included, onto ``device``.
 
         Tensors saved on one device load onto another (``device="cpu"`` for a CUDA
-        checkpoint), the optimizer state with them. A zip of the vanilla SB3
+        checkpoint), the optimizer state with them; torch optimizers' step counts
+        go back to the CPU, where torch reads them without a device sync. A zip of the vanilla SB3
         algorithm is refused with a pointer to :func:`~fade_rl.agents.attach_fade`.
         """
         saved_by = read_zip_data(path).get(_ALGORITHM_KEY)
@@ -155,4 +158,8 @@ class FadeCheckpointMixin:
             **kwargs,
         )
         model.__dict__.pop(_MARKER_KEY, None)
+        for name in model._get_torch_save_params()[0]:
+            optimizer = recursive_getattr(model, name)
+            if isinstance(optimizer, th.optim.Optimizer):  # the actor's, the entropy's, FADE's
+                step_counts_to_cpu(optimizer)
         return model

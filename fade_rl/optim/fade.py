@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-__all__ = ["FADE"]
+__all__ = ["FADE", "step_counts_to_cpu"]
 
 _BASES = ("sgd", "adam")
 
@@ -157,6 +157,17 @@ class FADE(Optimizer):
         if self.body is not None:
             self.body.param_groups = [g for g in self.param_groups if g.get("body")]
             self.body.state = self.state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load as torch does; the body's step counts go back to the CPU where torch keeps them.
+
+        A checkpoint loaded with ``map_location="cuda"`` puts every tensor on the GPU,
+        step counts included; torch's non-capturable, non-fused optimizers (Adam's
+        default) then read them on the host at every step. They are moved to the CPU
+        here, once. (On ``meta`` there is no value to move: the count restarts at 0.)
+        """
+        super().load_state_dict(state_dict)
+        step_counts_to_cpu(self, [g for g in self.param_groups if g.get("body")])
 
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "body": self.body}
@@ -311,6 +322,31 @@ class FADE(Optimizer):
 
 
 # ---------------------------------------------------------------------- helpers
+def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None = None) -> None:
+    """Move tensor ``state["step"]`` counts back to the CPU where torch keeps them.
+
+    ``torch.load(map_location="cuda")`` puts an optimizer's step counts on the GPU;
+    a non-capturable, non-fused torch optimizer (Adam's default) then reads them on
+    the host at every step (a sync). Groups with ``capturable`` or ``fused`` keep
+    theirs. The move reads each count once. A ``meta`` count has no value to move:
+    it restarts at 0.
+
+    Args:
+        optimizer: any torch optimizer.
+        groups: the groups to fix (default: all of ``optimizer.param_groups``).
+    """
+    for group in optimizer.param_groups if groups is None else groups:
+        if group.get("capturable") or group.get("fused"):
+            continue
+        for p in group["params"]:
+            step = optimizer.state.get(p, {}).get("step")
+            if isinstance(step, Tensor) and step.device.type != "cpu":
+                on_meta = step.device.type == "meta"
+                optimizer.state[p]["step"] = (
+                    torch.zeros((), dtype=step.dtype) if on_meta else step.to("cpu")
+                )
+
+
 def _state_size(group: dict[str, Any]) -> int:
     """How many state entries a parameter of ``group`` has once initialised (with "step")."""
     size = 1 + 2 * (group["base"] == "adam")
