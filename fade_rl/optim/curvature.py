@@ -127,7 +127,8 @@ def dqn_output_hessian(
     if loss == "huber":
         if huber_beta <= 0:
             raise ValueError(f"huber_beta must be > 0, got {huber_beta}")
-        per_sample = (td_errors.abs() < huber_beta).to(td_errors.dtype) / (batch_size * huber_beta)
+        # abs, then lt_ writes 0.0 / 1.0 into that float tensor: three small kernels
+        per_sample = td_errors.abs().lt_(huber_beta).div_(batch_size * huber_beta)
     elif loss == "mse":
         per_sample = torch.full_like(td_errors, 2.0 / batch_size)
     else:
