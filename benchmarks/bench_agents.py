@@ -28,8 +28,8 @@ from fade_rl import FadeDQN, FadeSAC
 PAIRS = (("DQN", DQN, FadeDQN, "CartPole-v1"), ("SAC", SAC, FadeSAC, "Pendulum-v1"))
 
 
-def _ready(algorithm: type, env_id: str, seed: int) -> Any:
-    model = algorithm("MlpPolicy", env_id, seed=seed, device="cpu")
+def _ready(algorithm: type, env_id: str, seed: int, device: str = "cpu") -> Any:
+    model = algorithm("MlpPolicy", env_id, seed=seed, device=device)
     model.learning_starts = 10**9  # collect only: every action random, no training
     model.learn(2_000)
     model.set_logger(configure(None, [""]))
@@ -37,14 +37,24 @@ def _ready(algorithm: type, env_id: str, seed: int) -> Any:
 
 
 def _time_train(model: Any, steps: int) -> float:
+    cuda = model.device.type == "cuda"
+    if cuda:
+        th.cuda.synchronize()
     start = time.perf_counter()
     model.train(gradient_steps=steps, batch_size=model.batch_size)
+    if cuda:
+        th.cuda.synchronize()
     return (time.perf_counter() - start) / steps
 
 
-def bench_pair(vanilla: type, fade: type, env_id: str, steps: int, rounds: int) -> dict[str, float]:
-    """Median seconds per gradient step of both algorithms, and their ratio."""
-    models = {"vanilla": _ready(vanilla, env_id, 0), "fade": _ready(fade, env_id, 0)}
+def bench_pair(
+    vanilla: type, fade: type, env_id: str, steps: int, rounds: int, device: str = "cpu"
+) -> dict[str, float]:
+    """Median seconds per gradient step of both algorithms on ``device``, and their ratio."""
+    models = {
+        "vanilla": _ready(vanilla, env_id, 0, device),
+        "fade": _ready(fade, env_id, 0, device),
+    }
     for model in models.values():  # warm-up (allocations, lazy optimizer state)
         _time_train(model, max(steps // 4, 1))
     times: dict[str, list[float]] = {"vanilla": [], "fade": []}

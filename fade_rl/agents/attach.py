@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import pathlib
 from typing import Any
@@ -11,7 +12,8 @@ from stable_baselines3 import DQN, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file
 
-from fade_rl.agents.common import FADE_KWARGS, FadeAlgorithmMixin, _read_zip_data
+from fade_rl.agents.checkpoint import read_zip_data
+from fade_rl.agents.common import FADE_KWARGS, FadeAlgorithmMixin, warn_if_cuda_missing
 from fade_rl.agents.dqn import FadeDQN
 from fade_rl.agents.sac import FadeSAC
 from fade_rl.agents.td3 import FadeTD3
@@ -23,6 +25,10 @@ _COUNTERPARTS: tuple[tuple[type[BaseAlgorithm], type[FadeAlgorithmMixin]], ...] 
     (SAC, FadeSAC),
     (TD3, FadeTD3),
 )
+
+#: What the new model shares with the old one instead of copying: the environment, the
+#: replay buffer (possibly gigabytes) and the logger (open files). All else is copied.
+_SHARED = ("env", "_vec_normalize_env", "replay_buffer", "_logger")
 
 
 def _counterpart(algorithm: type[BaseAlgorithm]) -> type[FadeAlgorithmMixin]:
@@ -61,22 +67,25 @@ def attach_fade(
 ) -> Any:
     """Turn an SB3 DQN, SAC or TD3 (fresh, trained, or a saved zip) into FadeDQN/FadeSAC/FadeTD3.
 
-    The new model takes over the old one's networks (weights unchanged), replay
-    buffer, ``num_timesteps``, logger, learning-rate schedule and every other
+    The new model starts from a copy of the old one's networks (weights unchanged),
+    optimizers, ``num_timesteps``, learning-rate schedule and every other
     hyperparameter. The critic heads move to FADE (decay rates start at
-    ``init_decay``); every other critic parameter keeps its optimizer state
-    (Adam moments and step counts move over, the heads' moments too). The actor
-    and its optimizer are untouched.
+    ``init_decay``); every other critic parameter keeps SB3's optimizer (its class,
+    kwargs and state). The heads keep their Adam/AdamW moments and step counts. The
+    actor and its optimizer are as they were.
 
-    The returned model shares networks and replay buffer with ``model``: keep
-    using the returned one only.
+    ``model`` itself is left as it was: it has its own networks and optimizers, so
+    it keeps training, and its ``save()`` still loads with SB3's ``DQN.load`` (or
+    ``SAC.load``, ``TD3.load``). The two models share the environment, the replay
+    buffer and the logger (not copied: a buffer may hold gigabytes).
 
     Args:
         model_or_path: an SB3 ``DQN``, ``SAC`` or ``TD3`` (or subclass), or the
             path of a zip saved by one of them.
         env: when loading from a path, the environment to attach (as in
             ``DQN.load(path, env=env)``). Ignored for a model.
-        device: when loading from a path, the device to load onto.
+        device: when loading from a path, the device to load onto (``"cuda"`` on a
+            machine without CUDA falls back to the CPU, as in SB3, with a warning).
         **fade_kwargs: keyword arguments of :class:`~fade_rl.optim.FADE`
             (``meta_lr``, ``init_decay``, ...; not the learning rate).
 
@@ -99,11 +108,12 @@ def attach_fade(
             "(plus env= and device= when loading from a path)"
         )
     if isinstance(model_or_path, (str, pathlib.Path, io.BufferedIOBase)):
-        saved_by = _read_zip_data(model_or_path).get("fade_algorithm")
+        saved_by = read_zip_data(model_or_path).get("fade_algorithm")
         if saved_by is not None:
             raise TypeError(
                 f"{model_or_path} is already a {saved_by} checkpoint: open it with {saved_by}.load"
             )
+        warn_if_cuda_missing(device, "attach_fade")
         algorithm = _algorithm_of_zip(model_or_path)
         if isinstance(model_or_path, io.BufferedIOBase):
             model_or_path.seek(0)
@@ -120,9 +130,13 @@ def attach_fade(
     fade_class = _counterpart(type(model))
 
     new = fade_class.__new__(fade_class)  # type: ignore[call-overload]
-    # Everything the SB3 model holds (networks, optimizers, replay buffer, counters,
-    # logger, schedules, hyperparameters) is taken over as is.
-    new.__dict__.update(model.__dict__)
+    # One deepcopy of everything the SB3 model holds (networks, optimizers, counters,
+    # schedules, hyperparameters) keeps the aliases between them (q_net is
+    # policy.q_net, the optimizers hold the copied parameters); the memo maps the
+    # shared objects to themselves.
+    shared = {name: model.__dict__[name] for name in _SHARED if name in model.__dict__}
+    memo = {id(value): value for value in shared.values() if value is not None}
+    new.__dict__.update(copy.deepcopy(model.__dict__, memo))
     new.fade_kwargs = dict(fade_kwargs)
     new._install_fade()
     return new

@@ -1,4 +1,4 @@
-"""What FadeDQN, FadeSAC and FadeTD3 share: heads, the FADE critic optimizer, logging, save/load.
+"""What FadeDQN, FadeSAC and FadeTD3 share: heads, the FADE critic optimizer, logging.
 
 The pieces here are small override points mixed into SB3's algorithms:
 
@@ -6,34 +6,38 @@ The pieces here are small override points mixed into SB3's algorithms:
   and returns the body that computes the head's input features, so that the
   training loop can run ``phi = body(x); q = head(phi)`` itself and compute the
   curvature from the features of that very pass (never from forward hooks).
-* :class:`FadeAlgorithmMixin` replaces the critic optimizer by :class:`~fade_rl.optim.FADE`
-  (head parameters in a ``"fade"`` group, every other critic parameter in a base
-  group, SB3's learning-rate schedule kept), logs the decay rates, marks saved
-  zips as FADE checkpoints and loads them back.
+* :class:`FadeAlgorithmMixin` puts the critic heads into a :class:`~fade_rl.optim.FADE`
+  optimizer whose ``body`` is the optimizer SB3 built from the policy's
+  ``optimizer_class`` (any class, its kwargs kept) for every other critic parameter,
+  logs the decay rates, and reads the training losses once per ``train()`` call.
+* :class:`TwinCriticFadeMixin` is what FadeSAC and FadeTD3 share: two critic heads.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import pathlib
-import zipfile
-from collections.abc import Iterable
+import contextlib
+import inspect
+import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch as th
-from stable_baselines3.common.save_util import open_path
 from torch import nn
 
-from fade_rl.optim import FADE
+from fade_rl.agents.checkpoint import FadeCheckpointError, FadeCheckpointMixin
+from fade_rl.optim import FADE, linear_head_curvature
 from fade_rl.parts.heads import head_parameters, split_head
 
 __all__ = [
     "FADE_KWARGS",
     "FadeAlgorithmMixin",
     "FadeCheckpointError",
+    "TwinCriticFadeMixin",
     "fade_optimizer_kwargs",
+    "head_parameters",
+    "no_distribution_validation",
     "split_head",
+    "warn_if_cuda_missing",
 ]
 
 #: Keyword arguments of :class:`~fade_rl.optim.FADE` that ``fade_kwargs`` may set.
@@ -47,43 +51,49 @@ FADE_KWARGS = (
     "idbd",
     "idbd_meta_lr",
     "foreach",
+    "check_finite",
 )
 
-#: Name of the data entry that marks a zip as a FADE checkpoint.
-_MARKER_KEY = "_fade_checkpoint"
-#: Name of the JSON data entry naming the FADE algorithm class that saved a zip.
-_ALGORITHM_KEY = "fade_algorithm"
-
-# torch.optim.Adam / SGD keyword arguments that change nothing FADE computes.
-_IGNORABLE_OPTIMIZER_KWARGS = ("foreach", "fused", "capturable", "differentiable")
+# Optimizer classes whose state has Adam's moments, which a head keeps when FADE takes it over.
+_ADAM_LIKE = (th.optim.Adam, th.optim.AdamW)
 
 
-class FadeCheckpointError(ValueError):
-    """A FADE checkpoint was opened with a loader that cannot restore it (or the reverse)."""
+def warn_if_cuda_missing(device: Any, where: str) -> None:
+    """Warn when ``device`` asks for CUDA on a machine without it (SB3 then runs on the CPU)."""
+    if isinstance(device, str) and device == "auto":
+        return
+    try:
+        requested = th.device(device)
+    except (RuntimeError, TypeError):
+        return  # not a device at all: SB3 reports it
+    if requested.type == "cuda" and not th.cuda.is_available():
+        warnings.warn(
+            f"{where}: device={str(device)!r} was requested but CUDA is not available, so "
+            "SB3 falls back to the CPU and this model runs on cpu; pass device='cpu' (or "
+            "'auto') to say so.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
-def _refuse_non_fade_load(algorithm: str) -> None:
-    """Called when a vanilla SB3 loader unpickles a FADE checkpoint's marker."""
-    base = algorithm.removeprefix("Fade")
-    raise FadeCheckpointError(
-        f"This zip was saved by fade_rl's {algorithm}: its critic is optimized by FADE, whose "
-        f"state SB3's {base}.load cannot restore. Open it with "
-        f"`from fade_rl import {algorithm}; {algorithm}.load(path, env=...)`."
-    )
+@contextlib.contextmanager
+def no_distribution_validation() -> Iterator[None]:
+    """Within the block, torch.distributions skip argument validation (which syncs the device).
 
-
-class _FadeCheckpointMarker:
-    """Saved in every FADE zip. Unpickling it (what vanilla SB3 loaders do) raises a clear error.
-
-    ``FadeXXX.load`` hands SB3 a replacement through ``custom_objects``, so the
-    stored object is never unpickled there.
+    SB3's SAC actor builds a ``Normal`` each step; validating its arguments reads
+    a flag on the host (``.all()`` in a Python ``if``). The previous default is restored.
     """
+    previous = th.distributions.Distribution._validate_args
+    th.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        th.distributions.Distribution.set_default_validate_args(previous)
 
-    def __init__(self, algorithm: str) -> None:
-        self.algorithm = algorithm
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (_refuse_non_fade_load, (self.algorithm,))
+def _mean(values: list[th.Tensor]) -> th.Tensor:
+    """Mean of device scalars without leaving the device."""
+    return th.cat([v.detach().reshape(-1) for v in values]).mean()
 
 
 def fade_optimizer_kwargs(
@@ -91,12 +101,19 @@ def fade_optimizer_kwargs(
     optimizer_kwargs: dict[str, Any] | None,
     fade_kwargs: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """FADE's keyword arguments from the policy's optimizer settings and ``fade_kwargs``.
+    """FADE's keyword arguments for the heads, from the policy's optimizer and ``fade_kwargs``.
 
-    The base optimizer follows the policy's ``optimizer_class`` (``torch.optim.Adam``:
-    ``base="adam"`` with its ``betas`` and ``eps``; ``torch.optim.SGD`` without momentum:
-    ``base="sgd"``); ``fade_kwargs`` override. The learning rate is not among them:
-    it is the algorithm's ``learning_rate`` and follows its schedule.
+    The rest of the critic keeps ``optimizer_class`` and its kwargs as they are (FADE's
+    ``body``). The heads' base step follows it where FADE has one: ``Adam`` and
+    ``AdamW`` give ``base="adam"`` with their ``betas`` and ``eps`` (the head's weight
+    decay is FADE's learned one), ``SGD`` gives ``base="sgd"`` (no momentum), ``FADE``
+    passes its own options; any other class (``RMSpropTFLike``, ...) gets FADE's
+    default Adam base. ``fade_kwargs`` override all of these. The learning rate is not
+    among them: it is the algorithm's ``learning_rate`` and follows its schedule.
+
+    Example:
+        >>> fade_optimizer_kwargs(th.optim.AdamW, dict(eps=1e-5, weight_decay=0.1), None)
+        {'base': 'adam', 'eps': 1e-05}
     """
     fade_kwargs = dict(fade_kwargs or {})
     if "lr" in fade_kwargs or "learning_rate" in fade_kwargs:
@@ -107,76 +124,31 @@ def fade_optimizer_kwargs(
     unknown = sorted(set(fade_kwargs) - set(FADE_KWARGS))
     if unknown:
         raise ValueError(f"unknown fade_kwargs {unknown}; valid keys are {list(FADE_KWARGS)}")
-
     optimizer_kwargs = dict(optimizer_kwargs or {})
-    for key in _IGNORABLE_OPTIMIZER_KWARGS:
-        optimizer_kwargs.pop(key, None)
     kwargs: dict[str, Any] = {}
-    if optimizer_class is FADE:
+    if issubclass(optimizer_class, FADE):
         kwargs.update({k: v for k, v in optimizer_kwargs.items() if k in FADE_KWARGS})
-        optimizer_kwargs = {k: v for k, v in optimizer_kwargs.items() if k not in FADE_KWARGS}
-    elif optimizer_class is th.optim.Adam:
+    elif issubclass(optimizer_class, _ADAM_LIKE):
         kwargs["base"] = "adam"
-        for key in ("betas", "eps"):
-            if key in optimizer_kwargs:
-                kwargs[key] = (
-                    tuple(optimizer_kwargs.pop(key))
-                    if key == "betas"
-                    else optimizer_kwargs.pop(key)
-                )
-        for key, neutral in (("weight_decay", 0.0), ("amsgrad", False), ("maximize", False)):
-            if optimizer_kwargs.get(key, neutral) == neutral:
-                optimizer_kwargs.pop(key, None)
-    elif optimizer_class is th.optim.SGD:
+        if "betas" in optimizer_kwargs:
+            kwargs["betas"] = tuple(optimizer_kwargs["betas"])
+        if "eps" in optimizer_kwargs:
+            kwargs["eps"] = optimizer_kwargs["eps"]
+    elif issubclass(optimizer_class, th.optim.SGD):
         kwargs["base"] = "sgd"
-        for key, neutral in (
-            ("momentum", 0.0),
-            ("dampening", 0.0),
-            ("weight_decay", 0.0),
-            ("nesterov", False),
-            ("maximize", False),
-        ):
-            if optimizer_kwargs.get(key, neutral) == neutral:
-                optimizer_kwargs.pop(key, None)
-    else:
-        raise ValueError(
-            f"optimizer_class={optimizer_class.__name__} has no FADE counterpart: FADE's base is "
-            "plain Adam or SGD. Use optimizer_class=torch.optim.Adam (SB3's default) or "
-            "torch.optim.SGD, and set FADE's options in fade_kwargs."
-        )
-    if optimizer_kwargs:
-        raise ValueError(
-            f"optimizer_kwargs {sorted(optimizer_kwargs)} of {optimizer_class.__name__} have no "
-            "FADE counterpart (FADE's base steps have no weight decay, momentum or amsgrad); "
-            "remove them, or use a fixed-weight-decay baseline from fade_rl.agents.baselines."
-        )
     kwargs.update(fade_kwargs)
     return kwargs
 
 
-def _read_zip_data(path: str | pathlib.Path | io.BufferedIOBase) -> dict[str, Any]:
-    """The raw JSON ``data`` entry of an SB3 zip (no unpickling)."""
-    file = open_path(path, "r", verbose=0, suffix="zip")
-    position = file.tell()
-    try:
-        with zipfile.ZipFile(file) as archive:
-            if "data" not in archive.namelist():
-                return {}
-            return json.loads(archive.read("data").decode())
-    finally:
-        if isinstance(path, (str, pathlib.Path)):
-            file.close()
-        else:
-            file.seek(position)
-
-
-class FadeAlgorithmMixin:
+class FadeAlgorithmMixin(FadeCheckpointMixin):
     """Shared machinery of the FADE algorithms; mixed in before an SB3 off-policy algorithm.
 
     It takes SB3's constructor plus ``fade_kwargs`` and installs FADE at the end
     of ``_setup_model``. Subclasses implement :meth:`_fade_critic_nets` (name ->
     critic network whose last layer is the head) and :meth:`_fade_optimizer_owner`
-    (the object holding the critic optimizer as ``.optimizer``).
+    (the object holding the critic optimizer as ``.optimizer``). Their ``train()``
+    keeps losses on the device and hands them to :meth:`_record_train_means`, the
+    one place that reads values on the host, once per call.
     """
 
     #: The vanilla SB3 class this algorithm extends (for messages and attach_fade).
@@ -194,6 +166,9 @@ class FadeAlgorithmMixin:
         **kwargs: Any,
     ) -> None:
         self.fade_kwargs = dict(fade_kwargs or {})
+        signature = inspect.signature(type(self).sb3_class)
+        device = signature.bind(policy, env, *args, **kwargs).arguments.get("device", "auto")
+        warn_if_cuda_missing(device, type(self).__name__)
         super().__init__(policy, env, *args, **kwargs)  # type: ignore[call-arg]
 
     def _setup_model(self) -> None:
@@ -209,12 +184,12 @@ class FadeAlgorithmMixin:
 
     # ------------------------------------------------------------------- set-up
     def _install_fade(self) -> None:
-        """Split the critic heads off and put FADE in place of the critic optimizer.
+        """Split the critic heads off and put them in a FADE optimizer around SB3's.
 
-        Every parameter the current critic optimizer holds keeps being optimized:
-        head parameters in a ``"fade"`` group, the others in a base group. When
-        the current optimizer is ``torch.optim.Adam`` with state (an existing
-        model), its moments move over to FADE's base (Adam) steps.
+        SB3's critic optimizer (any ``optimizer_class``) keeps every other parameter
+        and its state: it becomes FADE's ``body``. The heads leave it for a
+        ``"fade"`` group; if it was Adam or AdamW, their moments and step counts go
+        with them (fresh otherwise), and their decay rates start at ``init_decay``.
         """
         self._fade_parts = {
             name: split_head(net, name) for name, net in self._fade_critic_nets().items()
@@ -225,15 +200,11 @@ class FadeAlgorithmMixin:
             raise TypeError("the critic optimizer already has FADE heads; nothing to attach")
         policy = self.policy  # type: ignore[attr-defined]
         kwargs = fade_optimizer_kwargs(
-            policy.optimizer_class, policy.optimizer_kwargs, getattr(self, "fade_kwargs", None)
+            policy.optimizer_class, policy.optimizer_kwargs, self.fade_kwargs
         )
-        self.fade_kwargs = {
-            k: v for k, v in (getattr(self, "fade_kwargs", None) or {}).items() if k in FADE_KWARGS
-        }
+        self.fade_kwargs = {k: v for k, v in self.fade_kwargs.items() if k in FADE_KWARGS}
 
-        params = [p for group in old.param_groups for p in group["params"]]
-        param_ids = {id(p) for p in params}
-        heads = [p for _, head in self._fade_parts.values() for p in head_parameters(head)]
+        param_ids = {id(p) for group in old.param_groups for p in group["params"]}
         missing = [
             name for name, (_, h) in self._fade_parts.items() if id(h.weight) not in param_ids
         ]
@@ -242,14 +213,17 @@ class FadeAlgorithmMixin:
                 f"the head(s) {missing} are not optimized by the critic optimizer; FADE can only "
                 "take over heads that the critic loss trains"
             )
+        heads = [p for _, head in self._fade_parts.values() for p in head_parameters(head)]
         head_ids = {id(p) for p in heads}
-        hidden = [p for p in params if id(p) not in head_ids]
-        groups: list[dict[str, Any]] = []
-        if hidden:
-            groups.append({"params": hidden})
-        groups.append({"params": heads, "fade": True})
-        new = FADE(groups, lr=old.param_groups[0]["lr"], **kwargs)
-        _move_adam_state(old, new)
+        lr = old.param_groups[0]["lr"]
+        head_states = {p: old.state.pop(p) for p in heads if p in old.state}
+        for group in old.param_groups:
+            group["params"] = [p for p in group["params"] if id(p) not in head_ids]
+        old.param_groups = [group for group in old.param_groups if group["params"]]
+        body = old if old.param_groups else None
+        new = FADE([{"params": heads, "fade": True}], lr=lr, body=body, **kwargs)
+        if isinstance(old, _ADAM_LIKE):
+            _move_adam_moments(head_states, new)
         owner.optimizer = new
 
     @property
@@ -268,16 +242,15 @@ class FadeAlgorithmMixin:
     def _set_head_curvature(self, head: nn.Linear, phi: th.Tensor, c: th.Tensor) -> None:
         """``opt.set_curvature`` for a head from its input features and the output Hessian ``c``.
 
-        ``H_W = c.T @ phi**2`` and ``H_b = c.sum(0)`` (FADE.md section 3), computed
-        without a device synchronisation.
+        ``(H_W, H_b) = linear_head_curvature(phi, c)`` (FADE.md section 3), on the
+        device of ``phi``, without a host synchronisation.
         """
-        phi = phi.detach()
-        c = c.detach().to(phi.dtype)
+        h_weight, h_bias = linear_head_curvature(phi, c)
         optimizer = self.fade_optimizer
         if head.weight.grad is not None:
-            optimizer.set_curvature(head.weight, c.T @ phi.square())
+            optimizer.set_curvature(head.weight, h_weight)
         if head.bias is not None and head.bias.grad is not None:
-            optimizer.set_curvature(head.bias, c.sum(dim=0))
+            optimizer.set_curvature(head.bias, h_bias)
 
     # ------------------------------------------------------------------ logging
     def fade_decay_rates(self) -> dict[str, th.Tensor]:
@@ -310,76 +283,65 @@ class FadeAlgorithmMixin:
         self._record_fade_stats()
         super().dump_logs()  # type: ignore[misc]
 
-    # ---------------------------------------------------------------- save/load
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_fade_parts"]  # type: ignore[misc]
+    def _record_train_means(self, values: dict[str, list[th.Tensor]]) -> None:
+        """Record ``train/<name>`` as the mean of each list of device scalars.
 
-    def save(self, path: Any, exclude: Iterable[str] | None = None, include: Any = None) -> None:
-        """Save as SB3 does, marked as a FADE checkpoint (see :meth:`load`)."""
-        self.__dict__[_MARKER_KEY] = _FadeCheckpointMarker(type(self).__name__)
-        self.__dict__[_ALGORITHM_KEY] = type(self).__name__
-        try:
-            super().save(path, exclude=exclude, include=include)  # type: ignore[misc]
-        finally:
-            self.__dict__.pop(_MARKER_KEY, None)
-
-    @classmethod
-    def load(  # type: ignore[override]
-        cls,
-        path: str | pathlib.Path | io.BufferedIOBase,
-        env: Any = None,
-        device: th.device | str = "auto",
-        custom_objects: dict[str, Any] | None = None,
-        print_system_info: bool = False,
-        force_reset: bool = True,
-        **kwargs: Any,
-    ) -> Any:
-        """Load a zip saved by this FADE algorithm, FADE state included.
-
-        A zip of the vanilla SB3 algorithm is refused with a pointer to
-        :func:`~fade_rl.agents.attach_fade`.
+        This is the one place a ``train()`` call reads values on the host: all the
+        means travel in one ``tolist()`` (one sync), at the end of the call. Empty
+        lists are skipped (no gradient step, or no actor update yet).
         """
-        saved_by = _read_zip_data(path).get(_ALGORITHM_KEY)
-        base = cls.sb3_class.__name__
-        if saved_by is None:
-            raise FadeCheckpointError(
-                f"{path} is not a {cls.__name__} checkpoint (no FADE state in it): load it with "
-                f"SB3's {base}.load, or turn it into a {cls.__name__} with "
-                f"`fade_rl.attach_fade({path!r})`."
-            )
-        if saved_by != cls.__name__:
-            raise FadeCheckpointError(
-                f"{path} was saved by {saved_by}; open it with {saved_by}.load, "
-                f"not {cls.__name__}.load"
-            )
-        custom_objects = {**(custom_objects or {}), _MARKER_KEY: None}
-        model = super().load(  # type: ignore[misc]
-            path,
-            env=env,
-            device=device,
-            custom_objects=custom_objects,
-            print_system_info=print_system_info,
-            force_reset=force_reset,
-            **kwargs,
-        )
-        model.__dict__.pop(_MARKER_KEY, None)
-        return model
+        names = [name for name, tensors in values.items() if tensors]
+        if not names:
+            return
+        means = th.stack([_mean(values[name]) for name in names]).tolist()
+        for name, mean in zip(names, means, strict=True):
+            self.logger.record(f"train/{name}", mean)  # type: ignore[attr-defined]
 
 
-def _move_adam_state(old: th.optim.Optimizer, new: FADE) -> None:
-    """Copy torch Adam moments (and step counts) from ``old`` into FADE's base state.
+class TwinCriticFadeMixin(FadeAlgorithmMixin):
+    """FadeSAC and FadeTD3: each twin critic's final ``nn.Linear`` is a FADE head.
+
+    The heads are ``"qf0"`` and ``"qf1"``; the optimizer is the critic's.
+    """
+
+    critic: Any
+
+    def _fade_critic_nets(self) -> dict[str, nn.Module]:
+        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
+
+    def _fade_optimizer_owner(self) -> Any:
+        return self.critic
+
+    def _critic_heads_pass(
+        self, obs: Any, actions: th.Tensor
+    ) -> tuple[list[th.Tensor], list[th.Tensor]]:
+        """SB3's ``ContinuousCritic.forward`` with each head's input features kept.
+
+        Returns ``(q_values, features)``: one ``(B, 1)`` Q-value and one ``(B, d)``
+        feature tensor per critic, from the same forward pass.
+        """
+        critic = self.critic
+        with th.set_grad_enabled(not critic.share_features_extractor):
+            features = critic.extract_features(obs, critic.features_extractor)
+        qvalue_input = th.cat([features, actions], dim=1)
+        parts = list(self._fade_parts.values())
+        phis = [body(qvalue_input) for body, _ in parts]
+        return [head(phi) for (_, head), phi in zip(parts, phis, strict=True)], phis
+
+
+def _move_adam_moments(states: dict[Any, dict[str, Any]], new: FADE) -> None:
+    """Give the heads the Adam/AdamW moments (and step counts) they had in SB3's optimizer.
 
     FADE creates the rest of a head parameter's state (``log_decay`` at
-    ``init_decay``, zero trace) at its first step. Nothing happens unless
-    ``old`` is ``torch.optim.Adam`` and ``new``'s base is Adam.
+    ``init_decay``, zero trace) at its first step. Nothing moves unless the heads'
+    FADE base is Adam. This runs once, when FADE is installed (the step count is
+    read on the host then).
     """
-    if type(old) is not th.optim.Adam:
-        return
     for group in new.param_groups:
-        if group["base"] != "adam":
+        if group.get("body") or group["base"] != "adam":
             continue
         for p in group["params"]:
-            state = old.state.get(p)
+            state = states.get(p)
             if not state or "exp_avg" not in state:
                 continue
             new.state[p] = {

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import numpy as np
 import torch as th
 from stable_baselines3 import DQN
 from torch import nn
 from torch.nn import functional as F
 
 from fade_rl.agents.common import FadeAlgorithmMixin
-from fade_rl.optim import grad_clip_factor
+from fade_rl.optim import dqn_output_hessian, grad_clip_factor
 
 __all__ = ["FadeDQN"]
 
@@ -63,37 +62,25 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
         head: nn.Linear,
         phi: th.Tensor,
         actions: th.Tensor,
-        current_q_values: th.Tensor,
-        target_q_values: th.Tensor,
+        td_errors: th.Tensor,
         total_norm: th.Tensor,
     ) -> None:
         """Hand FADE the curvature of SB3's clipped Huber loss with respect to the head.
 
-        The output Hessian is ``dqn_output_hessian(actions, delta, K) * grad_clip_factor``:
-        ``c[b, k] = s [k == a_b] [|delta_b| < 1]`` with ``s`` the clip factor over ``B``;
-        then ``H_W = c^T phi^2`` and ``H_b = sum_b c[b]``. This runs at every gradient
-        step and its tensors are tiny, so it is written for few kernels: on the CPU the
-        clip factor is a Python number (reading a CPU tensor costs nothing), elsewhere it
-        stays a device tensor (no host synchronisation). Every input is detached, so no
-        autograd graph is recorded.
+        ``c = dqn_output_hessian(actions, delta, K) * grad_clip_factor(||G||, max_grad_norm)``:
+        ``c[b, k] = s [k == a_b] [|delta_b| < 1] / B`` with ``s`` the clip factor, then
+        ``H_W = c^T phi^2`` and ``H_b = sum_b c[b]``. One code path on every device:
+        the clip factor stays a device tensor, so nothing is read on the host.
         """
-        batch_size = current_q_values.shape[0]
-        scale: th.Tensor | float
-        if total_norm.device.type == "cpu":
-            scale = min(1.0, self.max_grad_norm / (float(total_norm) + 1e-6)) / batch_size
-        else:
-            scale = grad_clip_factor(total_norm.detach(), self.max_grad_norm).div_(batch_size)
-        # w_b = s [|delta_b| < 1]: lt_ writes 0.0 / 1.0 into the float tensor
-        w = (current_q_values.detach() - target_q_values).abs_().lt_(1.0).mul_(scale)
-        c = w.new_zeros(batch_size, head.out_features).scatter_(1, actions.long(), w)
-        optimizer = self.fade_optimizer
-        if head.weight.grad is not None:
-            optimizer.set_curvature(head.weight, th.mm(c.t(), phi.detach().square()))
-        if head.bias is not None and head.bias.grad is not None:
-            optimizer.set_curvature(head.bias, c.sum(dim=0))
+        c = dqn_output_hessian(actions, td_errors, head.out_features)
+        c.mul_(grad_clip_factor(total_norm, self.max_grad_norm))
+        self._set_head_curvature(head, phi, c)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        """SB3's DQN update, with FADE's curvature taken from the loss pass itself."""
+        """SB3's DQN update, with FADE's curvature taken from the loss pass itself.
+
+        The losses stay on the device; ``train/loss`` is read once, at the end.
+        """
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         body, head = self._fade_parts["q_net"]
@@ -119,17 +106,21 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
             current_q_values = th.gather(head(phi), dim=1, index=replay_data.actions.long())
 
             loss = F.smooth_l1_loss(current_q_values, target_q_values)
-            losses.append(loss.item())
+            losses.append(loss.detach())
 
             self.policy.optimizer.zero_grad()
             loss.backward()
             total_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
             self._set_dqn_curvature(
-                head, phi, replay_data.actions, current_q_values, target_q_values, total_norm
+                head,
+                phi,
+                replay_data.actions,
+                current_q_values.detach() - target_q_values,
+                total_norm,
             )
             self.policy.optimizer.step()
 
         self._n_updates += gradient_steps
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/loss", np.mean(losses))
+        self._record_train_means({"loss": losses})

@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
 import torch as th
 from stable_baselines3 import SAC
 from stable_baselines3.common.utils import polyak_update
-from torch import nn
 from torch.nn import functional as F
 
-from fade_rl.agents.common import FadeAlgorithmMixin
+from fade_rl.agents.common import TwinCriticFadeMixin, no_distribution_validation
 from fade_rl.optim import half_squared_error_output_hessian
 
 __all__ = ["FadeSAC"]
 
 
-def critic_heads_pass(
-    critic: Any, parts: list[tuple[nn.Module, nn.Linear]], obs: Any, actions: th.Tensor
-) -> tuple[list[th.Tensor], list[th.Tensor]]:
-    """SB3's ``ContinuousCritic.forward`` with each head's input features kept.
-
-    Returns ``(q_values, features)``: one ``(B, 1)`` Q-value and one ``(B, d)``
-    feature tensor per critic, from the same forward pass.
-    """
-    with th.set_grad_enabled(not critic.share_features_extractor):
-        features = critic.extract_features(obs, critic.features_extractor)
-    qvalue_input = th.cat([features, actions], dim=1)
-    phis = [body(qvalue_input) for body, _ in parts]
-    return [head(phi) for (_, head), phi in zip(parts, phis, strict=True)], phis
-
-
-class FadeSAC(FadeAlgorithmMixin, SAC):
+class FadeSAC(TwinCriticFadeMixin, SAC):
     """SAC whose critics' heads (each twin's final ``nn.Linear``, separately) are optimized by FADE.
 
     Takes every argument of :class:`stable_baselines3.SAC`, plus ``fade_kwargs``
@@ -62,23 +45,28 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
 
     sb3_class: ClassVar[type] = SAC
 
-    def _fade_critic_nets(self) -> dict[str, nn.Module]:
-        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
-
-    def _fade_optimizer_owner(self) -> Any:
-        return self.critic
-
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
-        """SB3's SAC update, with FADE's curvature taken from the critic-loss pass."""
+        """SB3's SAC update, with FADE's curvature taken from the critic-loss pass.
+
+        The losses and entropy coefficients stay on the device and are read once, at
+        the end. torch.distributions' argument checks, which read a flag on the host
+        at every actor sample, are off during the call (:func:`no_distribution_validation`).
+        """
+        with no_distribution_validation():
+            self._train(gradient_steps, batch_size)
+
+    def _train(self, gradient_steps: int, batch_size: int) -> None:
         self.policy.set_training_mode(True)
         optimizers = [self.actor.optimizer, self.critic.optimizer]
         if self.ent_coef_optimizer is not None:
             optimizers += [self.ent_coef_optimizer]
         self._update_learning_rate(optimizers)
-        parts = list(self._fade_parts.values())
+        heads = list(self.fade_heads.values())
 
-        ent_coef_losses, ent_coefs = [], []
-        actor_losses, critic_losses = [], []
+        ent_coef_losses: list[th.Tensor] = []
+        ent_coefs: list[th.Tensor] = []
+        actor_losses: list[th.Tensor] = []
+        critic_losses: list[th.Tensor] = []
 
         for gradient_step in range(gradient_steps):
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
@@ -97,11 +85,11 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
                 ent_coef_loss = -(
                     self.log_ent_coef * (log_prob + self.target_entropy).detach()
                 ).mean()
-                ent_coef_losses.append(ent_coef_loss.item())
+                ent_coef_losses.append(ent_coef_loss.detach())
             else:
                 ent_coef = self.ent_coef_tensor
 
-            ent_coefs.append(ent_coef.item())
+            ent_coefs.append(ent_coef.detach())
 
             if ent_coef_loss is not None and self.ent_coef_optimizer is not None:
                 self.ent_coef_optimizer.zero_grad()
@@ -121,29 +109,27 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
                     replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
                 )
 
-            current_q_values, phis = critic_heads_pass(
-                self.critic, parts, replay_data.observations, replay_data.actions
+            current_q_values, phis = self._critic_heads_pass(
+                replay_data.observations, replay_data.actions
             )
             critic_loss = 0.5 * sum(
                 F.mse_loss(current_q, target_q_values) for current_q in current_q_values
             )
             assert isinstance(critic_loss, th.Tensor)
-            critic_losses.append(critic_loss.item())
+            critic_losses.append(critic_loss.detach())
 
             self.critic.optimizer.zero_grad()
             critic_loss.backward()
             # 0.5 * mse over B samples of one output: c = 1/B for each critic's own head.
-            c = half_squared_error_output_hessian(
-                target_q_values.shape[0], 1, device=target_q_values.device
-            )
-            for (_, head), phi in zip(parts, phis, strict=True):
+            c = half_squared_error_output_hessian(target_q_values)
+            for head, phi in zip(heads, phis, strict=True):
                 self._set_head_curvature(head, phi, c)
             self.critic.optimizer.step()
 
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
             min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)
             actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
-            actor_losses.append(actor_loss.item())
+            actor_losses.append(actor_loss.detach())
 
             self.actor.optimizer.zero_grad()
             actor_loss.backward()
@@ -156,8 +142,11 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
         self._n_updates += gradient_steps
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/ent_coef", np.mean(ent_coefs))
-        self.logger.record("train/actor_loss", np.mean(actor_losses))
-        self.logger.record("train/critic_loss", np.mean(critic_losses))
-        if len(ent_coef_losses) > 0:
-            self.logger.record("train/ent_coef_loss", np.mean(ent_coef_losses))
+        self._record_train_means(
+            {
+                "ent_coef": ent_coefs,
+                "actor_loss": actor_losses,
+                "critic_loss": critic_losses,
+                "ent_coef_loss": ent_coef_losses,
+            }
+        )

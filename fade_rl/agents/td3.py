@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
 import torch as th
 from stable_baselines3 import TD3
 from stable_baselines3.common.utils import polyak_update
-from torch import nn
 from torch.nn import functional as F
 
-from fade_rl.agents.common import FadeAlgorithmMixin
-from fade_rl.agents.sac import critic_heads_pass
+from fade_rl.agents.common import TwinCriticFadeMixin
 from fade_rl.optim import mse_output_hessian
 
 __all__ = ["FadeTD3"]
 
 
-class FadeTD3(FadeAlgorithmMixin, TD3):
+class FadeTD3(TwinCriticFadeMixin, TD3):
     """TD3 whose critics' heads (each twin's final ``nn.Linear``, separately) are optimized by FADE.
 
     Takes every argument of :class:`stable_baselines3.TD3`, plus ``fade_kwargs``
@@ -47,17 +44,14 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
 
     sb3_class: ClassVar[type] = TD3
 
-    def _fade_critic_nets(self) -> dict[str, nn.Module]:
-        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
-
-    def _fade_optimizer_owner(self) -> Any:
-        return self.critic
-
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        """SB3's TD3 update, with FADE's curvature taken from the critic-loss pass."""
+        """SB3's TD3 update, with FADE's curvature taken from the critic-loss pass.
+
+        The losses stay on the device; ``train/*_loss`` are read once, at the end.
+        """
         self.policy.set_training_mode(True)
         self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
-        parts = list(self._fade_parts.values())
+        heads = list(self.fade_heads.values())
 
         actor_losses, critic_losses = [], []
         for _ in range(gradient_steps):
@@ -79,20 +73,20 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
                     replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
                 )
 
-            current_q_values, phis = critic_heads_pass(
-                self.critic, parts, replay_data.observations, replay_data.actions
+            current_q_values, phis = self._critic_heads_pass(
+                replay_data.observations, replay_data.actions
             )
             critic_loss = sum(
                 F.mse_loss(current_q, target_q_values) for current_q in current_q_values
             )
             assert isinstance(critic_loss, th.Tensor)
-            critic_losses.append(critic_loss.item())
+            critic_losses.append(critic_loss.detach())
 
             self.critic.optimizer.zero_grad()
             critic_loss.backward()
             # mse over B samples of one output: c = 2/B for each critic's own head.
-            c = mse_output_hessian(target_q_values.shape[0], 1, device=target_q_values.device)
-            for (_, head), phi in zip(parts, phis, strict=True):
+            c = mse_output_hessian(target_q_values)
+            for head, phi in zip(heads, phis, strict=True):
                 self._set_head_curvature(head, phi, c)
             self.critic.optimizer.step()
 
@@ -100,7 +94,7 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
                 actor_loss = -self.critic.q1_forward(
                     replay_data.observations, self.actor(replay_data.observations)
                 ).mean()
-                actor_losses.append(actor_loss.item())
+                actor_losses.append(actor_loss.detach())
 
                 self.actor.optimizer.zero_grad()
                 actor_loss.backward()
@@ -114,6 +108,4 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
                 polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        if len(actor_losses) > 0:
-            self.logger.record("train/actor_loss", np.mean(actor_losses))
-        self.logger.record("train/critic_loss", np.mean(critic_losses))
+        self._record_train_means({"actor_loss": actor_losses, "critic_loss": critic_losses})

@@ -8,7 +8,7 @@ from fade_rl.optim.curvature import (
     linear_head_curvature,
     mse_output_hessian,
 )
-from fade_rl.optim.fade import FADE
+from fade_rl.optim.fade import FADE, step_counts_to_cpu
 
 __all__ = [
     "FADE",
@@ -18,4 +18,5 @@ __all__ = [
     "half_squared_error_output_hessian",
     "linear_head_curvature",
     "mse_output_hessian",
+    "step_counts_to_cpu",
 ]

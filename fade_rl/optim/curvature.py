@@ -8,12 +8,15 @@ outputs is diagonal, with entries ``c[b, k] = d^2 L / d y[b, k]^2``::
 The functions named ``*_output_hessian`` return ``c`` for the losses that
 agents compute; :func:`linear_head_curvature` turns ``c`` and the features of
 the same forward pass into ``(H_W, H_b)``. Targets are held fixed
-(semi-gradient), as in TD learning. None of them synchronises with the device.
+(semi-gradient), as in TD learning. None of them synchronises with the device,
+and every tensor they make takes its device and dtype from the tensors they are
+given: on a GPU, give them GPU tensors.
 
 Example:
     >>> import torch
     >>> phi = torch.tensor([[1.0, 2.0], [3.0, 0.0]])
-    >>> c = mse_output_hessian(batch_size=2, num_outputs=1)
+    >>> y = torch.zeros(2, 1)  # the head's outputs (only their shape, device, dtype count)
+    >>> c = mse_output_hessian(y)
     >>> h_weight, h_bias = linear_head_curvature(phi, c)
     >>> h_weight, h_bias
     (tensor([[10.,  4.]]), tensor([2.]))
@@ -62,26 +65,32 @@ def linear_head_curvature(features: Tensor, output_hessian: Tensor) -> tuple[Ten
     return output_hessian.T @ features.square(), output_hessian.sum(dim=0)
 
 
-def half_squared_error_output_hessian(
-    batch_size: int, num_outputs: int, *, device: torch.device | str | None = None
-) -> Tensor:
+def half_squared_error_output_hessian(outputs: Tensor) -> Tensor:
     """``c`` of ``0.5 * sum_k (y - t)^2`` averaged over the batch: ``1 / B`` everywhere.
 
     This is SB3 SAC's critic loss per critic (``0.5 * mse`` with one output).
+
+    Args:
+        outputs: the head's outputs ``y``, shape ``(batch, num_outputs)`` (or any tensor
+            of that shape, e.g. the targets): ``c`` gets their shape, device and dtype.
     """
-    _check_sizes(batch_size, num_outputs)
-    return torch.full((batch_size, num_outputs), 1.0 / batch_size, device=device)
+    batch_size, _ = _output_shape(outputs)
+    return torch.full_like(outputs, 1.0 / batch_size, memory_format=torch.contiguous_format)
 
 
-def mse_output_hessian(
-    batch_size: int, num_outputs: int, *, device: torch.device | str | None = None
-) -> Tensor:
+def mse_output_hessian(outputs: Tensor) -> Tensor:
     """``c`` of ``F.mse_loss(y, t)`` (mean over ``B * K`` elements): ``2 / (B * K)`` everywhere.
 
     This is SB3 TD3's critic loss per critic (one output: ``2 / B``).
+
+    Args:
+        outputs: the head's outputs ``y``, shape ``(batch, num_outputs)`` (or any tensor
+            of that shape): ``c`` gets their shape, device and dtype.
     """
-    _check_sizes(batch_size, num_outputs)
-    return torch.full((batch_size, num_outputs), 2.0 / (batch_size * num_outputs), device=device)
+    batch_size, num_outputs = _output_shape(outputs)
+    return torch.full_like(
+        outputs, 2.0 / (batch_size * num_outputs), memory_format=torch.contiguous_format
+    )
 
 
 def dqn_output_hessian(
@@ -118,7 +127,8 @@ def dqn_output_hessian(
     if loss == "huber":
         if huber_beta <= 0:
             raise ValueError(f"huber_beta must be > 0, got {huber_beta}")
-        per_sample = (td_errors.abs() < huber_beta).to(td_errors.dtype) / (batch_size * huber_beta)
+        # abs, then lt_ writes 0.0 / 1.0 into that float tensor: three small kernels
+        per_sample = td_errors.abs().lt_(huber_beta).div_(batch_size * huber_beta)
     elif loss == "mse":
         per_sample = torch.full_like(td_errors, 2.0 / batch_size)
     else:
@@ -139,17 +149,33 @@ def cross_entropy_output_hessian(logits: Tensor) -> Tensor:
     return probs * (1.0 - probs) / logits.shape[0]
 
 
-def grad_clip_factor(total_norm: Tensor | float, max_norm: float) -> Tensor:
+def grad_clip_factor(total_norm: Tensor, max_norm: float) -> Tensor:
     """The factor ``min(1, max_norm / (||G|| + 1e-6))`` that gradient-norm clipping applied.
 
-    Pass the total norm that ``torch.nn.utils.clip_grad_norm_`` returned; the
-    curvature handed to FADE is then ``factor * H``, since the clipped step is
-    ``factor * G``.
+    Pass the total norm tensor that ``torch.nn.utils.clip_grad_norm_`` returned (the
+    factor stays on its device: no sync); the curvature handed to FADE is then
+    ``factor * H``, since the clipped step is ``factor * G``.
     """
     if max_norm <= 0:
         raise ValueError(f"max_norm must be > 0, got {max_norm}")
+    if not isinstance(total_norm, Tensor):
+        raise TypeError(
+            f"total_norm must be the tensor clip_grad_norm_ returned (its device is the "
+            f"factor's), got {type(total_norm).__name__}"
+        )
     # max_norm / x is x.reciprocal() * max_norm in torch: the same numbers, in place
-    return (torch.as_tensor(total_norm) + 1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
+    return (total_norm.detach() + 1e-6).reciprocal_().mul_(max_norm).clamp_(max=1.0)
+
+
+def _output_shape(outputs: Tensor) -> tuple[int, int]:
+    if not isinstance(outputs, Tensor) or outputs.dim() != 2:
+        raise ValueError(
+            "outputs must be the head's outputs, a 2-D tensor (batch, num_outputs); got "
+            + (f"shape {tuple(outputs.shape)}" if isinstance(outputs, Tensor) else repr(outputs))
+        )
+    batch_size, num_outputs = outputs.shape
+    _check_sizes(batch_size, num_outputs)
+    return batch_size, num_outputs
 
 
 def _check_sizes(batch_size: int, num_outputs: int) -> None:

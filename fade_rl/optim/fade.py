@@ -17,7 +17,15 @@ loss that was backpropagated, which the caller hands over with
 :meth:`FADE.set_curvature` before every :meth:`FADE.step` (see
 :mod:`fade_rl.optim.curvature`). ``alpha_eff`` is ``lr`` for SGD and
 ``lr / (sqrt(v_hat) + eps)`` for Adam. Parameter groups without ``"fade": True``
-(the hidden layers) get the plain base step.
+(the hidden layers) get the plain base step, or, with ``body=``, the step of any
+other optimizer (AdamW, RMSprop, ...), which FADE then steps and saves with its own.
+
+A learning rate of 0 freezes a FADE group as it freezes any SB3 optimizer: the
+parameters, decay rates and traces stay as they are (Adam's moments still advance,
+as ``torch.optim.Adam``'s do at lr 0). Non-finite curvature is not repaired: it
+turns the decay rates (``state[p]["log_decay"]``, a plain tensor) non-finite, which
+a periodic check of the optimizer state sees; ``check_finite=True`` refuses it in
+:meth:`FADE.set_curvature` instead, at the price of one host sync per call.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-__all__ = ["FADE"]
+__all__ = ["FADE", "step_counts_to_cpu"]
 
 _BASES = ("sgd", "adam")
 
@@ -56,6 +64,14 @@ class FADE(Optimizer):
         idbd_meta_lr: meta step size of the log step sizes; ``meta_lr`` if None.
         foreach: use the batched (``torch._foreach_*``) implementation; by
             default it is used whenever all tensors of a group share a device.
+        check_finite: refuse a non-finite curvature in :meth:`set_curvature` with a
+            ``ValueError`` (reads a flag on the host: one sync per call, so it is off
+            by default; turn it on to find where a NaN comes from).
+        body: an optimizer (any class: AdamW, RMSprop, ...) of the parameters that are
+            not FADE's. FADE adopts its parameter groups (the same dicts, so a learning
+            rate written into ``param_groups`` reaches it) and its state (one ``state``
+            dict for all parameters), steps it in :meth:`step` and saves it in
+            :meth:`state_dict`. Its groups carry ``"body": True`` and ``"fade": False``.
 
     Example:
         >>> import torch
@@ -74,6 +90,13 @@ class FADE(Optimizer):
         >>> opt.step()
         >>> opt.decay_rates(head.weight).shape
         torch.Size([2, 8])
+
+        Any optimizer for the rest of the network, FADE for the head:
+
+        >>> body = torch.optim.AdamW(hidden.parameters(), lr=1e-3, weight_decay=1e-2)
+        >>> opt = FADE([{"params": head.parameters(), "fade": True}], lr=1e-3, body=body)
+        >>> [group.get("body", False) for group in opt.param_groups]
+        [True, False]
     """
 
     def __init__(
@@ -89,6 +112,8 @@ class FADE(Optimizer):
         idbd: bool = False,
         idbd_meta_lr: float | None = None,
         foreach: bool | None = None,
+        check_finite: bool = False,
+        body: Optimizer | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -101,10 +126,57 @@ class FADE(Optimizer):
             idbd=idbd,
             idbd_meta_lr=idbd_meta_lr,
             foreach=foreach,
+            check_finite=check_finite,
             fade=False,
         )
         self._curvature: dict[Tensor, Tensor] = {}
+        self.body: Optimizer | None = None
         super().__init__(params, defaults)
+        if body is not None:
+            self._adopt(body)
+
+    # -------------------------------------------------------------------- body
+    def _adopt(self, body: Optimizer) -> None:
+        """Take ``body``'s groups (first, the same dicts) and state (merged into one dict)."""
+        if isinstance(body, FADE) and any(g["fade"] for g in body.param_groups):
+            raise ValueError("body must not hold FADE ('fade': True) groups; pass them to FADE")
+        own = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in own for group in body.param_groups for p in group["params"]):
+            raise ValueError(
+                "a parameter is in both FADE's groups and body's; give each parameter to one"
+            )
+        for group in body.param_groups:
+            group["fade"], group["body"] = False, True
+        self.param_groups[:0] = body.param_groups
+        self.state.update(body.state)
+        self.body = body
+        self._link_body()
+
+    def _link_body(self) -> None:
+        """Point the body optimizer at FADE's groups and state (after a load or unpickle)."""
+        if self.body is not None:
+            self.body.param_groups = [g for g in self.param_groups if g.get("body")]
+            self.body.state = self.state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load as torch does; the body's step counts go back to the CPU where torch keeps them.
+
+        A checkpoint loaded with ``map_location="cuda"`` puts every tensor on the GPU,
+        step counts included; torch's non-capturable, non-fused optimizers (Adam's
+        default) then read them on the host at every step. They are moved to the CPU
+        here, once. (On ``meta`` there is no value to move: the count restarts at 0.)
+        """
+        super().load_state_dict(state_dict)
+        step_counts_to_cpu(self, [g for g in self.param_groups if g.get("body")])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "body": self.body}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)  # load_state_dict comes here with new groups and state
+        self.__dict__.setdefault("body", None)
+        self._curvature = {}
+        self._link_body()
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -134,6 +206,13 @@ class FADE(Optimizer):
                 f"set_curvature: curvature has shape {tuple(curvature.shape)} but the "
                 f"parameter has shape {tuple(param.shape)}; they must match"
             )
+        if group["check_finite"] and not bool(torch.isfinite(curvature).all()):
+            bad = int((~torch.isfinite(curvature)).sum())
+            raise ValueError(
+                f"set_curvature: the curvature of the FADE parameter of shape "
+                f"{tuple(param.shape)} has {bad} non-finite element(s); it would turn the "
+                "decay rates NaN. Find where the loss or features become non-finite."
+            )
         self._curvature[param] = curvature.detach().to(param.device, param.dtype)
 
     def decay_rates(self, param: Tensor) -> Tensor:
@@ -162,13 +241,20 @@ class FADE(Optimizer):
                 loss = closure()
         try:
             for group in self.param_groups:
+                if self.body is not None and group.get("body"):
+                    continue  # stepped by the body optimizer below
                 params = [p for p in group["params"] if p.grad is not None]
                 if not params:
                     continue
-                if group["fade"]:
+                if group["fade"] and group["lr"] == 0:
+                    # lr 0 freezes the head: the base step moves nothing, no decay, no meta step
+                    self._base_group_step(group, params)
+                elif group["fade"]:
                     self._fade_group_step(group, params)
                 else:
                     self._base_group_step(group, params)
+            if self.body is not None:
+                self.body.step()
         finally:
             self._curvature.clear()
         return loss
@@ -236,6 +322,31 @@ class FADE(Optimizer):
 
 
 # ---------------------------------------------------------------------- helpers
+def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None = None) -> None:
+    """Move tensor ``state["step"]`` counts back to the CPU where torch keeps them.
+
+    ``torch.load(map_location="cuda")`` puts an optimizer's step counts on the GPU;
+    a non-capturable, non-fused torch optimizer (Adam's default) then reads them on
+    the host at every step (a sync). Groups with ``capturable`` or ``fused`` keep
+    theirs. The move reads each count once. A ``meta`` count has no value to move:
+    it restarts at 0.
+
+    Args:
+        optimizer: any torch optimizer.
+        groups: the groups to fix (default: all of ``optimizer.param_groups``).
+    """
+    for group in optimizer.param_groups if groups is None else groups:
+        if group.get("capturable") or group.get("fused"):
+            continue
+        for p in group["params"]:
+            step = optimizer.state.get(p, {}).get("step")
+            if isinstance(step, Tensor) and step.device.type != "cpu":
+                on_meta = step.device.type == "meta"
+                optimizer.state[p]["step"] = (
+                    torch.zeros((), dtype=step.dtype) if on_meta else step.to("cpu")
+                )
+
+
 def _state_size(group: dict[str, Any]) -> int:
     """How many state entries a parameter of ``group`` has once initialised (with "step")."""
     size = 1 + 2 * (group["base"] == "adam")
@@ -451,6 +562,10 @@ def _validate_group(group: dict[str, Any]) -> None:
     check(group["eps"] >= 0.0, f"eps must be >= 0, got {group['eps']}")
     check(group["meta_lr"] >= 0.0, f"meta_lr must be >= 0, got {group['meta_lr']}")
     check(isinstance(group["fade"], bool), f"'fade' must be True or False, got {group['fade']!r}")
+    check(
+        isinstance(group["check_finite"], bool),
+        f"check_finite must be True or False, got {group['check_finite']!r}",
+    )
     bounds = group["log_decay_bounds"]
     check(
         len(bounds) == 2 and bounds[0] < bounds[1] <= 0.0 and math.isfinite(bounds[0]),

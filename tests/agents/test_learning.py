@@ -92,8 +92,9 @@ def test_decay_rates_rise_after_a_reward_flip() -> None:
             target_update_interval=100,
             train_freq=1,
             exploration_fraction=0.2,
-            policy_kwargs=dict(net_arch=[64, 64]),
-            fade_kwargs=dict(base="sgd", meta_lr=10.0, init_decay=1e-4),
+            # SGD on the whole Q network (the body keeps optimizer_class; the head follows it)
+            policy_kwargs=dict(net_arch=[64, 64], optimizer_class=th.optim.SGD),
+            fade_kwargs=dict(meta_lr=10.0, init_decay=1e-4),
             seed=0,
         )
         record = _MeanLogRateAt((flip_at, total))

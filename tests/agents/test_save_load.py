@@ -132,3 +132,13 @@ def test_round_trip_through_a_file_object() -> None:
     buffer.seek(0)
     loaded = FadeTD3.load(buffer)
     assert [g["fade"] for g in loaded.critic.optimizer.param_groups] == [False, True]
+
+
+@pytest.mark.parametrize("loader", [SAC, TD3, DQN])
+def test_a_vanilla_loader_of_a_fade_zip_names_itself(loader: type, tmp_path: Path) -> None:
+    """Old code named the saving algorithm's SB3 base (DQN.load) whatever loader was called."""
+    FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8])).save(tmp_path / "f.zip")
+    with pytest.raises(
+        FadeCheckpointError, match=rf"SB3's {loader.__name__}\.load cannot restore.*FadeDQN\.load"
+    ):
+        loader.load(tmp_path / "f.zip")

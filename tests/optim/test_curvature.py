@@ -55,7 +55,7 @@ def test_half_squared_error(head):
     def loss(w, b):
         return 0.5 * ((phi @ w.T + b - t) ** 2).sum(dim=1).mean()
 
-    check(phi, weight, bias, loss, half_squared_error_output_hessian(B, K).double())
+    check(phi, weight, bias, loss, half_squared_error_output_hessian(t))
 
 
 def test_mse_loss(head):
@@ -64,7 +64,7 @@ def test_mse_loss(head):
     def loss(w, b):
         return F.mse_loss(phi @ w.T + b, t)
 
-    check(phi, weight, bias, loss, mse_output_hessian(B, K).double())
+    check(phi, weight, bias, loss, mse_output_hessian(t))
 
 
 def test_sb3_sac_critic_loss_per_critic(head):
@@ -75,7 +75,7 @@ def test_sb3_sac_critic_loss_per_critic(head):
     def loss(w, b):
         return 0.5 * F.mse_loss(phi @ w.T + b, target)
 
-    check(phi, weight, bias, loss, half_squared_error_output_hessian(B, 1).double())
+    check(phi, weight, bias, loss, half_squared_error_output_hessian(target))
 
 
 def test_sb3_td3_critic_loss_per_critic(head):
@@ -86,7 +86,7 @@ def test_sb3_td3_critic_loss_per_critic(head):
     def loss(w, b):
         return F.mse_loss(phi @ w.T + b, target)
 
-    check(phi, weight, bias, loss, mse_output_hessian(B, 1).double())
+    check(phi, weight, bias, loss, mse_output_hessian(target))
 
 
 @pytest.mark.parametrize(("loss_name", "beta"), [("huber", 1.0), ("huber", 0.5), ("mse", 1.0)])
@@ -152,7 +152,8 @@ def test_grad_clip_factor_is_the_scale_clip_grad_norm_applied():
     [
         (lambda: linear_head_curvature(torch.zeros(3, 2), torch.zeros(4, 1)), "batch size 3"),
         (lambda: linear_head_curvature(torch.zeros(3), torch.zeros(3, 1)), "must be 2-D"),
-        (lambda: half_squared_error_output_hessian(0, 1), "must be >= 1"),
+        (lambda: half_squared_error_output_hessian(torch.zeros(0, 1)), "must be >= 1"),
+        (lambda: mse_output_hessian(torch.zeros(3)), "2-D tensor"),
         (
             lambda: dqn_output_hessian(torch.zeros(3), torch.zeros(3), 2, loss="l1"),
             "loss must be 'huber' or 'mse', got 'l1'",
@@ -162,9 +163,46 @@ def test_grad_clip_factor_is_the_scale_clip_grad_norm_applied():
             "huber_beta must be > 0",
         ),
         (lambda: dqn_output_hessian(torch.zeros(3), torch.zeros(4), 2), "one entry per sample"),
-        (lambda: grad_clip_factor(1.0, 0.0), "max_norm must be > 0"),
+        (lambda: grad_clip_factor(torch.tensor(1.0), 0.0), "max_norm must be > 0"),
     ],
 )
 def test_bad_arguments_are_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_grad_clip_factor_refuses_a_python_number():
+    # a float would make a CPU tensor, which a GPU curvature cannot be mixed with
+    with pytest.raises(TypeError, match="tensor clip_grad_norm_ returned"):
+        grad_clip_factor(3.0, 10.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_helper_takes_device_and_dtype_from_its_inputs(dtype):
+    """On the meta device (a stand-in for CUDA) a CPU tensor mixed in raises."""
+    meta = torch.device("meta")
+    phi = torch.empty(5, 3, device=meta, dtype=dtype)
+    outputs = torch.empty(5, 2, device=meta, dtype=dtype)
+    actions = torch.empty(5, 1, device=meta, dtype=torch.long)
+    helpers = {
+        "half_squared_error": half_squared_error_output_hessian(outputs),
+        "mse": mse_output_hessian(outputs),
+        "dqn_huber": dqn_output_hessian(actions, outputs[:, :1], 2),
+        "dqn_mse": dqn_output_hessian(actions, outputs[:, :1], 2, loss="mse"),
+        "cross_entropy": cross_entropy_output_hessian(outputs),
+        "clip": grad_clip_factor(torch.empty((), device=meta, dtype=dtype), 10.0),
+    }
+    for name, c in helpers.items():
+        assert c.device == meta and c.dtype == dtype, name
+    h_w, h_b = linear_head_curvature(phi, helpers["mse"] * helpers["clip"])
+    assert (h_w.device, h_w.shape, h_b.device, h_b.shape) == (meta, (2, 3), meta, (2,))
+
+
+def test_output_hessians_have_the_hand_computed_values():
+    outputs = torch.zeros(4, 2, dtype=torch.float64)
+    torch.testing.assert_close(
+        half_squared_error_output_hessian(outputs), torch.full((4, 2), 0.25, dtype=torch.float64)
+    )
+    torch.testing.assert_close(
+        mse_output_hessian(outputs), torch.full((4, 2), 2 / 8, dtype=torch.float64)
+    )

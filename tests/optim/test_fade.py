@@ -152,7 +152,9 @@ def train_steps(hidden, head, head2, opt, steps=30, seed=0):
         opt.zero_grad()
         loss.backward()
         for module, k in ((head, 3), (head2, 1)):
-            h_w, h_b = linear_head_curvature(phi, half_squared_error_output_hessian(16, k))
+            h_w, h_b = linear_head_curvature(
+                phi, half_squared_error_output_hessian(phi.new_empty(16, k))
+            )
             opt.set_curvature(module.weight, h_w)
             opt.set_curvature(module.bias, h_b)
         opt.step()
@@ -393,7 +395,7 @@ def test_cuda_matches_cpu_without_synchronising(base, idbd):
         loss.backward()
         for module, k in ((head, 3), (head2, 1)):
             h_w, h_b = linear_head_curvature(
-                phi, half_squared_error_output_hessian(16, k, device="cuda")
+                phi, half_squared_error_output_hessian(phi.new_empty(16, k))
             )
             opt.set_curvature(module.weight, h_w)
             opt.set_curvature(module.bias, h_b)
