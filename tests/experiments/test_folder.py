@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,9 @@ def test_a_locked_folder_refuses_a_second_run(tmp_path: Path) -> None:
 
     config = validate_config(fast_config(method="none"))
     run_dir = run_dir_for(tmp_path, config)
-    with RunFolder(run_dir):  # another training holds the folder
-        with pytest.raises(RunError, match=f"run folder {run_dir} is in use by pid {os.getpid()}"):
-            train_run(config, tmp_path)
+    busy = re.escape(f"run folder {run_dir} is in use by pid {os.getpid()}")
+    with RunFolder(run_dir), pytest.raises(RunError, match=busy):  # another run holds it
+        train_run(config, tmp_path)
     assert not (run_dir / "config.yaml").exists()  # the second one wrote nothing
     assert train_run(config, tmp_path)["status"] == "completed"  # free again
 
@@ -74,9 +75,11 @@ def test_unusable_only_checkpoint_is_refused_and_nothing_deleted(tmp_path: Path)
     (run_dir / "checkpoints" / "step_600" / "state.json").unlink()
     before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
     episodes = (run_dir / "episodes.jsonl").read_text()
-    with pytest.warns(UserWarning, match="step_600 is unusable"):
-        with pytest.raises(RunError, match="no usable checkpoint.*pass --restart"):
-            train_run(config, tmp_path)
+    with (
+        pytest.warns(UserWarning, match="step_600 is unusable"),
+        pytest.raises(RunError, match=r"no usable checkpoint.*pass --restart"),
+    ):
+        train_run(config, tmp_path)
     assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
     assert (run_dir / "episodes.jsonl").read_text() == episodes
     # --restart is the explicit way out

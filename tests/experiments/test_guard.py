@@ -54,7 +54,7 @@ def test_nan_reward_fails_the_run_and_keeps_the_last_good_checkpoint(tmp_path: P
     data["env"] = {"id": NAN_ENV}
     config = validate_config(data)
     run_dir = run_dir_for(tmp_path, config)
-    with pytest.raises(RunError, match="non-finite reward at step 700.*step 600"):
+    with pytest.raises(RunError, match=r"non-finite reward at step 700.*step 600"):
         train_run(config, tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["step"] == 700
