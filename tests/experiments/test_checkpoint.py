@@ -10,8 +10,7 @@ import pytest
 from tbparse import SummaryReader
 
 from fade_rl.experiments.config import validate_config
-from fade_rl.experiments.folder import run_dir_for
-from fade_rl.experiments.run import train_run
+from fade_rl.experiments.run import run_dir_for, train_run
 
 from .helpers import small_config
 
