@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.config import METHOD_HELP
+
 __all__ = ["build_parser", "main"]
 
-_METHODS_HELP = (
-    "none (base optimizer), wd (fixed weight decay), reset, snp (shrink & perturb), redo, fade"
-)
+_METHODS_HELP = ", ".join(f"{m} ({text})" for m, text in METHOD_HELP.items())
 
 _EPILOG = """\
 examples:

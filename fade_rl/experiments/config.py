@@ -43,6 +43,7 @@ from fade_rl.experiments.checks import (
 __all__ = [
     "ALGOS",
     "METHODS",
+    "METHOD_HELP",
     "AlgoConfig",
     "BudgetConfig",
     "ConfigError",
@@ -58,6 +59,16 @@ __all__ = [
 Method = Literal["none", "wd", "reset", "snp", "redo", "fade"]
 #: The method vocabulary shared by configs, the CLI, TensorBoard run names and reports.
 METHODS: tuple[str, ...] = get_args(Method)
+#: What each method is, for help texts.
+METHOD_HELP: dict[str, str] = {
+    "none": "base optimizer",
+    "wd": "fixed weight decay",
+    "reset": "resets",
+    "snp": "shrink & perturb",
+    "redo": "ReDo",
+    "fade": "FADE",
+}
+assert tuple(METHOD_HELP) == METHODS, "METHOD_HELP must describe every method, in order"
 #: Algorithms by config name.
 ALGOS: tuple[str, ...] = ("dqn", "sac", "td3")
 

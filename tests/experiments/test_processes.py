@@ -44,7 +44,7 @@ def _start_sweep(tmp_path: Path) -> tuple[subprocess.Popen, list[Path]]:
     cmd += ["--methods", "none", "--seeds", "2", "--workers", "2", "--no-progress"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-    marks = [runs / "tiny_flip" / "none" / f"seed_{s}" / "run.lock" for s in (0, 1)]
+    marks = [runs / "tiny_flip" / "none" / f"seed_{s}" / "episodes.jsonl" for s in (0, 1)]
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not all(m.is_file() for m in marks):
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -53,7 +53,9 @@ def _start_sweep(tmp_path: Path) -> tuple[subprocess.Popen, list[Path]]:
     return proc, marks
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize(
+    "sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name
+)
 def test_workers_end_with_the_sweep(tmp_path: Path, sig: signal.Signals) -> None:
     proc, _ = _start_sweep(tmp_path)
     workers = _children(proc.pid)
