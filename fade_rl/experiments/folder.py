@@ -34,17 +34,24 @@ from fade_rl.experiments.logs import EPISODES, truncate_episodes, truncate_event
 if TYPE_CHECKING:
     from fade_rl.experiments.config import ExperimentConfig
 
-__all__ = ["RunError", "RunFolder", "is_complete", "run_dir_for", "run_name"]
+__all__ = ["FolderBusyError", "RunError", "RunFolder", "is_complete", "run_dir_for", "run_name"]
 
 SUMMARY = "summary.json"
 LOCK = "run.lock"
 RESUMES = "resumes.jsonl"
+FAILURE = "failure.json"
+#: Files that say nothing about a run's content (a lock; a sweep's record of a failed start).
+_BOOKKEEPING = frozenset({LOCK, FAILURE})
 #: Keys of a config that do not change what a run computes (a run may resume elsewhere).
 _NOT_IDENTITY = ("device",)
 
 
 class RunError(RuntimeError):
     """A run cannot start or continue (its folder is in use, holds another config, ...)."""
+
+
+class FolderBusyError(RunError):
+    """The run folder is locked by another process (which owns everything in it)."""
 
 
 def run_name(seed: int) -> str:
@@ -95,7 +102,7 @@ class RunFolder:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise RunError(
+            raise FolderBusyError(
                 f"run folder {self.path} is in use by pid {holder}; wait for that run to end "
                 "or stop it"
             ) from None
@@ -131,8 +138,8 @@ class RunFolder:
         return self.path / "config.yaml"
 
     def has_content(self) -> bool:
-        """Whether the folder holds anything besides its lock file."""
-        return self.path.is_dir() and any(p.name != LOCK for p in self.path.iterdir())
+        """Whether the folder holds anything besides its lock and a failed start's record."""
+        return self.path.is_dir() and any(p.name not in _BOOKKEEPING for p in self.path.iterdir())
 
     def check_config(self, config: ExperimentConfig) -> None:
         """Refuse a folder that holds a run of another config (or files but no config).

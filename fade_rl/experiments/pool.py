@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from fade_rl.experiments.sweep import FAILURE, Job, JobResult, execute_job
+from fade_rl.experiments.folder import FAILURE
+from fade_rl.experiments.sweep import Job, JobResult, execute_job
 
 __all__ = ["run_local"]
 

@@ -36,7 +36,7 @@ from fade_rl.experiments.config import (
     parse_override,
     validate_config,
 )
-from fade_rl.experiments.folder import RunFolder, run_dir_for
+from fade_rl.experiments.folder import FAILURE, FolderBusyError, RunFolder, run_dir_for
 
 __all__ = [
     "Job",
@@ -47,8 +47,6 @@ __all__ = [
     "parse_grid",
     "run_jobs",
 ]
-
-FAILURE = "failure.json"
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobR
         )
     except Exception as exc:  # recorded, so the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
-        if run_dir.is_dir():
+        if run_dir.is_dir() and not isinstance(exc, FolderBusyError):  # not into another's folder
             (run_dir / FAILURE).write_text(
                 json.dumps(
                     {"error": error, "traceback": traceback.format_exc(), "time": time.time()},
