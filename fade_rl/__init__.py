@@ -24,6 +24,7 @@ _EXPORTS = {
     "FadeTD3": "fade_rl.agents",
     "attach_fade": "fade_rl.agents",
     "PlasticityCallback": "fade_rl.metrics",
+    "NonFiniteGuard": "fade_rl.experiments.guard",
 }
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "FadeDQN",
     "FadeSAC",
     "FadeTD3",
+    "NonFiniteGuard",
     "PlasticityCallback",
     "__version__",
     "attach_fade",
@@ -38,6 +40,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3, attach_fade
+    from fade_rl.experiments.guard import NonFiniteGuard
     from fade_rl.metrics import PlasticityCallback
     from fade_rl.optim import FADE
 

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.config import METHOD_HELP
+
 __all__ = ["build_parser", "main"]
 
-_METHODS_HELP = (
-    "none (base optimizer), wd (fixed weight decay), reset, snp (shrink & perturb), redo, fade"
-)
+_METHODS_HELP = ", ".join(f"{m} ({text})" for m, text in METHOD_HELP.items())
 
 _EPILOG = """\
 examples:
@@ -96,6 +96,12 @@ def _add_many_flags(p: argparse.ArgumentParser) -> None:
         metavar="ADDR",
         help="Ray cluster address (auto, host:port, ray://host:10001); default: start a local Ray",
     )
+    g.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard what every run folder holds (finished runs, a changed config) and run "
+        "every job afresh",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -122,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--method", "-m", metavar="M", help=f"method: {_METHODS_HELP}")
     g.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
     g.add_argument(
-        "--restart", action="store_true", help="start afresh instead of resuming a checkpoint"
+        "--restart",
+        action="store_true",
+        help="discard the run folder's content (a finished run, another config, checkpoints) "
+        "and start afresh; without it nothing is ever deleted",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -267,6 +276,7 @@ def _run_many(args: argparse.Namespace, argv: Sequence[str], configs: list[Any],
         address=args.address,
         progress=not args.no_progress,
         results_file=Path(args.log_folder) / "sweep_results.json",
+        restart=args.restart,
     )
     counts = {s: sum(r.status == s for r in results) for s in ("completed", "skipped", "failed")}
     print(
@@ -300,8 +310,11 @@ def _cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from fade_rl.experiments.config import ConfigError
     from fade_rl.experiments.report import make_report
 
+    if args.reps < 1:
+        raise ConfigError(f"--reps: must be >= 1 bootstrap resample, got {args.reps}")
     report = make_report(args.paths, args.out, reps=args.reps)
     print(report["table"])
     print(f"report: {report['out'] / 'report.md'} ({report['runs']} runs)")
@@ -309,11 +322,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 1 a run failed, 2 bad config or usage)."""
+    """Run the CLI; return the exit code.
+
+    0 ok; 1 a run failed or could not start (its folder is in use, holds another config or
+    only unusable checkpoints, training went NaN); 2 bad config or usage (nothing written);
+    130 interrupted.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     from fade_rl.experiments.config import ConfigError
-    from fade_rl.experiments.run import RunError
+    from fade_rl.experiments.folder import RunError
 
     try:
         if args.command == "envs":

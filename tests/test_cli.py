@@ -173,3 +173,89 @@ def test_train_then_compare_and_report(
     assert main(["report", str(runs), "-o", str(tmp_path / "rep"), "--reps", "100"]) == 0
     assert "(5 runs)" in capsys.readouterr().out
     assert (tmp_path / "rep" / "runs.csv").is_file()
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["-p", "learning_rate=-0.001"], "algo.hyperparams.learning_rate: must be >= 0"),
+        (["-p", "methods.fade.init_decay=0"], "methods.fade.init_decay: "),
+        (["-p", "env.kwargs.reward.sign.period=-5"], "env (fade_rl/CartPole-RewardFlip-v0): "),
+        (["-p", "env.kwargs.colour=red"], "env (fade_rl/CartPole-RewardFlip-v0): "),
+        (["--env", "fade_rl/Pendulum-Dynamics-v0"], "algo (dqn, MlpPolicy, method fade): "),
+        (["-p", "algo.policy=NoSuchPolicy"], "algo (dqn, NoSuchPolicy, method fade): "),
+        (["--device", "foo"], "device: unknown torch device 'foo'; use --device cpu or auto"),
+        (["-p", "buffer_size=-100"], "algo.hyperparams.buffer_size: must be >= 1"),
+        (["-p", "gamma=nan"], "algo.hyperparams.gamma: NaN or infinity"),
+        (["-p", "gamma=.nan"], "algo.hyperparams.gamma: NaN or infinity"),
+        (["-p", "methods.fade.meta_lr=inf"], "methods.fade.meta_lr: NaN or infinity"),
+    ],
+)
+def test_every_bad_input_is_caught_before_anything_is_written(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, extra: list, expected: str
+) -> None:
+    runs = tmp_path / "runs"
+    code = main(["train", "--config", str(config_file), "-f", str(runs), *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err and err.count("\n") == 1, err
+    assert not runs.exists()
+    # compare validates the same way, before any folder exists
+    code = main(["compare", "-c", str(config_file), "-f", str(runs), "--methods", "fade", *extra])
+    assert code == 2 and not runs.exists()
+
+
+def test_unavailable_cuda_is_refused(
+    config_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    runs = tmp_path / "runs"
+    assert main(["train", "-c", str(config_file), "-f", str(runs), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "device 'cuda' is not available" in err and "--device cpu or auto" in err
+    assert err.count("\n") == 1 and not runs.exists()
+
+
+def test_auto_device_picks_cuda_only_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from fade_rl.experiments.build import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda"
+
+
+def test_bad_files_and_folders_are_one_line_errors(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    assert main(["train", "-c", str(latin), "-f", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "latin.yaml: not UTF-8 text" in err and err.count("\n") == 1
+
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("keep me")
+    assert main(["train", "-c", str(config_file), "-f", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and err.count("\n") == 1
+    assert a_file.read_text() == "keep me"
+
+    assert main(["train", "-c", str(config_file), "-f", "/proc/fade_rl_runs"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc is not writable" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_report_reps_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for reps in ("0", "-3"):
+        assert main(["report", str(tmp_path), "--reps", reps]) == 2
+        assert f"--reps: must be >= 1 bootstrap resample, got {reps}" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()

@@ -10,16 +10,22 @@ from fade_rl.experiments.config import (
     load_config,
     validate_config,
 )
-from fade_rl.experiments.run import RunError, is_complete, run_dir_for, train_run
+from fade_rl.experiments.folder import RunError, RunFolder, is_complete, run_dir_for, run_name
+from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
+from fade_rl.experiments.run import train_run
 
 __all__ = [
     "METHODS",
     "ConfigError",
     "ExperimentConfig",
+    "NonFiniteError",
+    "NonFiniteGuard",
     "RunError",
+    "RunFolder",
     "is_complete",
     "load_config",
     "run_dir_for",
+    "run_name",
     "train_run",
     "validate_config",
 ]

@@ -26,18 +26,24 @@ hyperparameter the algorithm does not take, a missing file.
 from __future__ import annotations
 
 import copy
-import inspect
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from fade_rl.experiments.checks import (
+    ConfigError,
+    check_device,
+    check_hyperparams,
+    non_finite_key,
+)
+
 __all__ = [
     "ALGOS",
     "METHODS",
+    "METHOD_HELP",
     "AlgoConfig",
     "BudgetConfig",
     "ConfigError",
@@ -50,16 +56,21 @@ __all__ = [
     "parse_override",
 ]
 
+Method = Literal["none", "wd", "reset", "snp", "redo", "fade"]
 #: The method vocabulary shared by configs, the CLI, TensorBoard run names and reports.
-METHODS: tuple[str, ...] = ("none", "wd", "reset", "snp", "redo", "fade")
+METHODS: tuple[str, ...] = get_args(Method)
+#: What each method is, for help texts.
+METHOD_HELP: dict[str, str] = {
+    "none": "base optimizer",
+    "wd": "fixed weight decay",
+    "reset": "resets",
+    "snp": "shrink & perturb",
+    "redo": "ReDo",
+    "fade": "FADE",
+}
+assert tuple(METHOD_HELP) == METHODS, "METHOD_HELP must describe every method, in order"
 #: Algorithms by config name.
 ALGOS: tuple[str, ...] = ("dqn", "sac", "td3")
-
-Method = Literal["none", "wd", "reset", "snp", "redo", "fade"]
-
-
-class ConfigError(ValueError):
-    """A bad config: the message is one line that names the key or the file."""
 
 
 class _Strict(BaseModel):
@@ -107,7 +118,7 @@ class FadeParams(_Strict):
     """FADE's hyperparameters (``fade_kwargs`` of FadeDQN/FadeSAC/FadeTD3)."""
 
     meta_lr: float = Field(default=1.0, gt=0)
-    init_decay: float = Field(default=1e-4, ge=0)
+    init_decay: float = Field(default=1e-4, gt=0, le=1)
     base: Literal["adam", "sgd"] | None = None
     idbd: bool | None = None
 
@@ -190,6 +201,18 @@ class ExperimentConfig(_Strict):
     device: str = "cpu"
     torch_threads: int = Field(default=1, ge=1)
 
+    @field_validator("name")
+    @classmethod
+    def _inside_log_folder(cls, value: str) -> str:
+        if set(value) == {"."}:
+            raise ValueError(f"name {value!r} would leave the log folder; use letters or digits")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _available_device(cls, value: str) -> str:
+        return check_device(value)
+
     def method_params(self) -> dict[str, Any]:
         """The hyperparameters of ``self.method`` (empty for ``none``)."""
         if self.method == "none":
@@ -199,52 +222,6 @@ class ExperimentConfig(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """A plain, YAML-able dict that :func:`validate_config` turns back into this config."""
         return self.model_dump(mode="json")
-
-
-# ---------------------------------------------------------------------------- SB3 checks
-def _algo_class(name: str) -> type:
-    from stable_baselines3 import DQN, SAC, TD3
-
-    return {"dqn": DQN, "sac": SAC, "td3": TD3}[name]
-
-
-def _sb3_parameters(name: str) -> dict[str, inspect.Parameter]:
-    params = dict(inspect.signature(_algo_class(name)).parameters)
-    for skip in ("self", "policy", "env", "seed", "device", "_init_setup_model", "tensorboard_log"):
-        params.pop(skip, None)
-    return params
-
-
-def _check_hyperparams(algo: AlgoConfig) -> None:
-    """Reject SB3 keyword arguments the algorithm does not take or that have the wrong type."""
-    params = _sb3_parameters(algo.name)
-    for key, value in list(algo.hyperparams.items()):
-        where = f"algo.hyperparams.{key}"
-        if key not in params:
-            close = sorted(params)
-            raise ConfigError(
-                f"{where}: {algo.name.upper()} takes no argument {key!r}; valid: {', '.join(close)}"
-            )
-        default = params[key].default
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: expected true/false, got {value!r}")
-        elif isinstance(default, float) and not isinstance(value, bool):
-            if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
-                try:
-                    value = float(value)
-                except ValueError:
-                    raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-                algo.hyperparams[key] = value
-            elif not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{where}: expected a number, got {value!r}")
-        elif (
-            isinstance(default, int)
-            and (isinstance(value, bool) or not isinstance(value, int))
-            # train_freq also takes [n, "step"]
-            and not (key == "train_freq" and isinstance(value, (list, tuple)))
-        ):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
 
 
 # ---------------------------------------------------------------------------- loading
@@ -271,12 +248,15 @@ def validate_config(data: Mapping[str, Any], source: str = "config") -> Experime
         raise ConfigError(
             f"{source}: a config must be a mapping of keys, got {type(data).__name__}"
         )
+    bad = non_finite_key(data)
+    if bad is not None:
+        raise ConfigError(f"{source}: {bad}: NaN or infinity is not a valid value; give a number")
     try:
         config = ExperimentConfig.model_validate(dict(data))
     except ValidationError as exc:
         raise ConfigError(_error_line(exc, source)) from None
     try:
-        _check_hyperparams(config.algo)
+        check_hyperparams(config.algo)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     return config
@@ -288,7 +268,13 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

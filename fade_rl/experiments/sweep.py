@@ -1,12 +1,18 @@
 """Sweeps: many runs (configs x grid points x methods x seeds), locally or on Ray.
 
-Every job is validated before the first one starts. A job whose run folder already holds a
-completed run is skipped; one that fails writes ``failure.json`` into its run folder and
+Every job is validated (its environment and model built once) and every run folder is
+checked against its job's config before the first one starts: a folder that holds a run
+of a changed config stops the sweep (``restart=True``, ``--restart``, discards such runs
+and starts every job afresh). A job whose run folder already holds a completed run is
+skipped; one that fails writes ``failure.json`` into its run folder and
 is reported, and the others go on. Backends:
 
 * ``local``: each run in its own fresh process (``spawn``), ``workers`` at a time, so a
   crash (even a killed process) takes down only its run; ``workers=1`` runs them one after
-  the other in the calling process (exceptions are still recorded per run).
+  the other in the calling process (exceptions are still recorded per run). Workers never
+  outlive the sweep: SIGINT or SIGTERM to it terminates them at once, and when the sweep's
+  process dies in any way (SIGKILL included) the kernel sends them SIGKILL
+  (``PR_SET_PDEATHSIG``; elsewhere a watchdog thread polls the parent's pid).
 * ``ray``: each run is a Ray task (``num_cpus=1``) on the cluster at ``address``, or on a
   local Ray instance started for the sweep when ``address`` is ``None``.
 """
@@ -15,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing as mp
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -31,11 +36,17 @@ from fade_rl.experiments.config import (
     parse_override,
     validate_config,
 )
-from fade_rl.experiments.run import is_complete
+from fade_rl.experiments.folder import FAILURE, FolderBusyError, RunFolder, run_dir_for
 
-__all__ = ["Job", "JobResult", "execute_job", "make_jobs", "parse_grid", "run_jobs"]
-
-FAILURE = "failure.json"
+__all__ = [
+    "Job",
+    "JobResult",
+    "check_jobs",
+    "execute_job",
+    "make_jobs",
+    "parse_grid",
+    "run_jobs",
+]
 
 
 @dataclass(frozen=True)
@@ -49,14 +60,12 @@ class Job:
     @property
     def run_dir(self) -> Path:
         """The run folder of this job."""
-        c = self.config
-        return Path(self.log_folder) / c["name"] / c["method"] / f"seed_{c['seed']}"
+        return run_dir_for(self.log_folder, self.config)
 
     @property
     def label(self) -> str:
         """``setting/method/seed_k``."""
-        c = self.config
-        return f"{c['name']}/{c['method']}/seed_{c['seed']}"
+        return self.run_dir.relative_to(self.log_folder).as_posix()
 
 
 @dataclass
@@ -101,7 +110,13 @@ def make_jobs(
     """Validate and list every job; raise :class:`ConfigError` before anything runs.
 
     ``flags`` are :func:`load_config`'s (``env``, ``algo``, ``n_timesteps``, ``device``).
+    Each setting is built once per algorithm class (FADE or not) to catch what only SB3,
+    Gymnasium or FADE would refuse, and ``log_folder`` must be writable.
     """
+    from fade_rl.experiments.build import check_buildable
+    from fade_rl.experiments.run import check_log_folder
+
+    check_log_folder(log_folder)
     points = parse_grid(grid)
     jobs = []
     for path in configs:
@@ -109,11 +124,16 @@ def make_jobs(
         for point in points:
             data = apply_overrides(base.to_dict(), point)
             data["name"] = _grid_name(base.name, point)
-            setting = validate_config(data, str(path) if path else "config")
+            source = str(path) if path else "config"
+            setting = validate_config(data, source)
+            built: set[bool] = set()
             for method in methods:
                 for seed in seeds:
                     data = {**setting.to_dict(), "method": method, "seed": seed}
-                    config = validate_config(data, str(path) if path else "config")
+                    config = validate_config(data, source)
+                    if (method == "fade") not in built:
+                        check_buildable(config, source)
+                        built.add(method == "fade")
                     jobs.append(Job(config.to_dict(), str(log_folder), tuple(command)))
     labels = [job.label for job in jobs]
     if len(set(labels)) != len(labels):
@@ -122,21 +142,42 @@ def make_jobs(
     return jobs
 
 
-def execute_job(job: Job, progress: bool = False) -> JobResult:
-    """Run one job in this process; record a failure instead of raising."""
+def check_jobs(jobs: Sequence[Job]) -> list[Job]:
+    """The jobs still to run; raise :class:`RunError` if a folder holds a changed config.
+
+    Every folder is checked (config identity before completion) before any job runs.
+    """
+    todo = []
+    for job in jobs:
+        config = ExperimentConfig.model_validate(job.config)
+        if RunFolder(job.run_dir).status(config) != "complete":
+            todo.append(job)
+    return todo
+
+
+def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobResult:
+    """Run one job in this process; record a failure instead of raising.
+
+    A completed run of the same config is skipped (unless ``restart``); the run folder
+    decides (:class:`~fade_rl.experiments.folder.RunFolder`), under its lock.
+    """
     from fade_rl.experiments.run import train_run
 
     run_dir = job.run_dir
-    if is_complete(run_dir):
-        return JobResult(job.label, str(run_dir), "skipped")
+    config = ExperimentConfig.model_validate(job.config)
     try:
-        config = ExperimentConfig.model_validate(job.config)
+        if not restart and RunFolder(run_dir).status(config) == "complete":
+            return JobResult(job.label, str(run_dir), "skipped")
         summary = train_run(
-            config, job.log_folder, resume=True, progress=progress, command=job.command or None
+            config,
+            job.log_folder,
+            resume=not restart,
+            progress=progress,
+            command=job.command or None,
         )
     except Exception as exc:  # recorded, so the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
-        if run_dir.is_dir():
+        if run_dir.is_dir() and not isinstance(exc, FolderBusyError):  # not into another's folder
             (run_dir / FAILURE).write_text(
                 json.dumps(
                     {"error": error, "traceback": traceback.format_exc(), "time": time.time()},
@@ -149,62 +190,8 @@ def execute_job(job: Job, progress: bool = False) -> JobResult:
     return JobResult(job.label, str(run_dir), "completed", None, {k: summary[k] for k in keep})
 
 
-def _child(job: Job, queue: Any) -> None:
-    result = execute_job(job)
-    queue.put(result)
-
-
-def _run_local(
-    jobs: Sequence[Job], workers: int, on_result: Callable[[JobResult], None]
-) -> list[JobResult]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    pending = list(jobs)
-    running: dict[str, tuple[Job, Any]] = {}
-    results: list[JobResult] = []
-    got: dict[str, JobResult] = {}
-    while pending or running:
-        while pending and len(running) < workers:
-            job = pending.pop(0)
-            proc = ctx.Process(target=_child, args=(job, queue), daemon=False)
-            proc.start()
-            running[job.label] = (job, proc)
-        try:
-            result = queue.get(timeout=0.5)
-            got[result.label] = result
-        except Exception:  # queue.Empty: look for finished or dead processes
-            pass
-        for label, (job, proc) in list(running.items()):
-            if label in got:
-                proc.join()
-                del running[label]
-                results.append(got.pop(label))
-                on_result(results[-1])
-            elif not proc.is_alive():
-                proc.join()
-                # A result may still be in flight in the queue.
-                try:
-                    while True:
-                        result = queue.get(timeout=1.0)
-                        got[result.label] = result
-                        if result.label == label:
-                            break
-                except Exception:
-                    pass
-                del running[label]
-                if label in got:
-                    results.append(got.pop(label))
-                else:
-                    error = f"worker process died (exit code {proc.exitcode})"
-                    if job.run_dir.is_dir():
-                        (job.run_dir / FAILURE).write_text(json.dumps({"error": error}))
-                    results.append(JobResult(label, str(job.run_dir), "failed", error))
-                on_result(results[-1])
-    return results
-
-
-def _ray_task(job: Job) -> JobResult:
-    return execute_job(job)
+def _ray_task(job: Job, restart: bool) -> JobResult:
+    return execute_job(job, restart=restart)
 
 
 def _run_ray(
@@ -212,6 +199,7 @@ def _run_ray(
     address: str | None,
     workers: int | None,
     on_result: Callable[[JobResult], None],
+    restart: bool,
 ) -> list[JobResult]:
     import ray
 
@@ -232,7 +220,7 @@ def _run_ray(
         started = True
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
-        refs = {remote.remote(job): job for job in jobs}
+        refs = {remote.remote(job, restart): job for job in jobs}
         results: list[JobResult] = []
         waiting = list(refs)
         while waiting:
@@ -257,8 +245,12 @@ def run_jobs(
     address: str | None = None,
     progress: bool = True,
     results_file: str | Path | None = None,
+    restart: bool = False,
 ) -> list[JobResult]:
     """Run ``jobs`` (skipping completed ones) and return one result per job.
+
+    Before any job runs, every run folder is checked against its job's config
+    (:func:`check_jobs`): a changed config raises :class:`RunError`.
 
     Args:
         jobs: from :func:`make_jobs`.
@@ -267,6 +259,7 @@ def run_jobs(
         address: a Ray cluster's address (``"auto"``, ``"ray://host:10001"``, ``host:port``).
         progress: a tqdm bar over runs.
         results_file: where to write the results as JSON.
+        restart: discard what every job's folder holds and run all jobs afresh.
     """
     if backend not in ("local", "ray"):
         raise ValueError(f"backend must be 'local' or 'ray', got {backend!r}")
@@ -274,7 +267,7 @@ def run_jobs(
         raise ValueError(f"workers must be >= 1, got {workers}")
     from tqdm.auto import tqdm
 
-    todo = [job for job in jobs if not is_complete(job.run_dir)]
+    todo = list(jobs) if restart else check_jobs(jobs)
     results = [JobResult(j.label, str(j.run_dir), "skipped") for j in jobs if j not in todo]
     bar = tqdm(total=len(jobs), initial=len(results), desc="runs", unit="run", disable=not progress)
 
@@ -287,12 +280,15 @@ def run_jobs(
         if todo and backend == "local":
             if workers == 1:  # one at a time, in this process (a bar per run when alone)
                 for job in todo:
-                    results.append(execute_job(job, progress=progress and len(todo) == 1))
+                    alone = progress and len(todo) == 1
+                    results.append(execute_job(job, progress=alone, restart=restart))
                     on_result(results[-1])
             else:
-                results += _run_local(todo, workers, on_result)
+                from fade_rl.experiments.pool import run_local
+
+                results += run_local(todo, workers, on_result, restart)
         elif todo:
-            results += _run_ray(todo, address, workers, on_result)
+            results += _run_ray(todo, address, workers, on_result, restart)
     finally:
         bar.close()
     order = {job.label: i for i, job in enumerate(jobs)}

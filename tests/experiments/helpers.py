@@ -49,3 +49,10 @@ def write_config(path: Path, data: dict[str, Any]) -> Path:
     """Write ``data`` as YAML to ``path`` and return it."""
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def fast_config(n_timesteps: int = 600, **changes: Any) -> dict[str, Any]:
+    """:data:`SMALL` without plasticity measurements: the cheapest real run."""
+    data = small_config(budget={"n_timesteps": n_timesteps}, **changes)
+    data["logging"] = {**data["logging"], "plasticity_interval": 0, "checkpoint_interval": 300}
+    return data

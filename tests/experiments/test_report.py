@@ -99,3 +99,66 @@ def test_plasticity_tags_pick_the_last_hidden_layer_of_the_first_critic() -> Non
         "plasticity/qf0/net/dist_from_init",
     ]
     assert plasticity_tags({"rollout/ep_rew_mean"}) == []
+
+
+def test_damaged_files_are_named_not_dropped(
+    small_runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(small_runs / "tiny_flip", root / "tiny_flip")
+    events = sorted((root / "tiny_flip" / "fade" / "seed_0").glob("events.out.tfevents.*"))[0]
+    data = events.read_bytes()
+    events.write_bytes(data[: len(data) - 7])  # a torn last record
+    empty = root / "tiny_flip" / "fade" / "seed_1" / "events.out.tfevents.0.empty"
+    empty.write_bytes(b"")
+    summary = root / "tiny_flip" / "none" / "seed_1" / "summary.json"
+    summary.write_text('{"status": "compl')
+    report = make_report([root], reps=100)
+    err = capsys.readouterr().err
+    text = (root / "report" / "report.md").read_text()
+    for name, issue in (
+        (events, "truncated at byte"),
+        (empty, "empty file"),
+        (summary, "unreadable"),
+    ):
+        assert f"{name}: {issue}" in err, name
+        assert f"{name}: {issue}" in text, name
+    assert "## Warnings" in text and len(report["warnings"]) == 3
+    statuses = {(r.method, r.seed): r.status for r in find_runs([root])}
+    assert statuses[("none", 1)] == "corrupt"
+    assert f"`{summary.parent}`: corrupt ({summary} is unreadable)" in text
+
+
+def test_one_seed_prints_no_ci(small_runs: Path, tmp_path: Path) -> None:
+    report = make_report([small_runs / "tiny_flip" / "fade" / "seed_0"], tmp_path / "o", reps=100)
+    final = json.loads((small_runs / "tiny_flip" / "fade" / "seed_0" / "summary.json").read_text())[
+        "final_return"
+    ]
+    assert f"{final:,.1f} (n=1, no CI)" in report["table"]
+    (row,) = report["rows"]
+    assert row["final_iqm"] == pytest.approx(final) and row["final_ci_low"] is None
+
+
+def test_return_plot_says_how_many_seeds_it_averages(
+    small_runs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib.pyplot as plt
+
+    from fade_rl.experiments.report_load import read_scalars
+    from fade_rl.experiments.report_plots import plot_setting
+
+    runs = [r for r in find_runs([small_runs / "tiny_flip"]) if r.method == "fade"]
+    scalars = {r.path: read_scalars(r.path) for r in runs}
+    scalars[runs[1].path] = scalars[runs[1].path].iloc[0:0]  # one seed has no scalars
+    labels = []
+    original = plt.Axes.legend
+
+    def spy(ax: plt.Axes, *args: object, **kwargs: object) -> object:
+        labels.extend(ax.get_legend_handles_labels()[1])
+        return original(ax, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Axes, "legend", spy)
+    plot_setting("tiny_flip", runs, scalars, tmp_path)
+    assert "fade (mean of n=1 seed)" in labels

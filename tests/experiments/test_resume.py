@@ -14,7 +14,7 @@ import numpy as np
 from tbparse import SummaryReader
 
 from fade_rl.cli import main
-from fade_rl.experiments.run import read_episodes
+from fade_rl.experiments.logs import read_episodes
 
 from .helpers import small_config, write_config
 

@@ -11,13 +11,9 @@ import yaml
 from tbparse import SummaryReader
 
 from fade_rl.experiments.config import validate_config
-from fade_rl.experiments.run import (
-    RunError,
-    read_episodes,
-    run_dir_for,
-    train_run,
-    truncate_events,
-)
+from fade_rl.experiments.folder import RunError, run_dir_for
+from fade_rl.experiments.logs import read_episodes, truncate_events
+from fade_rl.experiments.run import train_run
 
 from .helpers import small_config
 
@@ -31,12 +27,15 @@ def test_run_folder_contents(small_runs: Path) -> None:
     assert yaml.safe_load((run_dir / "config.yaml").read_text()) == config.to_dict()
     versions = json.loads((run_dir / "versions.json").read_text())
     assert {"python", "torch", "stable-baselines3", "gymnasium"} <= set(versions)
+    # the device actually used (config says "cpu"; no GPU name without CUDA)
+    assert versions["device"] == "cpu" and "gpu" not in versions
     assert "started" in (run_dir / "command.txt").read_text()
     assert json.loads((run_dir / "checkpoint.json").read_text())["step"] == 1500
 
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert summary["n_timesteps"] == 1500
+    assert summary["device"] == "cpu" and summary["resumed_at"] == []
     assert summary["steps_per_second"] > 0
     episodes, shifts = read_episodes(run_dir)
     assert summary["n_episodes"] == len(episodes) > 0

@@ -1,0 +1,132 @@
+"""Checks of config values that go beyond types: devices, NaN/infinity, SB3 arguments.
+
+Each failure is a :class:`ConfigError` (or a ``ValueError`` inside a pydantic validator)
+with a one-line message that names the key and the fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ConfigError", "check_device", "check_hyperparams", "non_finite_key"]
+
+
+class ConfigError(ValueError):
+    """A bad config: the message is one line that names the key or the file."""
+
+
+def check_device(value: str) -> str:
+    """``value`` if it names a torch device this machine has (or ``auto``); else ValueError."""
+    import torch
+
+    if value == "auto":
+        return value
+    fix = "use --device cpu or auto"
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown torch device {value!r}; {fix}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {value!r} is not available (no CUDA on this machine); {fix}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {value!r} is not available ({torch.cuda.device_count()} CUDA devices); "
+                f"{fix}"
+            )
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {value!r} is not available on this machine; {fix}")
+    elif device.type != "cpu":
+        raise ValueError(f"device {value!r} is not supported; {fix}")
+    return value
+
+
+_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def non_finite_key(data: Any, where: str = "") -> str | None:
+    """The dotted key of the first NaN or infinity in ``data`` (numbers or such strings)."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            found = non_finite_key(value, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    elif isinstance(data, (list, tuple)):
+        for i, value in enumerate(data):
+            found = non_finite_key(value, f"{where}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(data, float):
+        return None if math.isfinite(data) else where or "value"
+    if isinstance(data, str) and data.strip().lower().replace(".", "") in _NON_FINITE:
+        return where or "value"
+    return None
+
+
+#: SB3 hyperparameters with a range: name -> (lowest, highest), both allowed.
+_RANGES: dict[str, tuple[float, float]] = {
+    "buffer_size": (1, math.inf),
+    "batch_size": (1, math.inf),
+    "learning_starts": (0, math.inf),
+    "learning_rate": (0, math.inf),
+    "gamma": (0, 1),
+    "tau": (0, 1),
+    "target_update_interval": (1, math.inf),
+}
+
+
+# ---------------------------------------------------------------------------- SB3 checks
+def _algo_class(name: str) -> type:
+    from stable_baselines3 import DQN, SAC, TD3
+
+    return {"dqn": DQN, "sac": SAC, "td3": TD3}[name]
+
+
+def _sb3_parameters(name: str) -> dict[str, inspect.Parameter]:
+    params = dict(inspect.signature(_algo_class(name)).parameters)
+    for skip in ("self", "policy", "env", "seed", "device", "_init_setup_model", "tensorboard_log"):
+        params.pop(skip, None)
+    return params
+
+
+def check_hyperparams(algo: Any) -> None:
+    """Reject SB3 keyword arguments the algorithm does not take or that have the wrong type."""
+    params = _sb3_parameters(algo.name)
+    for key, value in list(algo.hyperparams.items()):
+        where = f"algo.hyperparams.{key}"
+        if key not in params:
+            close = sorted(params)
+            raise ConfigError(
+                f"{where}: {algo.name.upper()} takes no argument {key!r}; valid: {', '.join(close)}"
+            )
+        default = params[key].default
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        elif isinstance(default, float) and not isinstance(value, bool):
+            if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+                algo.hyperparams[key] = value
+            elif not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{where}: expected a number, got {value!r}")
+        elif (
+            isinstance(default, int)
+            and (isinstance(value, bool) or not isinstance(value, int))
+            # train_freq also takes [n, "step"]
+            and not (key == "train_freq" and isinstance(value, (list, tuple)))
+        ):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        value = algo.hyperparams[key]
+        if key in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high = _RANGES[key]
+            if not low <= value <= high:
+                span = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
+                raise ConfigError(f"{where}: must be {span}, got {value!r}")
