@@ -200,7 +200,11 @@ def critic_arch_policy(algorithm: type) -> type:
         >>> critic_arch_policy(FadeSAC).__name__
         'CriticArchSACPolicy'
     """
-    for base, policy in ((DQN, CriticArchDQNPolicy), (TD3, CriticArchTD3Policy), (SAC, CriticArchSACPolicy)):
+    for base, policy in (
+        (DQN, CriticArchDQNPolicy),
+        (TD3, CriticArchTD3Policy),
+        (SAC, CriticArchSACPolicy),
+    ):
         if isinstance(algorithm, type) and issubclass(algorithm, base):
             return policy
     raise ValueError(

@@ -19,6 +19,7 @@ layer is a FADE head, its decay rates for those columns go back to
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -102,13 +103,15 @@ class ContinualBackprop:
         self.model: SupportedModel = check_model(model, "ContinualBackprop")
         self.replacement_rate = check_fraction("replacement_rate", replacement_rate)
         self.decay = _check_rate("decay", decay, upper_open=True)
-        self.maturity_threshold = cast(int, check_positive_int("maturity_threshold", maturity_threshold))
+        self.maturity_threshold = cast(
+            int, check_positive_int("maturity_threshold", maturity_threshold)
+        )
         self.n_replaced = 0
         self.steps = 0
         self.layers: list[_Layer] = []
         for mlp in critic_mlps(self.model):
             linears = [(i, m) for i, m in enumerate(mlp.net) if isinstance(m, nn.Linear)]
-            for (index, incoming), (_, outgoing) in zip(linears, linears[1:], strict=False):
+            for (index, incoming), (_, outgoing) in itertools.pairwise(linears):
                 if incoming.out_features != outgoing.in_features:
                     raise ValueError(
                         f"cbp: {mlp.name}[{index}] has {incoming.out_features} units but the next "
@@ -131,7 +134,9 @@ class ContinualBackprop:
         self._handles: list[RemovableHandle] = []
         for layer in self.layers:
 
-            def keep(module: nn.Module, inputs: tuple[th.Tensor, ...], layer: _Layer = layer) -> None:
+            def keep(
+                module: nn.Module, inputs: tuple[th.Tensor, ...], layer: _Layer = layer
+            ) -> None:
                 layer.features = inputs[0].detach()
 
             self._handles.append(layer.outgoing.register_forward_pre_hook(keep))

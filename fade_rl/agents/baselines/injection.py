@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch as th
 from stable_baselines3 import DQN
@@ -55,6 +55,7 @@ class InjectedHead(nn.Linear):
         ['weight', 'bias']
     """
 
+    frozen_weight: th.Tensor
     frozen_bias: th.Tensor | None
 
     def __init__(self, old: nn.Linear) -> None:
@@ -76,7 +77,10 @@ class InjectedHead(nn.Linear):
             self.register_buffer("frozen_bias", frozen_bias)
 
     def forward(self, x: th.Tensor) -> th.Tensor:
-        bias = None if self.bias is None else self.bias + self.frozen_bias
+        bias = None
+        if self.bias is not None:
+            assert self.frozen_bias is not None
+            bias = self.bias + self.frozen_bias
         return F.linear(x, self.weight + self.frozen_weight, bias)
 
 
@@ -167,7 +171,7 @@ def inject_plasticity(model: BaseAlgorithm) -> list[str]:
     names = []
     for name, online, target in _critic_pairs(model):
         holder, target_holder = _last_holder(online), _last_holder(target)
-        old = holder[-1]
+        old = cast(nn.Linear, holder[-1])
         new = InjectedHead(old)
         holder[-1] = new
         target_holder[-1] = copy.deepcopy(new)
@@ -227,9 +231,7 @@ class InjectionCallback(BaseCallback):
         self.injected_at: list[int] = []
 
     def _on_step(self) -> bool:
-        due = any(
-            s <= self.num_timesteps and s not in self.injected_at for s in self.at_steps
-        )
+        due = any(s <= self.num_timesteps and s not in self.injected_at for s in self.at_steps)
         if due:
             self.injected_at.extend(
                 s for s in self.at_steps if s <= self.num_timesteps and s not in self.injected_at

@@ -34,7 +34,6 @@ from typing import Any
 import numpy as np
 import torch as th
 from scipy.special import erfi
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
@@ -48,8 +47,7 @@ _DEFAULT_BETAS = (0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 def _check_betas(betas: Any) -> tuple[float, ...]:
     values = tuple(betas) if isinstance(betas, (list, tuple)) else None
     if not values or any(
-        isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 < b < 1.0
-        for b in values
+        isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 < b < 1.0 for b in values
     ):
         raise ValueError(f"betas must be a non-empty list of numbers in (0, 1), got {betas!r}")
     return tuple(float(b) for b in values)
@@ -126,7 +124,7 @@ class TRAC:
         return float(self.s.sum())
 
     def remove(self) -> None:
-        """Remove the hooks: the parameters keep the played ``theta``, the base optimizer goes on."""
+        """Remove the hooks: the parameters keep the played ``theta``; the base goes on."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -141,7 +139,9 @@ class TRAC:
         refs = [self.reference[i] for i in self._stepped]
         displacement = th._foreach_sub(bases, refs)
         grads = [p.grad for p in ps]
-        h = th.stack([th.dot(g.flatten(), d.flatten()) for g, d in zip(grads, displacement, strict=True)]).sum()
+        h = th.stack(
+            [th.dot(g.flatten(), d.flatten()) for g, d in zip(grads, displacement, strict=True)]
+        ).sum()
         self._h = float(h)
         th._foreach_copy_(ps, bases)
 
