@@ -15,7 +15,7 @@ ALGORITHMS = (DQN, FadeDQN, SAC, FadeSAC, TD3, FadeTD3)
 
 
 def tiny(cls: type, net_arch: list[int] | None = None, sgd: bool = False, **kwargs: Any) -> Any:
-    """A small model of ``cls`` (CartPole for DQN, Pendulum otherwise) with 64 random transitions."""
+    """A small ``cls`` (CartPole for DQN, Pendulum otherwise) with 64 random transitions."""
     env = "CartPole-v1" if issubclass(cls, DQN) else "Pendulum-v1"
     policy_kwargs: dict[str, Any] = {"net_arch": net_arch or [8, 8]}
     if sgd:

@@ -64,7 +64,9 @@ def test_the_lowest_utility_mature_unit_is_replaced_with_state_reset(cls) -> Non
     cbp.layers[0].utility.copy_(th.tensor([3.0, 0.5, 2.0, 4.0]))
     before_in = incoming.weight.detach().clone()
     before_out = outgoing.weight.detach().clone()
-    state_in = {k: v.clone() for k, v in optimizer.state[incoming.weight].items() if th.is_tensor(v)}
+    state_in = {
+        k: v.clone() for k, v in optimizer.state[incoming.weight].items() if th.is_tensor(v)
+    }
     # the third step's utilities: 0.5 * set value + 0.5 * contribution; unit 1 must stay lowest
     with th.no_grad():
         outgoing.weight[:, 1] = 0.0

@@ -29,7 +29,9 @@ def test_l2init_step_is_sgd_on_loss_plus_squared_distance_by_autograd() -> None:
     # autograd of  <grads, theta> + c * sum ||theta - theta_0||^2
     leaves = [b.clone().requires_grad_(True) for b in before]
     loss = sum((g * x).sum() for g, x in zip(grads, leaves, strict=True))
-    loss = loss + coefficient * sum(((x - i) ** 2).sum() for x, i in zip(leaves, initial, strict=True))
+    loss = loss + coefficient * sum(
+        ((x - i) ** 2).sum() for x, i in zip(leaves, initial, strict=True)
+    )
     expected_grads = th.autograd.grad(loss, leaves)
     optimizer = model.policy.optimizer
     lr = optimizer.param_groups[0]["lr"]
