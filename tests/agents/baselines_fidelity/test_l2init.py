@@ -41,7 +41,7 @@ def test_l2init_step_is_sgd_on_loss_plus_squared_distance_by_autograd() -> None:
     optimizer.step()
     for p, b, eg, g, i in zip(params, before, expected_grads, grads, initial, strict=True):
         assert th.allclose(p, b - lr * eg, atol=1e-6)
-        # by hand: the squared distance's gradient 2 c (theta - theta_0), not c (theta - theta_0)/||.||
+        # by hand: the squared distance's gradient 2 c (theta - theta_0), not the norm's
         assert th.allclose(p, b - lr * (g + 2 * coefficient * (b - i)), atol=1e-6)
     for handle in handles:
         handle.remove()
