@@ -18,11 +18,11 @@ This is the update of the paper's code (``start_trac`` in
 github.com/ComputationalRobotics/TRAC, the JAX version in the
 ``trac-optimizer`` 0.0.2 package) written with ``theta_base`` stored. The
 package's PyTorch version is not used: it recovers ``theta_base`` as
-``(theta - theta_ref) / S``, which float32 rounds to ``theta_ref`` while ``S`` is
-near its initial 1e-8 (the base trajectory is lost), it clamps ``S`` at 0 (the JAX
-version does not), it appends a line to a log file at every step, and it keeps
-its state under a string key in ``optimizer.state``, which breaks
-``optimizer.state_dict()`` (so SB3's ``save``).
+``(theta - theta_ref) / (S + eps)``, which is off by ``eps / S`` (about 10% while
+``S`` is near its start of 1e-7, even in float64) and which float32 rounds to
+zero while ``S * (theta_base - theta_ref)`` is below the parameters' ulp (the
+base trajectory is lost early on); it clamps ``S`` at 0 (the JAX version does
+not); and it appends a line to a log file and reads a scalar back at every step.
 """
 
 from __future__ import annotations
