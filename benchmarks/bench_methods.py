@@ -4,10 +4,11 @@ Every method is set up on its own model (SB3 defaults, ``MlpPolicy``) with the
 replay buffer filled by random transitions; the per-step methods attach their
 hooks exactly as their callbacks do at training start (``fade`` is FadeDQN /
 FadeSAC). ``train(gradient_steps=n)`` is then timed in alternating rounds
-(none, wd, l2init, ...) so that all see the same machine load; the median time
-per gradient step over the rounds is reported with its ratio to ``none``
-(target for per-step methods: at most 1.15), and the ratio of the fastest
-rounds beside it (the least disturbed by other load).
+(none, wd, l2init, ...) so that all see the same machine load. Reported: the
+median time per gradient step over the rounds; ``ratio``, the median over
+rounds of the method's time divided by ``none``'s time in the same round (load
+that drifts between rounds cancels; target for per-step methods: at most
+1.15); and ``best``, the ratio of the fastest rounds (the least disturbed).
 
 Run: ``python -m benchmarks.bench_methods`` (options: ``--steps``, ``--rounds``, ``--threads``).
 """
@@ -89,9 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         row = f"{method:<11}"
         for name, *_ in ALGORITHMS:
             times, base = results[name][method], results[name]["none"]
-            median = statistics.median(times)
+            ratio = statistics.median(t / b for t, b in zip(times, base, strict=True))
             row += (
-                f"{1e3 * median:>14.3f}{median / statistics.median(base):>7.3f}"
+                f"{1e3 * statistics.median(times):>14.3f}{ratio:>7.3f}"
                 f"{min(times) / min(base):>7.3f}"
             )
         print(row)
