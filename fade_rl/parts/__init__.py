@@ -39,6 +39,7 @@ from fade_rl.parts.optimizers import (
     optimizer_state_of,
     optimizers_of,
     reset_optimizer_state,
+    zero_optimizer_state,
 )
 from fade_rl.parts.schedule import Periodic, next_multiple
 from fade_rl.parts.targets import TARGETS, target_modules, target_pairs, target_parameters
@@ -81,4 +82,5 @@ __all__ = [
     "target_pairs",
     "target_parameters",
     "td_targets",
+    "zero_optimizer_state",
 ]

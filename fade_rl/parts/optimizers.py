@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "optimizer_state_of",
     "optimizers_of",
     "reset_optimizer_state",
+    "zero_optimizer_state",
 ]
 
 #: The quantiles (in percent) that ``fade/<head>/lambda_q<p>`` reports.
@@ -71,6 +73,26 @@ def fade_group_init_decay(optimizer: Any, param: th.Tensor) -> float | None:
         if group["fade"] and any(p is param for p in group["params"]):
             return float(group["init_decay"])
     return None
+
+
+#: Optimizer state tensors that are moments or traces: zeroed where a unit is re-initialized.
+_ZEROED_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "decay_trace")
+
+
+def zero_optimizer_state(model: SupportedModel, param: th.Tensor, mask: th.Tensor) -> None:
+    """Zero the moments and traces of ``param`` where ``mask`` (broadcast to it) is true.
+
+    FADE's decay rates there go back to the group's ``init_decay``. Masks, not index lists:
+    no data-dependent shapes, so no host sync on a GPU.
+    """
+    state, optimizer = optimizer_state_of(model, param)
+    for key in _ZEROED_STATE:
+        if key in state:
+            state[key].masked_fill_(mask, 0.0)
+    if "log_decay" in state:
+        init_decay = fade_group_init_decay(optimizer, param)
+        if init_decay is not None:
+            state["log_decay"].masked_fill_(mask, math.log(init_decay))
 
 
 def decay_rate_summary(rates: th.Tensor) -> dict[str, th.Tensor]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import cast
 
 import torch as th
@@ -19,28 +18,12 @@ from fade_rl.parts import (
     check_tau,
     critic_networks,
     dormant_scores,
-    fade_group_init_decay,
-    optimizer_state_of,
     readout,
     run_critics,
+    zero_optimizer_state,
 )
 
 __all__ = ["ReDoCallback", "redo"]
-
-# Optimizer state tensors that are moments or traces: zeroed where ReDo touches weights.
-_ZEROED_STATE = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer", "decay_trace")
-
-
-def _zero_state(model: SupportedModel, param: th.Tensor, mask: th.Tensor) -> None:
-    """Zero the moments and traces of ``param`` where ``mask`` (broadcast to it) is true."""
-    state, optimizer = optimizer_state_of(model, param)
-    for key in _ZEROED_STATE:
-        if key in state:
-            state[key].masked_fill_(mask, 0.0)
-    if "log_decay" in state:
-        init_decay = fade_group_init_decay(optimizer, param)
-        if init_decay is not None:
-            state["log_decay"].masked_fill_(mask, math.log(init_decay))
 
 
 def _recycle(
@@ -60,13 +43,13 @@ def _recycle(
     rows = dormant[:, None]
     with th.no_grad():
         incoming.weight.copy_(th.where(rows, fresh.weight, incoming.weight))
-        _zero_state(model, incoming.weight, rows)
+        zero_optimizer_state(model, incoming.weight, rows)
         if incoming.bias is not None:
             assert fresh.bias is not None
             incoming.bias.copy_(th.where(dormant, fresh.bias, incoming.bias))
-            _zero_state(model, incoming.bias, dormant)
+            zero_optimizer_state(model, incoming.bias, dormant)
         outgoing.weight.masked_fill_(dormant[None, :], 0.0)
-        _zero_state(model, outgoing.weight, dormant[None, :])
+        zero_optimizer_state(model, outgoing.weight, dormant[None, :])
 
 
 def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[str, int]:

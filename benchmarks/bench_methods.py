@@ -1,0 +1,102 @@
+"""Cost of one gradient step under each method, against ``none``, on DQN and SAC (CPU).
+
+Every method is set up on its own model (SB3 defaults, ``MlpPolicy``) with the
+replay buffer filled by random transitions; the per-step methods attach their
+hooks exactly as their callbacks do at training start (``fade`` is FadeDQN /
+FadeSAC). ``train(gradient_steps=n)`` is then timed in alternating rounds
+(none, wd, l2init, ...) so that all see the same machine load. Reported: the
+median time per gradient step over the rounds; ``ratio``, the median over
+rounds of the method's time divided by ``none``'s time in the same round (load
+that drifts between rounds cancels; target for per-step methods: at most
+1.15); and ``best``, the ratio of the fastest rounds (the least disturbed).
+
+Run: ``python -m benchmarks.bench_methods`` (options: ``--steps``, ``--rounds``, ``--threads``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN, SAC
+
+from benchmarks.bench_agents import _ready, _time_train
+from fade_rl import FadeDQN, FadeSAC
+from fade_rl.agents.baselines import (
+    TRAC,
+    ContinualBackprop,
+    add_l2_init,
+    add_weight_decay,
+    inject_plasticity,
+)
+from fade_rl.parts import optimizers_of
+
+# method -> (uses the FADE algorithm, what to do to a ready model)
+METHODS: dict[str, tuple[bool, Callable[[Any], Any]]] = {
+    "none": (False, lambda model: None),
+    "wd": (False, lambda model: add_weight_decay(model, 1e-4, target="critic")),
+    "l2init": (False, lambda model: add_l2_init(model, 1e-4, target="critic")),
+    "cbp": (False, lambda model: ContinualBackprop(model)),
+    "trac": (False, lambda model: TRAC(optimizers_of(model)[0])),
+    "injection": (False, inject_plasticity),
+    "fade": (True, lambda model: None),
+}
+
+ALGORITHMS = (("DQN", DQN, FadeDQN, "CartPole-v1"), ("SAC", SAC, FadeSAC, "Pendulum-v1"))
+
+
+def bench_algorithm(
+    vanilla: type, fade: type, env_id: str, steps: int, rounds: int
+) -> dict[str, list[float]]:
+    """Seconds per gradient step of each method, per round."""
+    models = {}
+    for name, (uses_fade, setup) in METHODS.items():
+        model = _ready(fade if uses_fade else vanilla, env_id, 0)
+        model._bench_keep = setup(model)  # keep hook owners alive
+        models[name] = model
+    for model in models.values():  # warm-up (allocations, lazy optimizer state)
+        _time_train(model, max(steps // 4, 1))
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            times[name].append(_time_train(model, steps))
+    return times
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100, help="gradient steps per timed round")
+    parser.add_argument("--rounds", type=int, default=15, help="timed rounds per method")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    th.set_num_threads(args.threads)
+    print(
+        f"torch {th.__version__}, {platform.processor() or platform.machine()}, "
+        f"{args.threads} thread(s), {args.rounds} rounds x {args.steps} gradient steps"
+    )
+    results = {
+        name: bench_algorithm(vanilla, fade, env_id, args.steps, args.rounds)
+        for name, vanilla, fade, env_id in ALGORITHMS
+    }
+    header = f"{'method':<11}"
+    for name, *_ in ALGORITHMS:
+        header += f"{name + ' ms/step':>14}{'ratio':>7}{'best':>7}"
+    print(header)
+    for method in METHODS:
+        row = f"{method:<11}"
+        for name, *_ in ALGORITHMS:
+            times, base = results[name][method], results[name]["none"]
+            ratio = statistics.median(t / b for t, b in zip(times, base, strict=True))
+            row += (
+                f"{1e3 * statistics.median(times):>14.3f}{ratio:>7.3f}"
+                f"{min(times) / min(base):>7.3f}"
+            )
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""TRAC (Muppidi, Zhang & Wang 2024): a parameter-free scale around the critic's base optimizer.
+
+TRAC keeps the base optimizer's own iterate ``theta_base`` (started at the
+reference ``theta_ref``, the parameters when TRAC starts) and plays
+``theta = theta_ref + S * (theta_base - theta_ref)``, with the scale ``S`` tuned
+online by the erfi tuner over ``n`` discount factors ``beta_j``. Each step, with
+``g`` the gradient at the played ``theta``::
+
+    h         = <g, theta_base - theta_ref>            (over all critic parameters)
+    theta_base = base_step(theta_base, g)
+    v_j       = beta_j^2 v_j + h^2
+    sigma_j   = beta_j sigma_j - h
+    s_j       = s_prev / erfi(1/sqrt 2) * erfi(sigma_j / (sqrt(2 v_j) + eps))
+    S         = sum_j s_j
+    theta     = theta_ref + S * (theta_base - theta_ref)
+
+This is the update of the paper's code (``start_trac`` in
+github.com/ComputationalRobotics/TRAC, the JAX version in the
+``trac-optimizer`` 0.0.2 package) written with ``theta_base`` stored. The
+package's PyTorch version is not used: it recovers ``theta_base`` as
+``(theta - theta_ref) / (S + eps)``, which is off by ``eps / S`` (about 10% while
+``S`` is near its start of 1e-7, even in float64) and which float32 rounds to
+zero while ``S * (theta_base - theta_ref)`` is below the parameters' ulp (the
+base trajectory is lost early on); it clamps ``S`` at 0 (the JAX version does
+not); and it appends a line to a log file and reads a scalar back at every step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch as th
+from scipy.special import erfi
+from stable_baselines3.common.callbacks import BaseCallback
+from torch.utils.hooks import RemovableHandle
+
+from fade_rl.parts import check_model, optimizers_of
+
+__all__ = ["TRAC", "TRACCallback"]
+
+_DEFAULT_BETAS = (0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
+
+
+def _check_betas(betas: Any) -> tuple[float, ...]:
+    values = tuple(betas) if isinstance(betas, (list, tuple)) else None
+    if not values or any(
+        isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 < b < 1.0 for b in values
+    ):
+        raise ValueError(f"betas must be a non-empty list of numbers in (0, 1), got {betas!r}")
+    return tuple(float(b) for b in values)
+
+
+def _check_positive(name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+class TRAC:
+    """TRAC around an existing optimizer, as a pair of step hooks (the optimizer stays itself).
+
+    A pre-step hook computes ``h`` and puts ``theta_base`` into the parameters, so
+    the base optimizer (Adam, SGD or FADE, with its own state and SB3's
+    learning-rate schedule) steps its own iterate with the gradient taken at
+    ``theta``; a post-step hook stores the new ``theta_base`` and writes
+    ``theta``. The scale is computed in float64 on the host (one device sync per
+    step off the CPU).
+
+    Args:
+        optimizer: the base optimizer (e.g. the critic's).
+        betas: the tuner's discount factors.
+        s_prev: the scale's initial magnitude (the paper's ``s_prev``, 1e-8).
+        eps: the denominator's guard (1e-8).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Linear(3, 1)
+        >>> opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+        >>> trac = TRAC(opt)
+        >>> loss = net(torch.randn(8, 3)).square().mean()
+        >>> loss.backward(); opt.step()
+        >>> trac.scale > 0
+        True
+        >>> trac.remove()
+    """
+
+    def __init__(
+        self,
+        optimizer: th.optim.Optimizer,
+        betas: Sequence[float] = _DEFAULT_BETAS,
+        s_prev: float = 1e-8,
+        eps: float = 1e-8,
+    ) -> None:
+        self.optimizer = optimizer
+        self.betas = np.asarray(_check_betas(betas), dtype=np.float64)
+        self.s_prev = _check_positive("s_prev", s_prev)
+        self.eps = _check_positive("eps", eps)
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        with th.no_grad():
+            self.reference = [p.detach().clone() for p in self.params]
+            self.base = [p.detach().clone() for p in self.params]
+        self.variance = np.zeros_like(self.betas)
+        self.sigma = np.full_like(self.betas, 1e-8)
+        self.s = np.full_like(self.betas, s_prev)
+        self.n_steps = 0
+        self._norm = self.s_prev / float(erfi(1.0 / math.sqrt(2.0)))
+        self._stepped: list[int] = []
+        self._handles: list[RemovableHandle] = [
+            optimizer.register_step_pre_hook(self._before),
+            optimizer.register_step_post_hook(self._after),
+        ]
+
+    @property
+    def scale(self) -> float:
+        """The current scale ``S``."""
+        return float(self.s.sum())
+
+    def remove(self) -> None:
+        """Remove the hooks: the parameters keep the played ``theta``; the base goes on."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    @th.no_grad()
+    def _before(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self._stepped = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not self._stepped:
+            return
+        ps = [self.params[i] for i in self._stepped]
+        bases = [self.base[i] for i in self._stepped]
+        refs = [self.reference[i] for i in self._stepped]
+        displacement = th._foreach_sub(bases, refs)
+        grads = [p.grad for p in ps]
+        h = th.stack(
+            [th.dot(g.flatten(), d.flatten()) for g, d in zip(grads, displacement, strict=True)]
+        ).sum()
+        self._h = float(h)
+        th._foreach_copy_(ps, bases)
+
+    @th.no_grad()
+    def _after(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if not self._stepped:
+            return
+        ps = [self.params[i] for i in self._stepped]
+        bases = [self.base[i] for i in self._stepped]
+        refs = [self.reference[i] for i in self._stepped]
+        th._foreach_copy_(bases, ps)
+        h = self._h
+        self.variance = self.betas**2 * self.variance + h * h
+        self.sigma = self.betas * self.sigma - h
+        s = self._norm * erfi(self.sigma / (math.sqrt(2.0) * np.sqrt(self.variance) + self.eps))
+        if not np.all(np.isfinite(s)):
+            raise FloatingPointError(
+                "TRAC's scale overflowed (erfi of a large argument: h kept one sign for "
+                "thousands of steps); lower the base learning rate or drop the largest beta"
+            )
+        self.s = s
+        self.n_steps += 1
+        scale = float(s.sum())
+        # theta = theta_ref + S * (theta_base - theta_ref)
+        th._foreach_copy_(ps, refs)
+        th._foreach_add_(ps, th._foreach_sub(bases, refs), alpha=scale)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Reference, base iterate and tuner state (tensors and lists; ``torch.save`` it)."""
+        return {
+            "reference": [t.clone() for t in self.reference],
+            "base": [t.clone() for t in self.base],
+            "variance": self.variance.tolist(),
+            "sigma": self.sigma.tolist(),
+            "s": self.s.tolist(),
+            "n_steps": self.n_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, for the same parameters."""
+        if len(state["reference"]) != len(self.params) or len(state["s"]) != len(self.betas):
+            raise ValueError(
+                "TRAC state does not match this optimizer's parameters or betas; load the "
+                "state saved for this model"
+            )
+        with th.no_grad():
+            for mine, saved in zip(self.reference, state["reference"], strict=True):
+                mine.copy_(saved)
+            for mine, saved in zip(self.base, state["base"], strict=True):
+                mine.copy_(saved)
+        self.variance = np.asarray(state["variance"], dtype=np.float64)
+        self.sigma = np.asarray(state["sigma"], dtype=np.float64)
+        self.s = np.asarray(state["s"], dtype=np.float64)
+        self.n_steps = int(state["n_steps"])
+
+
+class TRACCallback(BaseCallback):
+    """SB3 callback: :class:`TRAC` around the critic optimizer during ``learn``.
+
+    The critic optimizer is DQN's Q optimizer or SAC's/TD3's critic optimizer
+    (FADE for FADE models); the actor's optimizer is left alone.
+
+    Args:
+        betas: the tuner's discount factors (the paper's six, 0.9 to 0.999999).
+        s_prev: the scale's initial magnitude (1e-8).
+        eps: 1e-8.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> callback = TRACCallback()
+        >>> _ = model.learn(200, callback=callback)
+        >>> callback.state_dict()["n_steps"] > 0
+        True
+    """
+
+    def __init__(
+        self,
+        betas: Sequence[float] = _DEFAULT_BETAS,
+        s_prev: float = 1e-8,
+        eps: float = 1e-8,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.betas = _check_betas(betas)
+        self.s_prev = _check_positive("s_prev", s_prev)
+        self.eps = _check_positive("eps", eps)
+        self.trac: TRAC | None = None
+        self._saved: dict[str, Any] | None = None
+
+    def _on_training_start(self) -> None:
+        model = check_model(self.model, "TRACCallback")
+        self.trac = TRAC(optimizers_of(model)[0], self.betas, self.s_prev, self.eps)
+        if self._saved is not None:
+            self.trac.load_state_dict(self._saved)
+            self._saved = None
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.trac is not None:
+            self.logger.record("baselines/trac_scale", self.trac.scale)
+
+    def _on_training_end(self) -> None:
+        if self.trac is not None:
+            self._saved = self.trac.state_dict()
+            self.trac.remove()
+            self.trac = None
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """TRAC's state (see :meth:`TRAC.state_dict`), or None before training."""
+        return self.trac.state_dict() if self.trac is not None else self._saved
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore TRAC's state before ``learn`` resumes."""
+        self._saved = state
