@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import scipy.stats
 import torch
@@ -168,8 +169,9 @@ def adapt(
     elif method == "fade":
         head = list(net.head_b.parameters())
         rest = [p for p in params if all(p is not h for h in head)]
+        groups: list[dict[str, Any]] = [{"params": rest}, {"params": head, "fade": True}]
         opt = FADE(
-            [{"params": rest}, {"params": head, "fade": True}],
+            groups,
             lr=ADAPT_LR, base="adam", meta_lr=args.meta_lr, init_decay=args.init_decay,
         )  # fmt: skip
     elif method in ("snp", "reset"):
