@@ -18,8 +18,10 @@ Rows (``--methods``), each a different forgetting method during the same adaptat
   ``theta <- alpha * theta + (1 - alpha) * theta_fresh`` (a fresh draw, ``--snp-alpha``), then Adam;
 * ``reset``: head B re-initialized at the switch, then Adam.
 
-Run ``r`` uses seed ``r`` for everything random in it (data, initialization, probe), and the
-control and imprinted networks of a run share their initialization and data (paired).
+Run ``r`` seeds its points and initialization with ``r``, the fresh draw of shrink & perturb
+or the reset with ``10000 + r`` and the student probe with ``20000 + r``; the control and
+imprinted networks of a run share their initialization and points (paired).
+``--json FILE`` appends one line per (run, row, group) and a rerun skips the lines there.
 
     python -m benchmarks.paper.structural_memory --runs 20
     python -m benchmarks.paper.structural_memory --runs 2 --grid 1e-3 --methods l2,fade
