@@ -121,6 +121,8 @@ def test_a_short_run_is_reproducible_and_fade_learns_its_decay():
     second = sm.run_one(0, todo, _args())
     for a, b in zip(first, second, strict=True):
         a.pop("seconds"), b.pop("seconds")
+        # the ridge solve (float64) may differ in its last bit from call to call
+        assert a.pop("linear_r2") == pytest.approx(b.pop("linear_r2"), rel=1e-9, abs=1e-12)
         assert a == b
     for record in first:
         assert 0.0 <= record["acc_in"] <= 1.0 and 0.0 <= record["acc_out"] <= 1.0
