@@ -43,9 +43,9 @@ import scipy.stats
 import torch
 from torch import Tensor, nn
 
-from fade_rl.agents.baselines._targets import fresh_copy
 from fade_rl.metrics.functional import linear_probe_r2
 from fade_rl.optim import FADE, linear_head_curvature
+from fade_rl.parts import fresh_copy
 
 HALF_SIDE, RING, BLIND_SPOT = 3.0, (1.5, 3.5), 1.5
 N_POINTS, N_PROBE, N_OUT_B = 5000, 1000, 20
@@ -271,7 +271,7 @@ def run_one(
         records.append({
             "run": run, "method": method, "wd": wd, "group": group,
             "acc_in": acc_in, "acc_out": acc_out, "v_std": v_probe.std().item(),
-            "linear_r2": linear_probe_r2(v_probe, y_probe),
+            "linear_r2": float(linear_probe_r2(v_probe, y_probe)),
             **info, "seconds": round(time.perf_counter() - began, 1),
         })  # fmt: skip
     return records
