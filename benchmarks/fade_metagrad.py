@@ -19,6 +19,7 @@ per-element RMS-normalized one (:class:`NormalizedMetaFADE`, docs/fade_in_rl.md)
 optimizer in fade_rl/ is not changed.
 
     python -m benchmarks.fade_metagrad --settings linear teacher dqn sac --out /tmp/metagrad.jsonl
+    python -m benchmarks.fade_metagrad --summarize /tmp/fadestudy_runs   # a sweep's cells
     python -m benchmarks.fade_metagrad --settings dqn --variant normalized --meta-lr 0.001 \\
         --init-decay 1e-4 --seeds 0 1 --runs /tmp/fadestudy_proto --out /tmp/proto.jsonl
 """
@@ -31,6 +32,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -316,6 +318,41 @@ class MetaGradRecorder:
         return out
 
 
+def summarize_runs(root: str | Path) -> list[dict[str, Any]]:
+    """One row per setting folder under ``root`` (a ``fade-rl sweep -f`` folder): the seeds'
+    mean final / mean return, each segment's mean return over seeds, and the spread of the
+    final log10 lambda pooled over seeds (from each run's ``summary.json`` and ``lambda.npz``).
+    Runs without a ``summary.json`` (unfinished) are left out and counted in ``unfinished``.
+    """
+    import numpy as np
+
+    rows = []
+    for setting in sorted(p for p in Path(root).iterdir() if p.is_dir()):
+        runs = sorted(setting.glob("*/seed_*"))
+        done = [r for r in runs if (r / "summary.json").exists()]
+        if not done:
+            continue
+        sums = [json.loads((r / "summary.json").read_text()) for r in done]
+        segments = np.array([[s["mean_return"] for s in d["segments"]] for d in sums], dtype=float)
+        logs = [np.log10(v) for r in done if (r / "lambda.npz").exists()
+                for v in np.load(r / "lambda.npz").values()]  # fmt: skip
+        row: dict[str, Any] = {
+            "setting": setting.name,
+            "seeds": [d["seed"] for d in sums],
+            "unfinished": len(runs) - len(done),
+            "final_return": float(np.mean([d["final_return"] for d in sums])),
+            "mean_return": float(np.mean([d["mean_return"] for d in sums])),
+            "segment_mean_returns": [round(float(x), 1) for x in segments.mean(axis=0)],
+        }
+        if logs:
+            pooled = np.concatenate([x.ravel() for x in logs])
+            q10, q50, q90 = np.quantile(pooled, [0.1, 0.5, 0.9])
+            row["log10_lambda"] = dict(min=float(pooled.min()), q10=float(q10), q50=float(q50),
+                                       q90=float(q90), max=float(pooled.max()))  # fmt: skip
+        rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------------- settings
 def run_supervised(setting: str, steps: int, seeds: int, sample_every: int) -> dict[str, Any]:
     from benchmarks.paper import linear_tracking, teacher_student
@@ -427,7 +464,12 @@ def main() -> None:
     parser.add_argument("--runs", default="/tmp/fadestudy_metagrad_runs", help="RL run folders")
     parser.add_argument("--out", default=None, help="append one JSON line per result here")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--summarize", metavar="DIR", help="only summarize the runs under DIR")
     args = parser.parse_args()
+    if args.summarize:
+        for row in summarize_runs(args.summarize):
+            print(json.dumps(row))
+        return
     torch.set_num_threads(args.threads)
     if args.variant == "normalized" and any(s not in ("dqn", "sac") for s in args.settings):
         parser.error(

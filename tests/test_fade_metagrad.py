@@ -135,3 +135,30 @@ def test_recorder_sees_the_meta_gradient_fade_uses():
     assert rec.summary()["log10_lambda"]["max"] == pytest.approx(
         (math.log(0.01) - G2 * g1) / math.log(10.0)
     )
+
+
+def test_summarize_runs_pools_seeds_and_skips_unfinished(tmp_path):
+    import json
+
+    import numpy as np
+
+    from benchmarks.fade_metagrad import summarize_runs
+
+    for seed, final, mean, segs, lam in (
+        (0, -100.0, 10.0, [20.0, -30.0], [1e-4, 1e-2]),
+        (1, -50.0, 20.0, [40.0, -10.0], [1e-3, 1e-5]),
+    ):
+        run = tmp_path / "cell_a" / "fade" / f"seed_{seed}"
+        run.mkdir(parents=True)
+        summary = {"seed": seed, "final_return": final, "mean_return": mean,
+                   "segments": [{"mean_return": x} for x in segs]}  # fmt: skip
+        (run / "summary.json").write_text(json.dumps(summary))
+        np.savez(run / "lambda.npz", q_net=np.array(lam))
+    (tmp_path / "cell_a" / "fade" / "seed_2").mkdir()  # unfinished: no summary.json
+    (row,) = summarize_runs(tmp_path)
+    assert row["seeds"] == [0, 1] and row["unfinished"] == 1
+    assert row["final_return"] == -75.0 and row["mean_return"] == 15.0
+    assert row["segment_mean_returns"] == [30.0, -20.0]
+    lam = row["log10_lambda"]
+    assert (lam["min"], lam["max"]) == pytest.approx((-5.0, -2.0))
+    assert lam["q50"] == pytest.approx(-3.5)  # median of -5, -4, -3, -2
