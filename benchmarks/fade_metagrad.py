@@ -340,6 +340,7 @@ def summarize_runs(root: str | Path) -> list[dict[str, Any]]:
             "setting": setting.name,
             "seeds": [d["seed"] for d in sums],
             "unfinished": len(runs) - len(done),
+            "final_returns": [d["final_return"] for d in sums],
             "final_return": float(np.mean([d["final_return"] for d in sums])),
             "mean_return": float(np.mean([d["mean_return"] for d in sums])),
             "segment_mean_returns": [round(float(x), 1) for x in segments.mean(axis=0)],

@@ -157,6 +157,7 @@ def test_summarize_runs_pools_seeds_and_skips_unfinished(tmp_path):
     (tmp_path / "cell_a" / "fade" / "seed_2").mkdir()  # unfinished: no summary.json
     (row,) = summarize_runs(tmp_path)
     assert row["seeds"] == [0, 1] and row["unfinished"] == 1
+    assert row["final_returns"] == [-100.0, -50.0]
     assert row["final_return"] == -75.0 and row["mean_return"] == 15.0
     assert row["segment_mean_returns"] == [30.0, -20.0]
     lam = row["log10_lambda"]
