@@ -164,6 +164,14 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
             },
         },
     ),
+    f"{NAMESPACE}/FrozenLake-SwitchingGoal-v0": (
+        "2x2 FrozenLake (one-hot cells) whose goal route flips from down-right to right-down "
+        "after 200 episodes, at most 2 steps each (the primacy-bias blog's lake)",
+        {
+            "entry_point": "fade_rl.envs.switching_frozenlake:SwitchingFrozenLake",
+            "max_episode_steps": 2,
+        },
+    ),
     f"{NAMESPACE}/Atari-Sequence-v0": (
         "Atari Pong -> Breakout -> SpaceInvaders (18 actions, 4x84x84 frames), next game "
         "every 500k steps",
