@@ -165,8 +165,8 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     f"{NAMESPACE}/FrozenLake-SwitchingGoal-v0": (
-        "2x2 FrozenLake (one-hot cells) whose goal route flips from down-right to right-down "
-        "after 200 episodes, at most 2 steps each (the primacy-bias blog's lake)",
+        "2x2 FrozenLake (one-hot cells, 2 steps) whose goal route flips after 200 episodes "
+        "(primacy-bias blog)",
         {
             "entry_point": "fade_rl.envs.switching_frozenlake:SwitchingFrozenLake",
             "max_episode_steps": 2,

@@ -90,7 +90,8 @@ class SwitchingFrozenLake(gym.Env, gym.utils.RecordConstructorArgs):
     start of an episode; the first step of that episode has ``info["shift"] = True``.
     ``info`` carries the fade_rl keys of :mod:`fade_rl.envs.core`: ``clock`` (steps since
     the seeded reset), ``segment``, ``shift``, ``shift_values`` (``{"lake.map": index}``)
-    and ``unshifted_reward``, plus ``episode``. A seeded reset restarts at episode 0; an
+    and ``unshifted_reward``. ``env.unwrapped.episode`` is the episode count (not in
+    ``info``: Monitor owns ``info["episode"]``). A seeded reset restarts at episode 0; an
     unseeded one (the next episode) keeps counting.
 
     Observations are the one-hot of the agent's cell (``Box`` of ``rows*cols`` floats), as
@@ -180,7 +181,6 @@ class SwitchingFrozenLake(gym.Env, gym.utils.RecordConstructorArgs):
             "segment": self.segment,
             "shift": shift,
             "shift_values": {"lake.map": self.map_index},
-            "episode": self.episode,
         }
 
     def reset(
