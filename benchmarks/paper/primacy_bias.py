@@ -204,7 +204,9 @@ def main() -> None:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = sorted(set(methods) - set(METHODS))
     if bad or args.seeds < 1 or args.first_seed < 0:
-        parser.error(f"--methods takes {list(METHODS)} (got {bad}), --seeds >= 1, --first-seed >= 0")
+        parser.error(
+            f"--methods takes {list(METHODS)} (got {bad}), --seeds >= 1, --first-seed >= 0"
+        )
     trials = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         for method in methods:
@@ -238,8 +240,8 @@ def main() -> None:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "table": rows, "trials": [asdict(t) for t in trials]},
-                      f, indent=1)  # fmt: skip
+            out = {"args": vars(args), "table": rows, "trials": [asdict(t) for t in trials]}
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

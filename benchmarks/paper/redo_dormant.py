@@ -162,15 +162,13 @@ def main() -> None:
                 flush=True,
             )
     print(
-        f"\n| method | seeds | dormant, tau 0.1 (2nd half) | dormant, tau 0 (2nd half) "
-        f"| return (2nd half) |"
+        "\n| method | seeds | dormant, tau 0.1 (2nd half) | dormant, tau 0 (2nd half) "
+        "| return (2nd half) |"
     )
     print("|---|---|---|---|---|")
     for method in METHODS:
         mine = [t for t in trials if t.method == method]
-        cells = [
-            statistics.fmean(t.late[k] for t in mine) for k in ("tau0.1", "tau0", "return")
-        ]
+        cells = [statistics.fmean(t.late[k] for t in mine) for k in ("tau0.1", "tau0", "return")]
         print(f"| {method} | {len(mine)} | {cells[0]:.3f} | {cells[1]:.3f} | {cells[2]:.0f} |")
     if args.json:
         with open(args.json, "w") as f:

@@ -15,7 +15,7 @@ the new one (right, down). Its DQN sees the one-hot of the agent's cell and play
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, SupportsFloat
+from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -124,7 +124,10 @@ class SwitchingFrozenLake(gym.Env, gym.utils.RecordConstructorArgs):
         render_mode: as FrozenLake's (``"ansi"``, ``"rgb_array"``, ``"human"``).
     """
 
-    metadata = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["human", "ansi", "rgb_array"],
+        "render_fps": 4,
+    }
 
     def __init__(
         self,
@@ -137,7 +140,9 @@ class SwitchingFrozenLake(gym.Env, gym.utils.RecordConstructorArgs):
         schedule = make_schedule(map_schedule, "SwitchingFrozenLake map_schedule")
         _check_schedule(schedule, len(descs))
         if not isinstance(is_slippery, bool):
-            raise ValueError(f"SwitchingFrozenLake: is_slippery must be a bool, got {is_slippery!r}.")
+            raise ValueError(
+                f"SwitchingFrozenLake: is_slippery must be a bool, got {is_slippery!r}."
+            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"SwitchingFrozenLake: render_mode must be None or one of "

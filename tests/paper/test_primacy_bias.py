@@ -49,8 +49,8 @@ def test_agent_has_the_blog_hyperparameters() -> None:
     model = DQN("MlpPolicy", gym.make(primacy_bias.ENV_ID), **kwargs)
     sizes = [m.out_features for m in model.q_net.q_net if isinstance(m, nn.Linear)]
     assert sizes == [256, 64, 4]
-    assert (model.gamma, model.batch_size, model.buffer_size, model.gradient_steps) == (
-        1.0, 16, 2000, 4)  # fmt: skip
+    got = (model.gamma, model.batch_size, model.buffer_size, model.gradient_steps)
+    assert got == (1.0, 16, 2000, 4)
     assert model.exploration_initial_eps == model.exploration_final_eps == 0.0
     assert model.policy.optimizer.param_groups[0]["lr"] == 0.01
 
@@ -82,8 +82,8 @@ def test_run_rejects_unknown_methods_and_runs_that_end_before_the_switch() -> No
 
 def test_dormant_fraction_pools_the_hidden_units_of_the_q_network() -> None:
     """Hand-set weights: 2 of 8 units dead in the first hidden layer, 3 of 8 in the second."""
-    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10**6, seed=0, device="cpu",
-                policy_kwargs={"net_arch": [8, 8]})  # fmt: skip
+    arch = {"net_arch": [8, 8]}
+    model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10**6, seed=0, policy_kwargs=arch)
     model.learn(100)
     first, second, _head = (m for m in model.q_net.q_net if isinstance(m, nn.Linear))
     with torch.no_grad():
