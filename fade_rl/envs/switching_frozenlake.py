@@ -15,7 +15,7 @@ the new one (right, down). Its DQN sees the one-hot of the agent's cell and play
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, SupportsFloat
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -124,10 +124,7 @@ class SwitchingFrozenLake(gym.Env, gym.utils.RecordConstructorArgs):
         render_mode: as FrozenLake's (``"ansi"``, ``"rgb_array"``, ``"human"``).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["human", "ansi", "rgb_array"],
-        "render_fps": 4,
-    }
+    metadata: dict[str, Any] = {"render_modes": ["human", "ansi", "rgb_array"], "render_fps": 4}  # noqa: RUF012
 
     def __init__(
         self,
