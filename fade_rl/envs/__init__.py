@@ -26,6 +26,7 @@ from fade_rl.envs.schedules import (
     Sinusoid,
     make_schedule,
 )
+from fade_rl.envs.switching_frozenlake import SwitchingFrozenLake
 from fade_rl.envs.task_sequence import TaskSequence
 
 register_envs()
@@ -50,6 +51,7 @@ __all__ = [
     "RewardShift",
     "Schedule",
     "Sinusoid",
+    "SwitchingFrozenLake",
     "TaskSequence",
     "list_envs",
     "make_minatar_sequence",

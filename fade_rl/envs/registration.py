@@ -192,6 +192,14 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
             },
         },
     ),
+    f"{NAMESPACE}/FrozenLake-SwitchingGoal-v0": (
+        "2x2 FrozenLake (one-hot cells, 2 steps) whose goal route flips after 200 episodes "
+        "(primacy-bias blog)",
+        {
+            "entry_point": "fade_rl.envs.switching_frozenlake:SwitchingFrozenLake",
+            "max_episode_steps": 2,
+        },
+    ),
     f"{NAMESPACE}/Atari-Sequence-v0": (
         "Atari Pong -> Breakout -> SpaceInvaders (18 actions, 4x84x84 frames), next game "
         "every 500k steps",
