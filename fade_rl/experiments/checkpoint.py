@@ -243,6 +243,7 @@ def _load_one(
     from fade_rl.experiments.build import algorithm_class, make_env, resolve_device
 
     step = int(state["step"])
+    _check_injected(state["callbacks"])
     device = resolve_device(config.device)
     if state["env_saved"]:
         with (folder / "env.pkl").open("rb") as fh:
@@ -263,7 +264,6 @@ def _load_one(
         saved = folder / "plasticity.pt"
         if plasticity is not None and saved.is_file():
             plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
-        _check_injected(state["callbacks"])
         _restore_callback_state(methods, state["callbacks"], folder, model.device)
     except BaseException:
         env.close()
