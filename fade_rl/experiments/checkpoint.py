@@ -62,7 +62,9 @@ def _restore_callback_state(
     import torch as th
 
     if len(states) != len(callbacks):
-        raise RunError(f"checkpoint holds {len(states)} method callbacks, the run has {len(callbacks)}")
+        raise RunError(
+            f"checkpoint holds {len(states)} method callbacks, the run has {len(callbacks)}"
+        )
     for cb, entry in zip(callbacks, states, strict=True):
         if entry.get("class") != type(cb).__name__:
             raise RunError(
@@ -71,7 +73,9 @@ def _restore_callback_state(
         if "tensors" in entry:
             saved = th.load(folder / entry["tensors"], map_location=device, weights_only=True)
             cb.load_state_dict(saved)
-        legacy = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}  # older checkpoints: counters at top level
+        legacy = {
+            k: v for k, v in entry.items() if k not in _ENTRY_KEYS
+        }  # older checkpoints: counters at top level
         for key, value in {**legacy, **entry.get("state", {}), **entry.get("counters", {})}.items():
             setattr(cb, key, value)
 
@@ -88,9 +92,10 @@ class Checkpointer:
     """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's).
 
     ``extra`` holds ``callbacks`` (the method's), ``counters`` (the method's
-    :attr:`~fade_rl.experiments.methods.MethodSpec.counters`), ``recorder``, ``plasticity`` (or ``None``),
-    ``wall_time``, ``session_start`` and ``guard`` (a NonFiniteGuard or ``None``: checked
-    before every save, so a checkpoint never holds a non-finite parameter).
+    :attr:`~fade_rl.experiments.methods.MethodSpec.counters`), ``recorder``,
+    ``plasticity`` (or ``None``), ``wall_time``, ``session_start`` and ``guard`` (a
+    NonFiniteGuard or ``None``: checked before every save, so a checkpoint never holds a
+    non-finite parameter).
     """
 
     def __init__(self, folder: RunFolder, interval: int, keep: int, extra: dict[str, Any]) -> None:

@@ -246,9 +246,7 @@ REGISTRY: dict[str, MethodSpec] = {
     "redo": MethodSpec("ReDo", RedoParams, _redo, ("n_recycled",)),
     "l2init": MethodSpec("L2 Init toward the initial weights", L2InitParams, _l2init),
     "cbp": MethodSpec("continual backprop", CbpParams, _cbp),
-    "injection": MethodSpec(
-        "plasticity injection", InjectionParams, _injection, ("n_injections",)
-    ),
+    "injection": MethodSpec("plasticity injection", InjectionParams, _injection, ("n_injections",)),
     "trac": MethodSpec("TRAC optimizer", TracParams, _trac),
     "fade": MethodSpec("FADE", FadeParams, fade=True),
 }

@@ -48,8 +48,8 @@ from fade_rl.experiments.checkpoint import Checkpointer, load_checkpoint
 from fade_rl.experiments.config import ConfigError, ExperimentConfig, validate_config
 from fade_rl.experiments.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
 from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.logs import EPISODES, read_episodes, write_atomic
+from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.summary import package_versions, summarize
 
 __all__ = [

@@ -77,8 +77,8 @@ def _capture(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
 
 # ---------------------------------------------------------------------------- registry
 def test_every_name_derives_from_the_registry() -> None:
-    assert METHODS == tuple(REGISTRY) and set(NEW) <= set(METHODS)
-    assert METHOD_HELP == {name: spec.help for name, spec in REGISTRY.items()}
+    assert tuple(REGISTRY) == METHODS and set(NEW) <= set(METHODS)
+    assert {name: spec.help for name, spec in REGISTRY.items()} == METHOD_HELP
     with_params = {name for name, spec in REGISTRY.items() if spec.params is not None}
     assert set(MethodsConfig.model_fields) == with_params == set(METHODS) - {"none"}
     train_help = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
