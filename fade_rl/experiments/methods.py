@@ -228,6 +228,13 @@ class MethodSpec:
         callbacks: the method's SB3 callbacks, built from its validated params.
         counters: attributes of a callback without a state API that a checkpoint keeps.
         fade: the run uses the FADE algorithm (FadeDQN/FadeSAC/FadeTD3).
+
+    Example:
+        >>> spec = REGISTRY["injection"]
+        >>> spec.help, spec.counters
+        ('plasticity injection', ('n_injections',))
+        >>> spec.callbacks(InjectionParams(at_steps=[1000], at_shift=False))[0].at_steps
+        [1000]
     """
 
     help: str

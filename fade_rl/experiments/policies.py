@@ -38,7 +38,12 @@ _EXTRACTOR_KEY = "algo.hyperparams.policy_kwargs.features_extractor_class"
 
 class CriticConfig(BaseModel):
     """Critic architecture options (any method): layer norm (Lyle et al. 2024), CReLU
-    (Abbas et al. 2023). FADE still finds and optimizes the critic's final linear head."""
+    (Abbas et al. 2023). FADE still finds and optimizes the critic's final linear head.
+
+    Example:
+        >>> CriticConfig(crelu=True).any, CriticConfig().any
+        (True, False)
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
