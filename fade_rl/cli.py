@@ -26,6 +26,8 @@ examples:
   fade-rl train --config configs/cartpole_reward_flip.yaml --method fade --seed 0
   fade-rl train --env fade_rl/CartPole-RewardFlip-v0 --algo dqn -n 20000 -p learning_rate=1e-3
   fade-rl compare --config configs/cartpole_reward_flip.yaml --methods fade,wd,reset,none --seeds 5
+  fade-rl compare --config configs/cartpole_reward_flip.yaml --methods fade,l2init,cbp,trac,none \\
+      -p algo.critic.layer_norm=true
   fade-rl sweep --config configs/cartpole_reward_flip.yaml --methods fade,none --seeds 3 \\
       --grid methods.fade.meta_lr=0.3,1,3 --workers 2
   fade-rl sweep --config configs/cartpole_reward_flip.yaml --backend ray --address auto

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fade_rl.experiments.config import ConfigError, ExperimentConfig
-from fade_rl.experiments.folder import RunError
+from fade_rl.experiments.methods import REGISTRY
+from fade_rl.experiments.policies import resolve_policy
 
 if TYPE_CHECKING:
     from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -72,42 +73,32 @@ def algorithm_class(config: ExperimentConfig) -> type[OffPolicyAlgorithm]:
         "sac": (SAC, FadeSAC),
         "td3": (TD3, FadeTD3),
     }
-    return table[config.algo.name][config.method == "fade"]
+    return table[config.algo.name][REGISTRY[config.method].fade]
 
 
 def build_model(config: ExperimentConfig, env: Any, **changes: Any) -> Any:
-    """A new model for ``config`` on ``env`` (``changes`` replace hyperparameters)."""
+    """A new model for ``config`` on ``env`` (``changes`` replace hyperparameters).
+
+    The policy comes from :func:`~fade_rl.experiments.policies.resolve_policy` (critic
+    architecture options, named features extractors).
+    """
     kwargs = {**config.algo.hyperparams, **changes}
-    if config.method == "fade":
+    if REGISTRY[config.method].fade:
         kwargs["fade_kwargs"] = {k: v for k, v in config.method_params().items() if v is not None}
     device = resolve_device(config.device)
-    return algorithm_class(config)(
-        config.algo.policy, env, seed=config.seed, device=device, verbose=0, **kwargs
+    cls = algorithm_class(config)
+    policy, kwargs["policy_kwargs"] = resolve_policy(
+        config.algo.policy, kwargs.get("policy_kwargs"), config.algo.critic, cls
     )
+    return cls(policy, env, seed=config.seed, device=device, verbose=0, **kwargs)
 
 
 def method_callbacks(config: ExperimentConfig) -> list[Any]:
-    """The SB3 callback that applies the run's baseline method (none for ``none``/``fade``)."""
-    from fade_rl.agents.baselines import (
-        ReDoCallback,
-        ResetCallback,
-        ShrinkPerturbCallback,
-        WeightDecayCallback,
-    )
-
-    p = config.method_params()
-    if config.method == "wd":
-        return [WeightDecayCallback(p["weight_decay"], target=p["target"])]
-    if config.method == "reset":
-        if p["every"] is None and not p["at_shift"]:
-            raise RunError("methods.reset: set every (steps) and/or at_shift: true")
-        key = "shift" if p["at_shift"] else None
-        return [ResetCallback(target=p["target"], every=p["every"], shift_info_key=key)]
-    if config.method == "snp":
-        return [ShrinkPerturbCallback(p["alpha"], p["every"], target=p["target"])]
-    if config.method == "redo":
-        return [ReDoCallback(tau=p["tau"], every=p["every"], batch_size=p["batch_size"])]
-    return []
+    """The SB3 callbacks that apply the run's method (from :data:`~.methods.REGISTRY`)."""
+    spec = REGISTRY[config.method]
+    if spec.params is None:
+        return []
+    return spec.callbacks(getattr(config.methods, config.method))
 
 
 def _first_line(exc: BaseException) -> str:

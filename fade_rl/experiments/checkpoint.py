@@ -28,31 +28,56 @@ from fade_rl.experiments.logs import write_atomic
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
 CHECKPOINT = "checkpoint.json"
-_COUNTERS = ("n_resets", "n_applied", "n_recycled")
 
 
-def _callback_state(callbacks: Sequence[Any]) -> list[dict[str, Any]]:
+def _callback_state(callbacks: Sequence[Any], counters: Sequence[str], folder: Path) -> list[dict]:
+    """Each callback's state through its own API; tensors go to ``callback_<i>.pt``.
+
+    ``state_dict()`` (tensors) is saved with ``torch.save``; ``state()`` (JSON) and the
+    method's ``counters`` (attributes of callbacks without a state API) go to the entry.
+    """
+    import torch as th
+
     out = []
-    for cb in callbacks:
-        state = {"class": type(cb).__name__}
+    for i, cb in enumerate(callbacks):
+        entry: dict[str, Any] = {"class": type(cb).__name__}
         if hasattr(cb, "state"):
-            state.update(cb.state())
-        for name in _COUNTERS:
-            if hasattr(cb, name):
-                state[name] = getattr(cb, name)
-        out.append(state)
+            entry["state"] = cb.state()
+        entry["counters"] = {name: getattr(cb, name) for name in counters if hasattr(cb, name)}
+        if hasattr(cb, "state_dict"):
+            tensors = cb.state_dict()
+            if tensors is not None:
+                entry["tensors"] = f"callback_{i}.pt"
+                th.save(tensors, folder / entry["tensors"])
+        out.append(entry)
     return out
 
 
-def _restore_callback_state(callbacks: Sequence[Any], states: Sequence[dict[str, Any]]) -> None:
-    for cb, state in zip(callbacks, states, strict=False):
-        if state.get("class") != type(cb).__name__:
+_ENTRY_KEYS = ("class", "state", "counters", "tensors")
+
+
+def _restore_callback_state(
+    callbacks: Sequence[Any], states: Sequence[dict[str, Any]], folder: Path, device: Any
+) -> None:
+    import torch as th
+
+    if len(states) != len(callbacks):
+        raise RunError(
+            f"checkpoint holds {len(states)} method callbacks, the run has {len(callbacks)}"
+        )
+    for cb, entry in zip(callbacks, states, strict=True):
+        if entry.get("class") != type(cb).__name__:
             raise RunError(
-                f"checkpoint callback {state.get('class')} does not match {type(cb).__name__}"
+                f"checkpoint callback {entry.get('class')} does not match {type(cb).__name__}"
             )
-        for key, value in state.items():
-            if key != "class" and hasattr(cb, key):
-                setattr(cb, key, value)
+        if "tensors" in entry:
+            saved = th.load(folder / entry["tensors"], map_location=device, weights_only=True)
+            cb.load_state_dict(saved)
+        legacy = {
+            k: v for k, v in entry.items() if k not in _ENTRY_KEYS
+        }  # older checkpoints: counters at top level
+        for key, value in {**legacy, **entry.get("state", {}), **entry.get("counters", {})}.items():
+            setattr(cb, key, value)
 
 
 def _digest(path: Path) -> dict[str, Any]:
@@ -66,9 +91,11 @@ def _digest(path: Path) -> dict[str, Any]:
 class Checkpointer:
     """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's).
 
-    ``extra`` holds ``callbacks`` (the method's), ``recorder``, ``plasticity`` (or ``None``),
-    ``wall_time``, ``session_start`` and ``guard`` (a NonFiniteGuard or ``None``: checked
-    before every save, so a checkpoint never holds a non-finite parameter).
+    ``extra`` holds ``callbacks`` (the method's), ``counters`` (the method's
+    :attr:`~fade_rl.experiments.methods.MethodSpec.counters`), ``recorder``,
+    ``plasticity`` (or ``None``), ``wall_time``, ``session_start`` and ``guard`` (a
+    NonFiniteGuard or ``None``: checked before every save, so a checkpoint never holds a
+    non-finite parameter).
     """
 
     def __init__(self, folder: RunFolder, interval: int, keep: int, extra: dict[str, Any]) -> None:
@@ -128,7 +155,7 @@ class Checkpointer:
         state = {
             "step": step,
             "env_saved": env_saved,
-            "callbacks": _callback_state(self.extra["callbacks"]),
+            "callbacks": _callback_state(self.extra["callbacks"], self.extra["counters"], tmp),
             "recorder": recorder.state(),
             "wall_time": wall,
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
@@ -197,6 +224,16 @@ def _verify(folder: Path) -> dict[str, Any]:
     return state
 
 
+def _check_injected(states: Sequence[dict[str, Any]]) -> None:
+    """Refuse a checkpoint taken after a plasticity injection (its heads cannot be rebuilt)."""
+    for entry in states:
+        if entry.get("counters", {}).get("n_injections"):
+            raise RunError(
+                f"the model was plasticity-injected ({entry['counters']['n_injections']} times; "
+                "SB3's load rebuilds plain heads), so it cannot resume from this checkpoint"
+            )
+
+
 def _load_one(
     folder: Path,
     state: dict[str, Any],
@@ -211,6 +248,7 @@ def _load_one(
     from fade_rl.experiments.build import algorithm_class, make_env, resolve_device
 
     step = int(state["step"])
+    _check_injected(state["callbacks"])
     device = resolve_device(config.device)
     if state["env_saved"]:
         with (folder / "env.pkl").open("rb") as fh:
@@ -231,7 +269,7 @@ def _load_one(
         saved = folder / "plasticity.pt"
         if plasticity is not None and saved.is_file():
             plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
-        _restore_callback_state(methods, state["callbacks"][: len(methods)])
+        _restore_callback_state(methods, state["callbacks"], folder, model.device)
     except BaseException:
         env.close()
         raise

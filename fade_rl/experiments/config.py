@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -39,6 +39,8 @@ from fade_rl.experiments.checks import (
     check_hyperparams,
     non_finite_key,
 )
+from fade_rl.experiments.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
+from fade_rl.experiments.policies import CriticConfig, check_policy
 
 __all__ = [
     "ALGOS",
@@ -56,19 +58,6 @@ __all__ = [
     "parse_override",
 ]
 
-Method = Literal["none", "wd", "reset", "snp", "redo", "fade"]
-#: The method vocabulary shared by configs, the CLI, TensorBoard run names and reports.
-METHODS: tuple[str, ...] = get_args(Method)
-#: What each method is, for help texts.
-METHOD_HELP: dict[str, str] = {
-    "none": "base optimizer",
-    "wd": "fixed weight decay",
-    "reset": "resets",
-    "snp": "shrink & perturb",
-    "redo": "ReDo",
-    "fade": "FADE",
-}
-assert tuple(METHOD_HELP) == METHODS, "METHOD_HELP must describe every method, in order"
 #: Algorithms by config name.
 ALGOS: tuple[str, ...] = ("dqn", "sac", "td3")
 
@@ -112,56 +101,7 @@ class AlgoConfig(_Strict):
     name: Literal["dqn", "sac", "td3"] = "dqn"
     policy: str = "MlpPolicy"
     hyperparams: dict[str, Any] = Field(default_factory=dict)
-
-
-class FadeParams(_Strict):
-    """FADE's hyperparameters (``fade_kwargs`` of FadeDQN/FadeSAC/FadeTD3)."""
-
-    meta_lr: float = Field(default=1.0, gt=0)
-    init_decay: float = Field(default=1e-4, gt=0, le=1)
-    base: Literal["adam", "sgd"] | None = None
-    idbd: bool | None = None
-
-
-class WdParams(_Strict):
-    """Fixed decoupled weight decay (AdamW-style) on the head or the whole critic."""
-
-    weight_decay: float = Field(default=1e-2, ge=0)
-    target: Literal["head", "critic"] = "head"
-
-
-class ResetParams(_Strict):
-    """Resets: every ``every`` steps and/or at each environment shift."""
-
-    target: Literal["head", "critic", "all"] = "critic"
-    every: int | None = Field(default=None, ge=1)
-    at_shift: bool = True
-
-
-class SnpParams(_Strict):
-    """Shrink & perturb: ``theta = alpha * theta + (1 - alpha) * fresh`` every ``every`` steps."""
-
-    alpha: float = Field(default=0.8, ge=0, le=1)
-    every: int = Field(default=5000, ge=1)
-    target: Literal["head", "critic", "all"] = "critic"
-
-
-class RedoParams(_Strict):
-    """ReDo: recycle tau-dormant units every ``every`` steps."""
-
-    tau: float = Field(default=0.1, ge=0)
-    every: int = Field(default=1000, ge=1)
-    batch_size: int = Field(default=256, ge=1)
-
-
-class MethodsConfig(_Strict):
-    """Hyperparameters of every method (``none`` has none)."""
-
-    fade: FadeParams = Field(default_factory=FadeParams)
-    wd: WdParams = Field(default_factory=WdParams)
-    reset: ResetParams = Field(default_factory=ResetParams)
-    snp: SnpParams = Field(default_factory=SnpParams)
-    redo: RedoParams = Field(default_factory=RedoParams)
+    critic: CriticConfig = Field(default_factory=CriticConfig)
 
 
 class BudgetConfig(_Strict):
@@ -193,8 +133,8 @@ class ExperimentConfig(_Strict):
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$")
     env: EnvConfig
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    method: Method = "fade"
-    methods: MethodsConfig = Field(default_factory=MethodsConfig)
+    method: str = "fade"
+    methods: MethodsConfig = Field(default_factory=MethodsConfig)  # type: ignore[valid-type]
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     seed: int = Field(default=0, ge=0)
@@ -208,6 +148,13 @@ class ExperimentConfig(_Strict):
             raise ValueError(f"name {value!r} would leave the log folder; use letters or digits")
         return value
 
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        if value not in METHODS:
+            raise ValueError(f"unknown method {value!r}; use one of {', '.join(METHODS)}")
+        return value
+
     @field_validator("device")
     @classmethod
     def _available_device(cls, value: str) -> str:
@@ -215,9 +162,9 @@ class ExperimentConfig(_Strict):
 
     def method_params(self) -> dict[str, Any]:
         """The hyperparameters of ``self.method`` (empty for ``none``)."""
-        if self.method == "none":
+        if REGISTRY[self.method].params is None:
             return {}
-        return getattr(self.methods, self.method).model_dump()
+        return dict(getattr(self.methods, self.method).model_dump())
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, YAML-able dict that :func:`validate_config` turns back into this config."""
@@ -257,6 +204,7 @@ def validate_config(data: Mapping[str, Any], source: str = "config") -> Experime
         raise ConfigError(_error_line(exc, source)) from None
     try:
         check_hyperparams(config.algo)
+        check_policy(config.algo)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     return config

@@ -49,6 +49,7 @@ from fade_rl.experiments.config import ConfigError, ExperimentConfig, validate_c
 from fade_rl.experiments.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
 from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
 from fade_rl.experiments.logs import EPISODES, read_episodes, write_atomic
+from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.summary import package_versions, summarize
 
 __all__ = [
@@ -149,6 +150,7 @@ def _train_locked(
     from stable_baselines3.common.logger import configure
 
     from fade_rl.experiments.callbacks import EpisodeRecorder, ProgressBar
+    from fade_rl.metrics.tensorboard import METHODS as TB_METHODS
     from fade_rl.metrics.tensorboard import write_hparams, write_layout
 
     run_dir = run.path
@@ -187,6 +189,7 @@ def _train_locked(
     session_start = time.perf_counter()
     extra = {
         "callbacks": methods,
+        "counters": REGISTRY[config.method].counters,
         "recorder": recorder,
         "plasticity": plasticity,
         "wall_time": wall_time,
@@ -217,8 +220,15 @@ def _train_locked(
         wall_time += time.perf_counter() - session_start
         if int(model.num_timesteps) > checkpointer.saved_step:
             checkpointer.save(model)  # the final phase below starts from a checkpoint
-        if plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
+        if plasticity is not None and config.method not in TB_METHODS:
+            warnings.warn(
+                f"TensorBoard HPARAMS not written: fade_rl.metrics.tensorboard.METHODS lacks "
+                f"{config.method!r} (it must list fade_rl.experiments.METHODS)",
+                stacklevel=2,
+            )
+        elif plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
             hparams = {"algo": config.algo.name, **config.method_params()}
+            hparams.update(config.algo.critic.model_dump())
             hparams.update(config.algo.hyperparams)
             write_hparams(
                 model,

@@ -72,7 +72,7 @@ def test_parse_override() -> None:
         ({"colour": "red"}, r"colour: unknown key"),
         ({"budget": {"n_timesteps": "many"}}, r"budget\.n_timesteps: .*integer.*'many'"),
         ({"methods": {"fade": {"meta_lr": -1}}}, r"methods\.fade\.meta_lr: .*greater than 0"),
-        ({"method": "magic"}, r"method: .*'fade'"),
+        ({"method": "magic"}, r"method: unknown method 'magic'; use one of .*fade"),
         ({"env": {"id": "fade_rl/NoSuchEnv-v0"}}, r"env\.id: unknown environment id"),
         (
             {"algo": {"name": "dqn", "hyperparams": {"learning_rat": 0.1}}},

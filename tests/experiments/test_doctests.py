@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["folder", "guard"])
+@pytest.mark.parametrize("name", ["folder", "guard", "methods", "policies"])
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(f"fade_rl.experiments.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

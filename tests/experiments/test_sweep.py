@@ -40,12 +40,13 @@ def test_make_jobs_validates_everything_first(tmp_path: Path) -> None:
 
 def _failing_and_good_jobs(tmp_path: Path) -> list:
     good = write_config(tmp_path / "good.yaml", small_config(budget={"n_timesteps": 600}))
-    # Valid config, but the reset method has nothing to trigger it: fails when the run starts.
+    # Valid config, but a learning rate that makes training non-finite: fails while it runs.
     bad_data = small_config(name="broken", budget={"n_timesteps": 600})
-    bad_data["methods"]["reset"] = {"every": None, "at_shift": False}
+    bad_data["algo"]["hyperparams"]["learning_rate"] = 1e30
+    bad_data["logging"]["plasticity_interval"] = 0
     bad = write_config(tmp_path / "bad.yaml", bad_data)
     jobs = make_jobs([good], ["none"], [0, 1], tmp_path / "runs")
-    return jobs + make_jobs([bad], ["reset"], [0], tmp_path / "runs")
+    return jobs + make_jobs([bad], ["none"], [0], tmp_path / "runs")
 
 
 def test_local_pool_records_failures_and_skips_finished(tmp_path: Path) -> None:
@@ -56,12 +57,12 @@ def test_local_pool_records_failures_and_skips_finished(tmp_path: Path) -> None:
     assert status == {
         "tiny_flip/none/seed_0": "completed",
         "tiny_flip/none/seed_1": "completed",
-        "broken/reset/seed_0": "failed",
+        "broken/none/seed_0": "failed",
     }
     failed = next(r for r in results if r.status == "failed")
-    assert "RunError" in failed.error and "at_shift" in failed.error
+    assert "RunError" in failed.error and "non-finite parameter" in failed.error
     failure = json.loads((jobs[2].run_dir / "failure.json").read_text())
-    assert "at_shift" in failure["error"] and "Traceback" in failure["traceback"]
+    assert "non-finite" in failure["error"] and "Traceback" in failure["traceback"]
     assert [r["status"] for r in json.loads(out.read_text())] == [
         "completed",
         "completed",
@@ -108,7 +109,7 @@ def test_ray_backend_on_a_local_ray(
         assert address, "the helper could not start Ray"
         results = run_jobs(jobs, backend="ray", address=address, progress=False)
         assert [r.status for r in results] == ["completed", "completed", "failed"]
-        assert "RunError" in results[2].error and "at_shift" in results[2].error
+        assert "RunError" in results[2].error and "non-finite" in results[2].error
         assert (jobs[2].run_dir / "failure.json").is_file()
         # The CLI reaches the same cluster; finished runs are skipped without starting tasks.
         good = tmp_path / "good.yaml"
