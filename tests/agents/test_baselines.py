@@ -393,8 +393,8 @@ def test_every_intervention_runs_on_the_models_device(
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
     intervention must compute on the model's device. ReDo reads its unit counts once, in
     :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
-    reads = HostReads().install(monkeypatch)
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
+    reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
     callbacks = [
         WeightDecayCallback(0.1, target="critic"),
         ResetCallback(target="critic", every=10),

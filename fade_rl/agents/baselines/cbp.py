@@ -110,7 +110,9 @@ class ContinualBackprop:
         self.steps = 0
         self.layers: list[_Layer] = []
         for name, net in critic_q_nets(self.model).items():
-            linears = [(i, m) for i, m in enumerate(cast(nn.Sequential, net)) if isinstance(m, nn.Linear)]
+            linears = [
+                (i, m) for i, m in enumerate(cast(nn.Sequential, net)) if isinstance(m, nn.Linear)
+            ]
             for (index, incoming), (_, outgoing) in itertools.pairwise(linears):
                 if incoming.out_features != outgoing.in_features:
                     raise ValueError(
