@@ -20,6 +20,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch as th
@@ -27,22 +29,34 @@ import torch as th
 META = th.device("meta")
 
 
+@contextlib.contextmanager
+def parameters_kept() -> Iterator[None]:
+    """Within the block, ``Module.to("meta")`` keeps each Parameter object (as CUDA does).
+
+    :func:`model_to_meta` moves models inside it; use it also around code that moves a model
+    itself (e.g. ``Algorithm.load(..., device="meta")``).
+    """
+    previous = th.__future__.get_swap_module_params_on_conversion()
+    th.__future__.set_swap_module_params_on_conversion(True)
+    try:
+        yield
+    finally:
+        th.__future__.set_swap_module_params_on_conversion(previous)
+
+
 def model_to_meta(model: Any) -> Any:
     """Move an SB3 off-policy model's networks, replay buffer and optimizers to ``meta``.
 
-    Optimizer state is dropped (it is re-created lazily on the new device at the next step);
-    SAC's entropy coefficient and its optimizer are moved too. ``Module.to`` makes new
-    parameter objects when the device type changes (cpu -> meta), so the optimizers'
-    parameter groups are pointed at them. Returns ``model``.
+    The move keeps each ``nn.Parameter`` object, as ``.to("cuda")`` does (torch otherwise
+    makes new Parameters when the storage type changes, cpu -> meta, a difference of the
+    stand-in, not of CUDA): it runs with ``torch.__future__``'s swap-on-conversion on, so the
+    optimizers, hooks and interventions holding the parameters keep holding them. This is the
+    one way the tests move a model. Optimizer state is dropped (it is re-created lazily on the
+    new device at the next step); SAC's entropy coefficient and its optimizer are moved too.
+    Returns ``model``.
     """
-    names = {id(p): name for name, p in model.policy.named_parameters()}
-    model.policy.to(META)
-    moved_params = dict(model.policy.named_parameters())
-    for optimizer in _optimizers(model):
-        for group in optimizer.param_groups:
-            group["params"] = [
-                moved_params[names[id(p)]] if id(p) in names else p for p in group["params"]
-            ]
+    with parameters_kept():
+        model.policy.to(META)
     model.device = META
     if getattr(model, "replay_buffer", None) is not None:
         model.replay_buffer.device = META

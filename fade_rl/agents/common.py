@@ -26,7 +26,9 @@ from torch import nn
 
 from fade_rl.agents.checkpoint import FadeCheckpointError, FadeCheckpointMixin
 from fade_rl.optim import FADE, linear_head_curvature
-from fade_rl.parts.heads import head_parameters, split_head
+from fade_rl.parts import readout
+from fade_rl.parts.decay import decay_rate_tags, fade_decay_rates
+from fade_rl.parts.heads import critic_q_nets, head_parameters, split_head
 
 __all__ = [
     "FADE_KWARGS",
@@ -144,8 +146,8 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
     """Shared machinery of the FADE algorithms; mixed in before an SB3 off-policy algorithm.
 
     It takes SB3's constructor plus ``fade_kwargs`` and installs FADE at the end
-    of ``_setup_model``. Subclasses implement :meth:`_fade_critic_nets` (name ->
-    critic network whose last layer is the head) and :meth:`_fade_optimizer_owner`
+    of ``_setup_model``. The critic networks come from :func:`fade_rl.parts.critic_q_nets`
+    (their last layers are the heads); subclasses implement :meth:`_fade_optimizer_owner`
     (the object holding the critic optimizer as ``.optimizer``). Their ``train()``
     keeps losses on the device and hands them to :meth:`_record_train_means`, the
     one place that reads values on the host, once per call.
@@ -177,7 +179,8 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
 
     # ------------------------------------------------------------ hooks to implement
     def _fade_critic_nets(self) -> dict[str, nn.Module]:
-        raise NotImplementedError
+        """The critic networks whose final ``nn.Linear`` FADE takes over, by head name."""
+        return critic_q_nets(self)  # type: ignore[arg-type]
 
     def _fade_optimizer_owner(self) -> Any:
         raise NotImplementedError
@@ -255,28 +258,21 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
     # ------------------------------------------------------------------ logging
     def fade_decay_rates(self) -> dict[str, th.Tensor]:
         """Current decay rates ``lambda`` of every head element, flattened, by head name."""
-        optimizer = self.fade_optimizer
-        return {
-            name: th.cat(
-                [optimizer.decay_rates(p).detach().flatten() for p in head_parameters(head)]
-            )
-            for name, (_, head) in self._fade_parts.items()
-        }
+        return fade_decay_rates(self)  # type: ignore[arg-type]
 
     def _record_fade_stats(self) -> None:
-        """Record ``fade/<head>/lambda_*`` scalars and a ``fade/<head>/lambda`` histogram."""
+        """Record ``fade/<head>/lambda_*`` scalars and a ``fade/<head>/lambda`` histogram.
+
+        The tags come from :func:`fade_rl.parts.decay_rate_tags`, as PlasticityCallback's
+        do; the scalars leave the device in one read.
+        """
         logger = self.logger  # type: ignore[attr-defined]
-        probabilities = th.tensor([0.1, 0.5, 0.9])
-        for name, rates in self.fade_decay_rates().items():
-            rates = rates.float().cpu()
-            quantiles = th.quantile(rates, probabilities).tolist()
-            logger.record(f"fade/{name}/lambda_mean", rates.mean().item())
-            logger.record(f"fade/{name}/lambda_min", rates.min().item())
-            for p, q in zip((10, 50, 90), quantiles, strict=True):
-                logger.record(f"fade/{name}/lambda_q{p}", q)
-            logger.record(f"fade/{name}/lambda_max", rates.max().item())
-            # Histograms are written by TensorBoard only; the text formats would choke on them.
-            logger.record(f"fade/{name}/lambda", rates, exclude=("stdout", "log", "json", "csv"))
+        scalars, hists = decay_rate_tags(self, histograms=True)  # type: ignore[arg-type]
+        for tag, value in readout.read_scalars(scalars).items():
+            logger.record(tag, value)
+        # Histograms are written by TensorBoard only; the text formats would choke on them.
+        for tag, rates in readout.read_histograms(hists).items():
+            logger.record(tag, rates, exclude=("stdout", "log", "json", "csv"))
 
     def dump_logs(self) -> None:
         """Record the ``fade/`` keys, then write SB3's logs (called at each log interval)."""
@@ -305,9 +301,6 @@ class TwinCriticFadeMixin(FadeAlgorithmMixin):
     """
 
     critic: Any
-
-    def _fade_critic_nets(self) -> dict[str, nn.Module]:
-        return {f"qf{i}": net for i, net in enumerate(self.critic.q_networks)}
 
     def _fade_optimizer_owner(self) -> Any:
         return self.critic

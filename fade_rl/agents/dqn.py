@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from fade_rl.agents.common import FadeAlgorithmMixin
 from fade_rl.optim import dqn_output_hessian, grad_clip_factor
+from fade_rl.parts.td import td_targets
 
 __all__ = ["FadeDQN"]
 
@@ -51,9 +52,6 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
 
     sb3_class: ClassVar[type] = DQN
 
-    def _fade_critic_nets(self) -> dict[str, nn.Module]:
-        return {"q_net": self.policy.q_net.q_net}
-
     def _fade_optimizer_owner(self) -> Any:
         return self.policy
 
@@ -88,15 +86,8 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
         losses = []
         for _ in range(gradient_steps):
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
-
             with th.no_grad():
-                next_q_values = self.q_net_target(replay_data.next_observations)
-                next_q_values, _ = next_q_values.max(dim=1)
-                next_q_values = next_q_values.reshape(-1, 1)
-                target_q_values = (
-                    replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
-                )
+                target_q_values = td_targets(self, replay_data)
 
             # The same computation as QNetwork.forward, with the head's input kept.
             features = self.q_net.extract_features(

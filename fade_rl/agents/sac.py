@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from fade_rl.agents.common import TwinCriticFadeMixin, no_distribution_validation
 from fade_rl.optim import half_squared_error_output_hessian
+from fade_rl.parts.td import td_targets
 
 __all__ = ["FadeSAC"]
 
@@ -70,8 +71,6 @@ class FadeSAC(TwinCriticFadeMixin, SAC):
 
         for gradient_step in range(gradient_steps):
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
-
             if self.use_sde:
                 self.actor.reset_noise()
 
@@ -97,17 +96,7 @@ class FadeSAC(TwinCriticFadeMixin, SAC):
                 self.ent_coef_optimizer.step()
 
             with th.no_grad():
-                next_actions, next_log_prob = self.actor.action_log_prob(
-                    replay_data.next_observations
-                )
-                next_q_values = th.cat(
-                    self.critic_target(replay_data.next_observations, next_actions), dim=1
-                )
-                next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
-                next_q_values = next_q_values - ent_coef * next_log_prob.reshape(-1, 1)
-                target_q_values = (
-                    replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
-                )
+                target_q_values = td_targets(self, replay_data, ent_coef=ent_coef)
 
             current_q_values, phis = self._critic_heads_pass(
                 replay_data.observations, replay_data.actions

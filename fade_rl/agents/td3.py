@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from fade_rl.agents.common import TwinCriticFadeMixin
 from fade_rl.optim import mse_output_hessian
+from fade_rl.parts.td import td_targets
 
 __all__ = ["FadeTD3"]
 
@@ -57,21 +58,8 @@ class FadeTD3(TwinCriticFadeMixin, TD3):
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)  # type: ignore[union-attr]
-            discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
-
             with th.no_grad():
-                noise = replay_data.actions.clone().data.normal_(0, self.target_policy_noise)
-                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
-                next_actions = (self.actor_target(replay_data.next_observations) + noise).clamp(
-                    -1, 1
-                )
-                next_q_values = th.cat(
-                    self.critic_target(replay_data.next_observations, next_actions), dim=1
-                )
-                next_q_values, _ = th.min(next_q_values, dim=1, keepdim=True)
-                target_q_values = (
-                    replay_data.rewards + (1 - replay_data.dones) * discounts * next_q_values
-                )
+                target_q_values = td_targets(self, replay_data)
 
             current_q_values, phis = self._critic_heads_pass(
                 replay_data.observations, replay_data.actions

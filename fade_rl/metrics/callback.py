@@ -86,6 +86,13 @@ class PlasticityCallback(BaseCallback):
         recovery_window: episodes in the running mean tested for recovery.
         shift_reference: ``"previous"`` or ``"same_values"`` (see
             :func:`~fade_rl.metrics.shifts.shift_statistics`).
+        episode_log: an :class:`~fade_rl.metrics.episodes.EpisodeLog` to share with another
+            callback (e.g. one writing a run's episode file), so episodes and shifts are
+            tracked once; its own statistics settings then apply (``recovery_share``,
+            ``return_window``, ``recovery_window`` and ``shift_reference`` are not used).
+        log_returns: write ``shift/episode_return`` for every episode of env 0; ``False``
+            when another callback already logs the returns (shift statistics are still
+            written).
         seed: seed of the probes' random targets and fresh networks.
         verbose: SB3 verbosity.
 
@@ -123,6 +130,8 @@ class PlasticityCallback(BaseCallback):
         return_window: int = 10,
         recovery_window: int = 5,
         shift_reference: str = "previous",
+        episode_log: EpisodeLog | None = None,
+        log_returns: bool = True,
         seed: int = 0,
         verbose: int = 0,
     ) -> None:
@@ -174,7 +183,15 @@ class PlasticityCallback(BaseCallback):
         self.seed = seed
 
         self.time_spent = 0.0
-        self._log = EpisodeLog(0, recovery_share, return_window, recovery_window, shift_reference)
+        if episode_log is not None and not isinstance(episode_log, EpisodeLog):
+            raise TypeError(
+                f"episode_log must be a fade_rl.metrics.episodes.EpisodeLog or None, got a "
+                f"{type(episode_log).__name__}"
+            )
+        self.log_returns = bool(log_returns)
+        self._log = episode_log or EpisodeLog(
+            0, recovery_share, return_window, recovery_window, shift_reference
+        )
         self._writer = Writer()
         self._networks: list[CriticNetwork] = []
         self._initial: dict[int, th.Tensor] | None = None
@@ -204,6 +221,11 @@ class PlasticityCallback(BaseCallback):
     @latest.setter
     def latest(self, value: dict[str, float]) -> None:
         self._writer.latest = value
+
+    @property
+    def episode_log(self) -> EpisodeLog:
+        """The episode and shift bookkeeping (shareable: see ``episode_log=``)."""
+        return self._log
 
     @property
     def episodes(self) -> list[list[Episode]]:
@@ -331,7 +353,10 @@ class PlasticityCallback(BaseCallback):
         return self._replay_buffer.sample(batch_size, env=self.model._vec_normalize_env)
 
     def _write_pending_returns(self) -> None:
-        for step, ret in self._log.take_pending_returns().items():
+        returns = self._log.take_pending_returns()
+        if not self.log_returns:
+            return
+        for step, ret in returns.items():
             self._writer.write({"shift/episode_return": ret}, {}, step, flush=False)
 
     def _write_closed_segments(self, final: bool) -> None:

@@ -1,8 +1,17 @@
 """Episode and shift bookkeeping of a run, from the environments' ``info`` dicts.
 
-Per environment copy it keeps the finished episodes and the shifts (steps counted on that
-copy's own clock), returns env 0's episodes for logging, and turns env 0's closed segments
-into the scalars of :func:`~fade_rl.metrics.shifts.shift_statistics`.
+The library's one implementation of it. Per environment copy it keeps the finished episodes
+and the shifts (steps counted on that copy's own clock, for the shift statistics), returns
+env 0's episodes for logging, turns env 0's closed segments into the scalars of
+:func:`~fade_rl.metrics.shifts.shift_statistics`, and lists each step's new episodes and
+shifts as JSON-able records on the global step clock (:attr:`EpisodeLog.events`), for a
+run's episode file. Several callbacks may share one log: :meth:`EpisodeLog.track` counts a
+vectorised step once, whichever of them calls it first.
+
+Step conventions of :attr:`EpisodeLog.events` (``n_envs`` copies, ``num_timesteps`` SB3's
+global count after the step): an episode's ``step`` is ``num_timesteps`` of the step it
+ended on; a shift's ``step`` is ``num_timesteps - n_envs``, the global count before the
+first step run under the new values.
 
 Example:
     >>> log = EpisodeLog(n_envs=1)
@@ -11,6 +20,8 @@ Example:
     >>> _ = log.track([{"episode": {"r": 5.0, "l": 2}}], num_timesteps=2)
     >>> log.shifts[0], log.episodes[0]
     ([Shift(step=0, segment=1, values=None)], [Episode(end_step=2, ret=5.0, length=2)])
+    >>> log.events
+    [{'kind': 'episode', 'step': 2, 'env': 0, 'return': 5.0, 'length': 2}]
 """
 
 from __future__ import annotations
@@ -69,6 +80,9 @@ class EpisodeLog:
         self.pending_returns: list[tuple[int, float]] = []  # env 0's, not yet logged
         self.closed_segments = 0  # env 0's segments whose statistics were logged
         self.segment: int | None = None  # env 0's info["segment"], once an env reports one
+        #: The last tracked step's new episodes and env 0's shifts (see the module doc).
+        self.events: list[dict[str, Any]] = []
+        self._tracked: tuple[int, bool] | None = None  # (num_timesteps, shifted) last tracked
 
     def ensure_envs(self, n_envs: int) -> None:
         """Start empty records for ``n_envs`` copies unless they are already there."""
@@ -78,9 +92,16 @@ class EpisodeLog:
             self.initial_values = [None] * n_envs
 
     def track(self, infos: Sequence[dict[str, Any]], num_timesteps: int) -> bool:
-        """Record one vectorised step's ``infos``; True when environment 0 shifted on it."""
+        """Record one vectorised step's ``infos``; True when environment 0 shifted on it.
+
+        A second call for the same ``num_timesteps`` (another callback sharing this log)
+        records nothing and answers the same.
+        """
+        if self._tracked is not None and self._tracked[0] == num_timesteps:
+            return self._tracked[1]
         step = self.env_steps  # index of this step on each copy's clock
         self.env_steps += 1
+        self.events = []
         shifted = False
         for i, info in enumerate(infos):
             if step == 0 and i < len(self.initial_values) and not self.shifts[i]:
@@ -92,12 +113,24 @@ class EpisodeLog:
                 segment = len(self.shifts[i]) + 1 if segment is None else int(segment)
                 self.shifts[i].append(Shift(step, segment, values_key(info.get("shift_values"))))
                 shifted = shifted or i == 0
+                if i == 0:
+                    self.events.append(
+                        {
+                            "kind": "shift",
+                            "step": num_timesteps - len(infos),
+                            "segment": segment,
+                            "values": info.get("shift_values"),
+                        }
+                    )
             episode = info.get("episode")
             if episode is not None:
-                ret = float(episode["r"])
-                self.episodes[i].append(Episode(step + 1, ret, int(episode.get("l", 0))))
+                ret, length = float(episode["r"]), int(episode.get("l", 0))
+                self.episodes[i].append(Episode(step + 1, ret, length))
+                record = {"kind": "episode", "step": num_timesteps, "env": i, "return": ret}
+                self.events.append({**record, "length": length})
                 if i == 0:
                     self.pending_returns.append((num_timesteps, ret))
+        self._tracked = (num_timesteps, shifted)
         return shifted
 
     def take_pending_returns(self) -> dict[int, float]:

@@ -24,12 +24,10 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
 from fade_rl.metrics import functional as F
-from fade_rl.optim import FADE
 from fade_rl.parts import (
     CriticNetwork,
     critic_loss,
-    critic_optimizer,
-    decay_rate_summary,
+    decay_rate_tags,
     rng_devices,
     run_critics,
     td_targets,
@@ -153,27 +151,5 @@ def measure_critics(
         scalars.update({f"{prefix}/head/{k}": v for k, v in found.items()})
         scalars.update(of_params(f"{prefix}/net", net.parameters()))
     scalars["plasticity/critic_loss"] = loss.detach()
-    fade_scalars, fade_hists = fade_metrics(model, networks, histograms)
+    fade_scalars, fade_hists = decay_rate_tags(model, histograms)
     return {**scalars, **fade_scalars}, {**hists, **fade_hists}
-
-
-def fade_metrics(
-    model: Any, networks: Sequence[CriticNetwork], histograms: bool
-) -> tuple[Tensors, Tensors]:
-    """``fade/<network>/lambda_*`` (and the ``lambda`` histogram) when FADE optimizes heads."""
-    optimizer = critic_optimizer(model)
-    if not isinstance(optimizer, FADE):
-        return {}, {}
-    fade_ids = {id(p) for g in optimizer.param_groups if g["fade"] for p in g["params"]}
-    scalars: Tensors = {}
-    hists: Tensors = {}
-    for net in networks:
-        params = [p for p in net.head.parameters() if id(p) in fade_ids]
-        if not params:
-            continue
-        rates = th.cat([optimizer.decay_rates(p).detach().flatten() for p in params])
-        tag = f"fade/{net.name}"
-        scalars.update({f"{tag}/{k}": v for k, v in decay_rate_summary(rates).items()})
-        if histograms:
-            hists[f"{tag}/lambda"] = rates
-    return scalars, hists

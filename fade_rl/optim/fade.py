@@ -38,6 +38,16 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from fade_rl.optim.kernels import (
+    advance_step,
+    dense_grad,
+    multi_tensor_adam,
+    multi_tensor_fade,
+    single_tensor_adam,
+    single_tensor_fade,
+    state_size,
+)
+
 __all__ = ["FADE", "step_counts_to_cpu"]
 
 _BASES = ("sgd", "adam")
@@ -265,9 +275,9 @@ class FADE(Optimizer):
         return len({(t.device, t.dtype) for t in tensors}) == 1
 
     def _base_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        grads = [_dense_grad(p) for p in params]
+        grads = [dense_grad(p) for p in params]
         states = [self._init_state(p, group) for p in params]
-        step = _advance_step(states)
+        step = advance_step(states)
         if group["base"] == "sgd":
             if self._use_foreach(group, params):
                 torch._foreach_add_(params, grads, alpha=-group["lr"])
@@ -276,9 +286,9 @@ class FADE(Optimizer):
                     p.add_(grad, alpha=-group["lr"])
             return
         if step is not None and self._use_foreach(group, params):
-            _multi_tensor_adam(params, grads, states, step, group)
+            multi_tensor_adam(params, grads, states, step, group)
         else:
-            _single_tensor_adam(params, grads, states, group)
+            single_tensor_adam(params, grads, states, group)
 
     def _fade_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
         missing = [tuple(p.shape) for p in params if p not in self._curvature]
@@ -288,14 +298,14 @@ class FADE(Optimizer):
                 "call opt.set_curvature(param, H) for every head parameter before each step "
                 "(see fade_rl.optim.curvature)"
             )
-        grads = [_dense_grad(p) for p in params]
+        grads = [dense_grad(p) for p in params]
         curvatures = [self._curvature[p] for p in params]
         states = [self._init_state(p, group) for p in params]
-        step = _advance_step(states)
+        step = advance_step(states)
         if step is not None and self._use_foreach(group, params):
-            _multi_tensor_fade(params, grads, curvatures, states, step, group)
+            multi_tensor_fade(params, grads, curvatures, states, step, group)
         else:
-            _single_tensor_fade(params, grads, curvatures, states, group)
+            single_tensor_fade(params, grads, curvatures, states, group)
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of ``p``, with every entry its group needs created if missing.
@@ -304,7 +314,7 @@ class FADE(Optimizer):
         optimizer (see ``fade_rl.agents.attach_fade``) gain fresh FADE state.
         """
         state = self.state[p]
-        if len(state) == _state_size(group):  # the common case: every entry is there
+        if len(state) == state_size(group):  # the common case: every entry is there
             return state
         if "step" not in state:
             state["step"] = 0
@@ -347,202 +357,6 @@ def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None
                 )
 
 
-def _state_size(group: dict[str, Any]) -> int:
-    """How many state entries a parameter of ``group`` has once initialised (with "step")."""
-    size = 1 + 2 * (group["base"] == "adam")
-    if group["fade"]:
-        size += 2 + 2 * group["idbd"]
-    return size
-
-
-def _dense_grad(p: Tensor) -> Tensor:
-    grad = p.grad
-    assert grad is not None
-    if grad.is_sparse:
-        raise RuntimeError("FADE does not support sparse gradients")
-    return grad
-
-
-def _advance_step(states: list[dict[str, Any]]) -> int | None:
-    """Advance the per-parameter step counters (plain ints: no device sync).
-
-    Returns the common new step, or None when parameters of the group are at
-    different steps (one of them skipped steps without a gradient).
-    """
-    for state in states:
-        state["step"] = int(state["step"]) + 1
-    steps = {state["step"] for state in states}
-    return steps.pop() if len(steps) == 1 else None
-
-
-def _adam_scalars(step: int, group: dict[str, Any]) -> tuple[float, float, float, float]:
-    beta1, beta2 = group["betas"]
-    bias_correction1 = 1.0 - beta1**step
-    bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
-    return beta1, beta2, bias_correction1, bias_correction2_sqrt
-
-
-# ------------------------------------------------------------------ base steps
-def _single_tensor_adam(
-    params: list[Tensor], grads: list[Tensor], states: list[dict[str, Any]], group: dict[str, Any]
-) -> None:
-    for p, grad, state in zip(params, grads, states, strict=True):
-        beta1, beta2, bc1, bc2_sqrt = _adam_scalars(state["step"], group)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.lerp_(grad, 1.0 - beta1)
-        v.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-        denom = (v.sqrt() / bc2_sqrt).add_(group["eps"])
-        p.addcdiv_(m, denom, value=-group["lr"] / bc1)
-
-
-def _multi_tensor_adam(
-    params: list[Tensor],
-    grads: list[Tensor],
-    states: list[dict[str, Any]],
-    step: int,
-    group: dict[str, Any],
-) -> None:
-    beta1, beta2, bc1, bc2_sqrt = _adam_scalars(step, group)
-    exp_avgs = [s["exp_avg"] for s in states]
-    exp_avg_sqs = [s["exp_avg_sq"] for s in states]
-    torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-    torch._foreach_mul_(exp_avg_sqs, beta2)
-    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-    # lr / (sqrt(v) / bc2 + eps) = lr * bc2 / (sqrt(v) + eps * bc2): one op fewer
-    denoms = torch._foreach_sqrt(exp_avg_sqs)
-    torch._foreach_add_(denoms, group["eps"] * bc2_sqrt)
-    torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-group["lr"] * bc2_sqrt / bc1)
-
-
-# ------------------------------------------------------------------ FADE steps
-def _single_tensor_fade(
-    params: list[Tensor],
-    grads: list[Tensor],
-    curvatures: list[Tensor],
-    states: list[dict[str, Any]],
-    group: dict[str, Any],
-) -> None:
-    """Reference implementation: FADE.md section 2 written out, one tensor at a time."""
-    lr, meta_lr = group["lr"], group["meta_lr"]
-    gamma_min, gamma_max = group["log_decay_bounds"]
-    idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
-    for p, grad, curv, state in zip(params, grads, curvatures, states, strict=True):
-        gamma, trace = state["log_decay"], state["decay_trace"]
-        if group["base"] == "adam":
-            beta1, beta2, bc1, bc2_sqrt = _adam_scalars(state["step"], group)
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            m.lerp_(grad, 1.0 - beta1)
-            v.mul_(beta2).addcmul_(grad, grad, value=1.0 - beta2)
-            alpha_eff = lr / (v.sqrt() / bc2_sqrt + group["eps"])
-            base_update = alpha_eff * m / bc1
-        elif group["idbd"]:
-            beta, h = state["log_step_size"], state["step_size_trace"]
-            beta.sub_(idbd_meta_lr * grad * h)
-            alpha_eff = beta.exp()
-            base_update = alpha_eff * grad
-        else:
-            alpha_eff = torch.full_like(p, lr)
-            base_update = lr * grad
-
-        gamma.sub_(meta_lr * grad * trace).clamp_(gamma_min, gamma_max)
-        decay = gamma.exp()
-        keep = (1.0 - decay - alpha_eff * curv).clamp_(min=0.0)
-        if group["idbd"]:
-            h.mul_(keep).sub_(alpha_eff * grad)
-        trace.mul_(keep).sub_(decay * p)
-        p.mul_(1.0 - decay)
-        p.sub_(base_update)
-
-
-# Tensors above this many elements are processed in chunks of it, every op of the
-# step on one chunk before the next, so the step's intermediates stay in cache
-# instead of streaming the whole tensor through memory once per op.
-_CHUNK = 1 << 16
-
-
-def _multi_tensor_fade(
-    params: list[Tensor],
-    grads: list[Tensor],
-    curvatures: list[Tensor],
-    states: list[dict[str, Any]],
-    step: int,
-    group: dict[str, Any],
-) -> None:
-    """Batched implementation with ``torch._foreach_*``: the reference's arithmetic, fused."""
-    keys = ["log_decay", "decay_trace"]
-    if group["base"] == "adam":
-        keys += ["exp_avg", "exp_avg_sq"]
-    if group["idbd"]:
-        keys += ["log_step_size", "step_size_trace"]
-    lists = [params, grads, curvatures] + [[s[k] for s in states] for k in keys]
-    small = [i for i, p in enumerate(params) if p.numel() <= _CHUNK]
-    if small:
-        _fade_kernel([[tensors[i] for i in small] for tensors in lists], step, group)
-    for i, p in enumerate(params):
-        if p.numel() <= _CHUNK:
-            continue
-        tensors = [t[i] for t in lists]
-        if not all(t.is_contiguous() for t in tensors):
-            _fade_kernel([[t] for t in tensors], step, group)
-            continue
-        flat = [t.view(-1) for t in tensors]
-        for start in range(0, p.numel(), _CHUNK):
-            _fade_kernel([[t[start : start + _CHUNK]] for t in flat], step, group)
-
-
-def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> None:
-    """One FADE step on lists of tensors: params, grads, curvatures, then the state tensors."""
-    params, grads, curvatures, gammas, traces = lists[:5]
-    lr, meta_lr = group["lr"], group["meta_lr"]
-    gamma_min, gamma_max = group["log_decay_bounds"]
-
-    if group["base"] == "adam":
-        exp_avgs, exp_avg_sqs = lists[5:7]
-        beta1, beta2, bc1, bc2_sqrt = _adam_scalars(step, group)
-        torch._foreach_lerp_(exp_avgs, grads, 1.0 - beta1)
-        torch._foreach_mul_(exp_avg_sqs, beta2)
-        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-        # alpha_eff = lr / (sqrt(v) / bc2 + eps) = adam_lr / denom, one op fewer
-        denoms = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_add_(denoms, group["eps"] * bc2_sqrt)
-        adam_lr = lr * bc2_sqrt
-    elif group["idbd"]:
-        betas, step_traces = lists[5:7]
-        idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]
-        torch._foreach_addcmul_(betas, grads, step_traces, value=-idbd_meta_lr)
-        step_sizes = torch._foreach_exp(betas)
-
-    # gamma update uses the OLD trace.
-    torch._foreach_addcmul_(gammas, grads, traces, value=-meta_lr)
-    torch._foreach_clamp_min_(gammas, gamma_min)
-    torch._foreach_clamp_max_(gammas, gamma_max)
-    decays = torch._foreach_exp(gammas)
-
-    # keep = max(0, 1 - lambda - alpha_eff * H) = 1 - shrink with
-    # shrink = min(1, lambda + alpha_eff * H); x * keep is written x - shrink * x (two ops fewer)
-    if group["base"] == "adam":
-        shrink = torch._foreach_addcdiv(decays, curvatures, denoms, value=adam_lr)
-    elif group["idbd"]:
-        shrink = torch._foreach_addcmul(decays, step_sizes, curvatures)
-    else:
-        shrink = torch._foreach_add(decays, curvatures, alpha=lr)
-    torch._foreach_clamp_max_(shrink, 1.0)
-
-    if group["idbd"]:
-        torch._foreach_addcmul_(step_traces, shrink, step_traces, value=-1.0)
-        torch._foreach_addcmul_(step_traces, step_sizes, grads, value=-1.0)
-    torch._foreach_addcmul_(traces, shrink, traces, value=-1.0)
-    torch._foreach_addcmul_(traces, decays, params, value=-1.0)  # p before decay
-    torch._foreach_addcmul_(params, decays, params, value=-1.0)  # p = (1 - lambda) * p
-    if group["base"] == "adam":
-        torch._foreach_addcdiv_(params, exp_avgs, denoms, value=-adam_lr / bc1)
-    elif group["idbd"]:
-        torch._foreach_addcmul_(params, step_sizes, grads, value=-1.0)
-    else:
-        torch._foreach_add_(params, grads, alpha=-lr)
-
-
-# ------------------------------------------------------------------ validation
 def _validate_group(group: dict[str, Any]) -> None:
     def check(ok: bool, message: str) -> None:
         if not ok:

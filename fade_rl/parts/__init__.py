@@ -9,7 +9,9 @@ only torch, SB3 and :mod:`fade_rl.optim`.
   hidden output kept.
 * :mod:`~fade_rl.parts.td` -- TD targets and critic losses as SB3 computes them.
 * :mod:`~fade_rl.parts.targets` -- what an intervention acts on; target-network pairs.
-* :mod:`~fade_rl.parts.optimizers` -- optimizers, their state, FADE's decay-rate summary.
+* :mod:`~fade_rl.parts.optimizers` -- optimizers and their state.
+* :mod:`~fade_rl.parts.decay` -- FADE's decay rates of the heads; the ``fade/<head>/lambda_*``
+  tags (made only here).
 * :mod:`~fade_rl.parts.dormancy` -- dormant-unit scores.
 * :mod:`~fade_rl.parts.modules` -- re-initializing networks.
 * :mod:`~fade_rl.parts.schedule` -- periodic events in environment steps.
@@ -23,18 +25,23 @@ from fade_rl.parts.checks import (
     check_choice,
     check_fraction,
     check_model,
+    check_nonnegative,
     check_positive_int,
     check_replay_buffer,
     check_tau,
 )
 from fade_rl.parts.critics import CriticNetwork, CriticPass, Layer, critic_networks, run_critics
+from fade_rl.parts.decay import (
+    LAMBDA_QUANTILES,
+    decay_rate_summary,
+    decay_rate_tags,
+    fade_decay_rates,
+)
 from fade_rl.parts.dormancy import dormant_scores
 from fade_rl.parts.heads import critic_heads, critic_q_nets, head_parameters, split_head
 from fade_rl.parts.modules import fresh_copy, reinitialize_, rng_devices
 from fade_rl.parts.optimizers import (
-    LAMBDA_QUANTILES,
     critic_optimizer,
-    decay_rate_summary,
     fade_group_init_decay,
     optimizer_state_of,
     optimizers_of,
@@ -56,6 +63,7 @@ __all__ = [
     "check_choice",
     "check_fraction",
     "check_model",
+    "check_nonnegative",
     "check_positive_int",
     "check_replay_buffer",
     "check_tau",
@@ -65,7 +73,9 @@ __all__ = [
     "critic_optimizer",
     "critic_q_nets",
     "decay_rate_summary",
+    "decay_rate_tags",
     "dormant_scores",
+    "fade_decay_rates",
     "fade_group_init_decay",
     "fresh_copy",
     "head_parameters",

@@ -70,6 +70,18 @@ def check_fraction(name: str, value: Any, low_open: bool = False) -> float:
     return float(value)
 
 
+def check_nonnegative(name: str, value: Any) -> float:
+    """``value`` as a float if it is a finite number >= 0 (a penalty, a decay); else ValueError."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def check_tau(tau: Any) -> float:
     """A dormancy threshold: a finite number >= 0 (see :func:`~fade_rl.parts.dormant_scores`)."""
     if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau):

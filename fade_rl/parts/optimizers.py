@@ -1,4 +1,4 @@
-"""The optimizers of an SB3 DQN/SAC/TD3, their per-parameter state, and FADE's decay rates.
+"""The optimizers of an SB3 DQN/SAC/TD3 and their per-parameter state.
 
 Example:
     >>> from stable_baselines3 import SAC
@@ -20,18 +20,13 @@ from fade_rl.optim import FADE
 from fade_rl.parts.checks import SupportedModel
 
 __all__ = [
-    "LAMBDA_QUANTILES",
     "critic_optimizer",
-    "decay_rate_summary",
     "fade_group_init_decay",
     "optimizer_state_of",
     "optimizers_of",
     "reset_optimizer_state",
     "zero_optimizer_state",
 ]
-
-#: The quantiles (in percent) that ``fade/<head>/lambda_q<p>`` reports.
-LAMBDA_QUANTILES = (10, 50, 90)
 
 
 def critic_optimizer(model: SupportedModel) -> th.optim.Optimizer:
@@ -93,21 +88,3 @@ def zero_optimizer_state(model: SupportedModel, param: th.Tensor, mask: th.Tenso
         init_decay = fade_group_init_decay(optimizer, param)
         if init_decay is not None:
             state["log_decay"].masked_fill_(mask, math.log(init_decay))
-
-
-def decay_rate_summary(rates: th.Tensor) -> dict[str, th.Tensor]:
-    """``lambda_{mean,min,q10,q50,q90,max}`` of FADE decay rates, as 0-d tensors on their device.
-
-    The suffixes of the ``fade/<head>/lambda_*`` tags, so every writer names them alike.
-    """
-    rates = rates.detach().flatten().double()
-    probabilities = th.tensor(
-        [q / 100 for q in LAMBDA_QUANTILES], dtype=rates.dtype, device=rates.device
-    )
-    quantiles = th.quantile(rates, probabilities).unbind()
-    return {
-        "lambda_mean": rates.mean(),
-        "lambda_min": rates.min(),
-        **{f"lambda_q{q}": v for q, v in zip(LAMBDA_QUANTILES, quantiles, strict=True)},
-        "lambda_max": rates.max(),
-    }

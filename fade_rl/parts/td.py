@@ -25,12 +25,17 @@ from fade_rl.parts.critics import CriticPass
 __all__ = ["critic_loss", "td_targets"]
 
 
-def td_targets(model: Any, data: ReplayBufferSamples) -> th.Tensor:
+def td_targets(
+    model: Any, data: ReplayBufferSamples, ent_coef: th.Tensor | None = None
+) -> th.Tensor:
     """The TD targets the algorithm's own critic loss would use for this batch, ``[B, 1]``.
 
     DQN: ``r + (1 - d) gamma max_a Q_target(s', a)``; TD3: with the clipped target-policy
     noise and the min over target critics; SAC: with the entropy term. Call under
-    ``torch.no_grad()``; SAC and TD3 draw noise from torch's global generator.
+    ``torch.no_grad()``; SAC and TD3 draw noise from torch's global generator. SAC's
+    ``train()`` passes the entropy coefficient it read before its coefficient step
+    (``ent_coef``); by default it is the current one. FadeDQN, FadeSAC and FadeTD3 train on
+    these targets, and the metrics measure with them.
     """
     discounts = getattr(data, "discounts", None)
     if discounts is None:
@@ -47,9 +52,9 @@ def td_targets(model: Any, data: ReplayBufferSamples) -> th.Tensor:
         next_actions, next_log_prob = model.actor.action_log_prob(data.next_observations)
         next_q = th.cat(model.critic_target(data.next_observations, next_actions), dim=1)
         next_q = next_q.min(dim=1, keepdim=True).values
-        if model.log_ent_coef is not None:
+        if ent_coef is None and model.log_ent_coef is not None:
             ent_coef = th.exp(model.log_ent_coef.detach())
-        else:
+        elif ent_coef is None:
             ent_coef = model.ent_coef_tensor
         next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
     else:

@@ -12,10 +12,8 @@ import pytest
 import torch as th
 from stable_baselines3 import DQN, SAC, TD3
 from stable_baselines3.common.logger import configure
-from torch import nn
 
 from fade_rl import FADE, FadeDQN, FadeSAC, FadeTD3
-from fade_rl.agents import split_head
 
 from .helpers import fix_replay_batch
 
@@ -170,17 +168,6 @@ def test_policy_optimizer_kwargs_carry_over() -> None:
 def test_bad_configuration_is_a_clear_error(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FadeDQN("MlpPolicy", "CartPole-v1", **kwargs)
-
-
-def test_head_that_is_not_linear_is_a_clear_error() -> None:
-    body, head = split_head(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), "net")
-    assert head.out_features == 2 and len(body) == 2
-    _, nested_head = split_head(nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.Linear(4, 1))), "n")
-    assert nested_head.in_features == 4
-    with pytest.raises(TypeError, match=r"last layer of q_net is Tanh, not nn.Linear"):
-        split_head(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), "q_net")
-    with pytest.raises(TypeError, match=r"not a non-empty nn\.Sequential"):
-        split_head(nn.Linear(3, 4), "q_net")
 
 
 def test_custom_net_arch_and_no_hidden_layer() -> None:

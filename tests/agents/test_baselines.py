@@ -15,16 +15,29 @@ from stable_baselines3 import DQN, PPO, SAC, TD3
 
 from fade_rl import FadeDQN, FadeSAC
 from fade_rl.agents.baselines import (
+    ContinualBackpropCallback,
+    InjectionCallback,
+    L2InitCallback,
     ReDoCallback,
     ResetCallback,
     ShrinkPerturbCallback,
+    TRACCallback,
     WeightDecayCallback,
     add_weight_decay,
     redo,
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.parts import dormant_scores, fresh_copy
+from fade_rl.agents.common import no_distribution_validation
+from fade_rl.parts import (
+    critic_loss,
+    critic_networks,
+    critic_optimizer,
+    dormant_scores,
+    fresh_copy,
+    run_critics,
+    td_targets,
+)
 from tests.device_contract import META, HostReads, model_to_meta
 
 from .helpers import RewardFlip, fix_replay_batch
@@ -393,8 +406,8 @@ def test_every_intervention_runs_on_the_models_device(
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
     intervention must compute on the model's device. ReDo reads its unit counts once, in
     :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
-    reads = HostReads().install(monkeypatch)
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
+    reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
     callbacks = [
         WeightDecayCallback(0.1, target="critic"),
         ResetCallback(target="critic", every=10),
@@ -417,6 +430,53 @@ def test_every_intervention_runs_on_the_models_device(
         optimizer.step()  # runs the weight-decay pre-hook on meta parameters
     assert callbacks[1].n_resets == 1 and callbacks[2].n_applied == 1
     assert reads.scalar_reads == 1
+    assert all(p.device == META for p in model.policy.parameters())
+
+
+def _critic_step_on_meta(model: Any) -> None:
+    """One critic gradient step as the algorithms take it, from parts (no SB3 ``.item()``)."""
+    data = model.replay_buffer.sample(16)
+    with th.no_grad(), no_distribution_validation():  # as FadeSAC.train: no host-side check
+        targets = td_targets(model, data)
+    passes = run_critics(critic_networks(model), data.observations, data.actions)
+    loss, _ = critic_loss(model, passes, data, targets)
+    optimizer = critic_optimizer(model)
+    optimizer.zero_grad()
+    loss.backward()
+    if isinstance(model, FadeDQN):  # FADE's step wants its heads' curvature
+        for head in model.fade_heads.values():
+            for p in head.parameters():
+                model.fade_optimizer.set_curvature(p, th.zeros_like(p))
+    optimizer.step()
+
+
+@pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
+def test_every_new_intervention_runs_on_the_models_device(
+    cls: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """l2init, cbp, injection and TRAC on ``meta``: their step hooks, cbp's replacements and
+    TRAC's erfi tuner make no host read and no CPU tensor (issue 11, item 5)."""
+    model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
+    reads = HostReads().install(monkeypatch)
+    cbp = ContinualBackpropCallback(replacement_rate=1.0, maturity_threshold=1)
+    trac = TRACCallback()
+    injection = InjectionCallback(at_steps=[model.num_timesteps + 1])
+    callbacks = [L2InitCallback(1e-2, target="all"), cbp, trac, injection]
+    for callback in callbacks:
+        callback.init_callback(model)
+        callback.on_training_start({}, {})
+    for _ in range(3):  # cbp's units mature after one step and are replaced from the second
+        _critic_step_on_meta(model)
+    model.num_timesteps += 1
+    for callback in callbacks:
+        callback.update_locals({"infos": [{}]})
+        callback.on_step()
+    _critic_step_on_meta(model)  # with the injected heads in the optimizer
+    assert cbp.cbp is not None and cbp.cbp.n_replaced > 0
+    assert trac.trac is not None and trac.trac.n_steps == 4
+    assert trac.trac.s.device == META and trac.trac.overflowed.device == META
+    assert injection.n_injections == 1
+    assert reads.scalar_reads == 0
     assert all(p.device == META for p in model.policy.parameters())
 
 

@@ -9,7 +9,6 @@ tests replace that method by a recorder and run everything else on meta.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +17,9 @@ import torch as th
 from torch.overrides import TorchFunctionMode
 
 from fade_rl import FadeDQN, FadeSAC, FadeTD3
-from tests.device_contract import META, model_to_meta
+from tests.device_contract import META, model_to_meta, parameters_kept
 
 CASES = [(FadeDQN, "CartPole-v1"), (FadeSAC, "Pendulum-v1"), (FadeTD3, "Pendulum-v1")]
-
-
-@pytest.fixture(autouse=True)
-def keep_parameter_identity() -> Iterator[None]:
-    """``module.to("meta")`` keeps each Parameter object, as ``.to("cuda")`` does.
-
-    Without this, torch replaces the Parameters when converting to meta (their
-    storage types differ), and the optimizers would keep the old CPU ones: a
-    difference of the stand-in, not of CUDA.
-    """
-    previous = th.__future__.get_swap_module_params_on_conversion()
-    th.__future__.set_swap_module_params_on_conversion(True)
-    try:
-        yield
-    finally:
-        th.__future__.set_swap_module_params_on_conversion(previous)
 
 
 def _filled(algorithm: type, env_id: str, **kwargs: Any) -> Any:
@@ -104,7 +87,8 @@ class _Calls(TorchFunctionMode):
 
 def _dqn_curvature_calls(device: th.device) -> list[str]:
     model = FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), seed=0)
-    model.policy.to(device)
+    if device == META:
+        model_to_meta(model)
     head = model.fade_heads["q_net"]
     for p in (head.weight, head.bias):
         p.grad = th.zeros_like(p)
@@ -130,7 +114,8 @@ def test_a_cpu_checkpoint_loads_onto_another_device_with_its_optimizer_state(
 ) -> None:
     model = _filled(algorithm, env_id)
     model.save(tmp_path / "cpu.zip")
-    loaded = algorithm.load(tmp_path / "cpu.zip", device="meta")
+    with parameters_kept():
+        loaded = algorithm.load(tmp_path / "cpu.zip", device="meta")
 
     assert loaded.device == META
     assert all(p.device == META for p in loaded.policy.parameters())

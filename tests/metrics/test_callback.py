@@ -15,8 +15,7 @@ from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
 from fade_rl.metrics import functional as M
-from fade_rl.metrics.measure import fade_metrics
-from fade_rl.parts import critic_networks, readout
+from fade_rl.parts import decay_rate_tags, readout
 from tests.metrics.helpers import FLIP_PERIOD, histograms, pendulum_env, reward_flip_env, scalars
 
 SMALL_DQN: dict[str, Any] = dict(
@@ -267,7 +266,7 @@ def test_fade_lambdas_are_logged_for_a_fade_critic(tmp_path: Path) -> None:
     callback = _callback(interval=100, histogram_interval=200, probe_interval=None)
     model.learn(500, callback=callback)
     rates = model.fade_decay_rates()["q_net"].double()
-    values, hists = fade_metrics(model, critic_networks(model), histograms=True)
+    values, hists = decay_rate_tags(model, histograms=True)
     assert values["fade/q_net/lambda_mean"] == pytest.approx(rates.mean().item())
     assert values["fade/q_net/lambda_q50"] == pytest.approx(rates.quantile(0.5).item())
     assert values["fade/q_net/lambda_max"] == pytest.approx(rates.max().item())

@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "fade_rl.parts.checks",
     "fade_rl.parts.critics",
+    "fade_rl.parts.decay",
     "fade_rl.parts.dormancy",
     "fade_rl.parts.heads",
     "fade_rl.parts.modules",

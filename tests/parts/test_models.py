@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import DQN, PPO, SAC, TD3
+from torch import nn
 from torch.nn import functional as F
 
-from fade_rl import FadeDQN
+from fade_rl import FadeDQN, FadeSAC
 from fade_rl.parts import (
     check_model,
     check_replay_buffer,
@@ -20,8 +21,10 @@ from fade_rl.parts import (
     critic_optimizer,
     critic_q_nets,
     decay_rate_summary,
+    decay_rate_tags,
     optimizers_of,
     run_critics,
+    split_head,
     target_modules,
     target_pairs,
     target_parameters,
@@ -104,6 +107,26 @@ def test_td3_td_targets_and_loss_by_hand() -> None:
     th.testing.assert_close(loss, F.mse_loss(c1, expected) + F.mse_loss(c2, expected))
 
 
+def test_sac_td_targets_by_hand_with_a_given_entropy_coefficient() -> None:
+    """SAC's train() passes the coefficient it read before its own step; by default: current."""
+    model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=10, policy_kwargs=dict(net_arch=[8]))
+    model.learn(30)
+    data = model.replay_buffer.sample(6)
+    with th.no_grad():
+        th.manual_seed(3)
+        next_actions, log_prob = model.actor.action_log_prob(data.next_observations)
+        q1, q2 = model.critic_target(data.next_observations, next_actions)
+        soft = th.minimum(q1, q2) - 0.25 * log_prob.reshape(-1, 1)
+        expected = data.rewards + (1 - data.dones) * model.gamma * soft
+        th.manual_seed(3)
+        th.testing.assert_close(td_targets(model, data, ent_coef=th.tensor(0.25)), expected)
+        current = th.exp(model.log_ent_coef)
+        th.manual_seed(3)
+        default = td_targets(model, data)
+        th.manual_seed(3)
+        th.testing.assert_close(default, td_targets(model, data, ent_coef=current))
+
+
 def test_what_interventions_act_on() -> None:
     dqn, td3 = _dqn(), _td3()
     head = dqn.q_net.q_net[4]
@@ -114,6 +137,40 @@ def test_what_interventions_act_on() -> None:
     assert target_modules(td3, "all")[-1] is td3.actor
     assert critic_optimizer(td3) is td3.critic.optimizer
     assert optimizers_of(td3) == [td3.critic.optimizer, td3.actor.optimizer]
+
+
+def test_split_head_finds_the_final_linear_or_names_the_fix() -> None:
+    body, head = split_head(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)), "net")
+    assert head.out_features == 2 and len(body) == 2
+    x = th.randn(5, 3)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.Linear(4, 1)))
+    nested_body, nested_head = split_head(net, "n")
+    assert nested_head is net[1][0]
+    th.testing.assert_close(nested_head(nested_body(x)), net(x))
+    with pytest.raises(TypeError, match=r"last layer of q_net is Tanh, not nn.Linear"):
+        split_head(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), "q_net")
+    with pytest.raises(TypeError, match=r"not a non-empty nn\.Sequential"):
+        split_head(nn.Linear(3, 4), "q_net")
+
+
+def test_decay_rate_tags_are_the_summary_of_each_fade_head() -> None:
+    model = FadeSAC(
+        "MlpPolicy",
+        "Pendulum-v1",
+        policy_kwargs=dict(net_arch=[8]),
+        fade_kwargs=dict(init_decay=1e-4),
+    )
+    model.fade_optimizer.state[model.critic.q_networks[1][2].weight]["log_decay"] = th.log(
+        th.full((1, 8), 0.5)
+    )
+    scalars, hists = decay_rate_tags(model, histograms=True)
+    assert set(hists) == {"fade/qf0/lambda", "fade/qf1/lambda"}
+    assert hists["fade/qf1/lambda"].shape == (9,)  # 8 weights and a bias
+    assert float(scalars["fade/qf1/lambda_max"]) == pytest.approx(0.5)
+    assert float(scalars["fade/qf1/lambda_min"]) == pytest.approx(1e-4)  # the untouched bias
+    assert float(scalars["fade/qf1/lambda_mean"]) == pytest.approx((8 * 0.5 + 1e-4) / 9)
+    assert float(scalars["fade/qf0/lambda_max"]) == pytest.approx(1e-4)
+    assert decay_rate_tags(_dqn(), histograms=True) == ({}, {})  # no FADE: no tags
 
 
 def test_decay_rate_summary_by_hand() -> None:

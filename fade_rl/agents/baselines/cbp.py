@@ -110,7 +110,9 @@ class ContinualBackprop:
         self.steps = 0
         self.layers: list[_Layer] = []
         for name, net in critic_q_nets(self.model).items():
-            linears = [(i, m) for i, m in enumerate(cast(nn.Sequential, net)) if isinstance(m, nn.Linear)]
+            linears = [
+                (i, m) for i, m in enumerate(cast(nn.Sequential, net)) if isinstance(m, nn.Linear)
+            ]
             for (index, incoming), (_, outgoing) in itertools.pairwise(linears):
                 if incoming.out_features != outgoing.in_features:
                     raise ValueError(
@@ -184,16 +186,18 @@ class ContinualBackprop:
         layer.to_replace += self.replacement_rate * n_mature
         if layer.to_replace < 1.0:
             return 0
-        count = int(layer.to_replace)
-        layer.to_replace -= count
-        mature = (layer.age > self.maturity_threshold).nonzero().flatten()
-        corrected = layer.utility[mature] / (1.0 - self.decay ** layer.age[mature].double()).to(
-            layer.utility.dtype
+        count = min(int(layer.to_replace), n_mature)
+        layer.to_replace -= int(layer.to_replace)
+        # The lowest bias-corrected utilities among mature units; immature ones are masked to
+        # +inf. ``count <= n_mature`` is known on the host, so nothing is read from the device.
+        correction = (1.0 - self.decay ** layer.age.double()).to(layer.utility.dtype)
+        corrected = (layer.utility / correction).masked_fill(
+            layer.age <= self.maturity_threshold, math.inf
         )
-        units = mature[th.topk(corrected, min(count, mature.numel()), largest=False).indices]
+        units = th.topk(corrected, count, largest=False).indices
         self._reinitialize(layer, units)
-        layer.young.append((self.steps, int(units.numel())))
-        return int(units.numel())
+        layer.young.append((self.steps, count))
+        return count
 
     def _reinitialize(self, layer: _Layer, units: th.Tensor) -> None:
         incoming, outgoing = layer.incoming, layer.outgoing

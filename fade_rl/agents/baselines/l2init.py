@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch as th
@@ -13,6 +12,7 @@ from torch.utils.hooks import RemovableHandle
 from fade_rl.parts import (
     check_choice,
     check_model,
+    check_nonnegative,
     optimizers_of,
     target_parameters,
 )
@@ -20,17 +20,6 @@ from fade_rl.parts import (
 __all__ = ["L2InitCallback", "add_l2_init"]
 
 _TARGETS = ("head", "critic", "all")
-
-
-def _check_coefficient(coefficient: Any) -> float:
-    if (
-        isinstance(coefficient, bool)
-        or not isinstance(coefficient, (int, float))
-        or not math.isfinite(coefficient)
-        or coefficient < 0
-    ):
-        raise ValueError(f"coefficient must be a finite number >= 0, got {coefficient!r}")
-    return float(coefficient)
 
 
 def add_l2_init(
@@ -71,7 +60,7 @@ def add_l2_init(
         ...     handle.remove()
     """
     model = check_model(model, "add_l2_init")
-    coefficient = _check_coefficient(coefficient)
+    coefficient = check_nonnegative("coefficient", coefficient)
     check_choice("target", target, _TARGETS)
     params = target_parameters(model, target)
     if initial is None:
@@ -122,7 +111,7 @@ class L2InitCallback(BaseCallback):
 
     def __init__(self, coefficient: float, target: str = "critic", verbose: int = 0) -> None:
         super().__init__(verbose)
-        self.coefficient = _check_coefficient(coefficient)
+        self.coefficient = check_nonnegative("coefficient", coefficient)
         self.target = check_choice("target", target, _TARGETS)
         self.initial: list[th.Tensor] | None = None
         self._handles: list[RemovableHandle] = []

@@ -23,23 +23,56 @@ package's PyTorch version is not used: it recovers ``theta_base`` as
 zero while ``S * (theta_base - theta_ref)`` is below the parameters' ulp (the
 base trajectory is lost early on); it clamps ``S`` at 0 (the JAX version does
 not); and it appends a line to a log file and reads a scalar back at every step.
+
+Everything stays on the parameters' device, the tuner in float64: torch has no ``erfi``, so
+:func:`erfi` sums its Taylor series (all terms positive: no cancellation), and an overflow is
+flagged on the device and raised at the next host read (:meth:`TRAC.check_finite`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch as th
-from scipy.special import erfi
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
 from fade_rl.parts import check_model, optimizers_of
 
-__all__ = ["TRAC", "TRACCallback"]
+__all__ = ["TRAC", "TRACCallback", "erfi"]
+
+#: Taylor terms of :func:`erfi`: enough for every float64 argument whose erfi is finite
+#: (|x| < 26.7: the terms peak near n = x^2 ~ 710 and are below 1e-17 of the sum by n = 1100).
+_ERFI_TERMS = 1100
+
+
+@functools.lru_cache(maxsize=8)
+def _erfi_coefficients(device: th.device) -> tuple[th.Tensor, th.Tensor]:
+    """``(2n + 1, -log(n! (2n + 1)))`` for the Taylor terms, made once per device."""
+    n = th.arange(_ERFI_TERMS, device=device, dtype=th.float64)
+    return 2 * n + 1, -th.lgamma(n + 1) - th.log(2 * n + 1)
+
+
+def erfi(x: th.Tensor) -> th.Tensor:
+    """The imaginary error function ``erfi(x) = 2/sqrt(pi) sum_n x^(2n+1) / (n! (2n+1))``.
+
+    Summed in log space on ``x``'s device, without a host read; relative error below 1e-12
+    in float64 where erfi is finite (``|x| < 26.6``), ``+-inf`` beyond.
+
+    Example:
+        >>> import torch
+        >>> round(float(erfi(torch.tensor(1.0, dtype=torch.float64))), 10)
+        1.6504257588
+    """
+    powers, log_coefficients = _erfi_coefficients(x.device)
+    x64 = x.to(th.float64)
+    log_terms = powers * th.log(x64.abs()).unsqueeze(-1) + log_coefficients
+    total = th.logsumexp(log_terms, dim=-1)
+    return (th.sign(x64) * (2 / math.sqrt(math.pi)) * th.exp(total)).to(x.dtype)
+
 
 _DEFAULT_BETAS = (0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 
@@ -71,8 +104,9 @@ class TRAC:
     the base optimizer (Adam, SGD or FADE, with its own state and SB3's
     learning-rate schedule) steps its own iterate with the gradient taken at
     ``theta``; a post-step hook stores the new ``theta_base`` and writes
-    ``theta``. The scale is computed in float64 on the host (one device sync per
-    step off the CPU).
+    ``theta``. The tuner runs in float64 on the parameters' device: no host read
+    in a step. An overflowing scale is not applied; it is raised by
+    :meth:`check_finite` (called by :attr:`scale` and once per rollout by the callback).
 
     Args:
         optimizer: the base optimizer (e.g. the critic's).
@@ -100,19 +134,24 @@ class TRAC:
         eps: float = 1e-8,
     ) -> None:
         self.optimizer = optimizer
-        self.betas = np.asarray(_check_betas(betas), dtype=np.float64)
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+        if not self.params:
+            raise ValueError("TRAC: the optimizer has no parameters")
+        device = self.params[0].device
+        self.betas = th.tensor(_check_betas(betas), dtype=th.float64, device=device)
         self.s_prev = _check_positive("s_prev", s_prev)
         self.eps = _check_positive("eps", eps)
-        self.params = [p for group in optimizer.param_groups for p in group["params"]]
         with th.no_grad():
             self.reference = [p.detach().clone() for p in self.params]
             self.base = [p.detach().clone() for p in self.params]
-        self.variance = np.zeros_like(self.betas)
-        self.sigma = np.full_like(self.betas, 1e-8)
-        self.s = np.full_like(self.betas, s_prev)
+        self.variance = th.zeros_like(self.betas)
+        self.sigma = th.full_like(self.betas, 1e-8)
+        self.s = th.full_like(self.betas, s_prev)
+        self.overflowed = th.zeros((), dtype=th.bool, device=device)
         self.n_steps = 0
-        self._norm = self.s_prev / float(erfi(1.0 / math.sqrt(2.0)))
+        self._norm = self.s_prev / float(erfi(th.tensor(1.0 / math.sqrt(2.0), dtype=th.float64)))
         self._stepped: list[int] = []
+        self._h = th.zeros((), dtype=th.float64, device=device)
         self._handles: list[RemovableHandle] = [
             optimizer.register_step_pre_hook(self._before),
             optimizer.register_step_post_hook(self._after),
@@ -120,8 +159,17 @@ class TRAC:
 
     @property
     def scale(self) -> float:
-        """The current scale ``S``."""
+        """The current scale ``S`` (a host read; raises if the tuner overflowed)."""
+        self.check_finite()
         return float(self.s.sum())
+
+    def check_finite(self) -> None:
+        """Raise if a step's scale overflowed (one host read)."""
+        if bool(self.overflowed):
+            raise FloatingPointError(
+                "TRAC's scale overflowed (erfi of a large argument: h kept one sign for "
+                "thousands of steps); lower the base learning rate or drop the largest beta"
+            )
 
     def remove(self) -> None:
         """Remove the hooks: the parameters keep the played ``theta``; the base goes on."""
@@ -139,10 +187,12 @@ class TRAC:
         refs = [self.reference[i] for i in self._stepped]
         displacement = th._foreach_sub(bases, refs)
         grads = [p.grad for p in ps]
-        h = th.stack(
-            [th.dot(g.flatten(), d.flatten()) for g, d in zip(grads, displacement, strict=True)]
+        self._h = th.stack(
+            [
+                th.dot(g.flatten().double(), d.flatten().double())
+                for g, d in zip(grads, displacement, strict=True)
+            ]
         ).sum()
-        self._h = float(h)
         th._foreach_copy_(ps, bases)
 
     @th.no_grad()
@@ -156,18 +206,15 @@ class TRAC:
         h = self._h
         self.variance = self.betas**2 * self.variance + h * h
         self.sigma = self.betas * self.sigma - h
-        s = self._norm * erfi(self.sigma / (math.sqrt(2.0) * np.sqrt(self.variance) + self.eps))
-        if not np.all(np.isfinite(s)):
-            raise FloatingPointError(
-                "TRAC's scale overflowed (erfi of a large argument: h kept one sign for "
-                "thousands of steps); lower the base learning rate or drop the largest beta"
-            )
-        self.s = s
+        s = self._norm * erfi(self.sigma / (math.sqrt(2.0) * self.variance.sqrt() + self.eps))
+        finite = th.isfinite(s).all()
+        self.overflowed |= ~finite
+        self.s = th.where(finite, s, self.s)
         self.n_steps += 1
-        scale = float(s.sum())
+        scale = self.s.sum()
         # theta = theta_ref + S * (theta_base - theta_ref)
         th._foreach_copy_(ps, refs)
-        th._foreach_add_(ps, th._foreach_sub(bases, refs), alpha=scale)
+        th._foreach_add_(ps, th._foreach_mul(th._foreach_sub(bases, refs), scale.to(ps[0].dtype)))
 
     def state_dict(self) -> dict[str, Any]:
         """Reference, base iterate and tuner state (tensors and lists; ``torch.save`` it)."""
@@ -177,6 +224,7 @@ class TRAC:
             "variance": self.variance.tolist(),
             "sigma": self.sigma.tolist(),
             "s": self.s.tolist(),
+            "overflowed": bool(self.overflowed),
             "n_steps": self.n_steps,
         }
 
@@ -192,9 +240,11 @@ class TRAC:
                 mine.copy_(saved)
             for mine, saved in zip(self.base, state["base"], strict=True):
                 mine.copy_(saved)
-        self.variance = np.asarray(state["variance"], dtype=np.float64)
-        self.sigma = np.asarray(state["sigma"], dtype=np.float64)
-        self.s = np.asarray(state["s"], dtype=np.float64)
+        like = dict(dtype=th.float64, device=self.betas.device)
+        self.variance = th.tensor(state["variance"], **like)  # type: ignore[arg-type]
+        self.sigma = th.tensor(state["sigma"], **like)  # type: ignore[arg-type]
+        self.s = th.tensor(state["s"], **like)  # type: ignore[arg-type]
+        self.overflowed.fill_(bool(state.get("overflowed", False)))
         self.n_steps = int(state["n_steps"])
 
 
@@ -243,7 +293,7 @@ class TRACCallback(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        if self.trac is not None:
+        if self.trac is not None:  # one host read per rollout, which also raises an overflow
             self.logger.record("baselines/trac_scale", self.trac.scale)
 
     def _on_training_end(self) -> None:

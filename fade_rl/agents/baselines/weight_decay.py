@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch as th
@@ -10,22 +9,17 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.parts import check_choice, check_model, optimizers_of, target_parameters
+from fade_rl.parts import (
+    check_choice,
+    check_model,
+    check_nonnegative,
+    optimizers_of,
+    target_parameters,
+)
 
 __all__ = ["WeightDecayCallback", "add_weight_decay"]
 
 _TARGETS = ("head", "critic")
-
-
-def _check_weight_decay(weight_decay: Any) -> float:
-    if (
-        isinstance(weight_decay, bool)
-        or not isinstance(weight_decay, (int, float))
-        or not math.isfinite(weight_decay)
-        or weight_decay < 0
-    ):
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-    return float(weight_decay)
 
 
 def add_weight_decay(
@@ -57,7 +51,7 @@ def add_weight_decay(
         ...     handle.remove()
     """
     model = check_model(model, "add_weight_decay")
-    weight_decay = _check_weight_decay(weight_decay)
+    weight_decay = check_nonnegative("weight_decay", weight_decay)
     check_choice("target", target, _TARGETS)
     params = target_parameters(model, target)
     handles = []
@@ -95,7 +89,7 @@ class WeightDecayCallback(BaseCallback):
 
     def __init__(self, weight_decay: float, target: str = "head", verbose: int = 0) -> None:
         super().__init__(verbose)
-        self.weight_decay = _check_weight_decay(weight_decay)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
         self.target = check_choice("target", target, _TARGETS)
         self._handles: list[RemovableHandle] = []
 

@@ -121,3 +121,34 @@ def test_trac_callback_on_every_algorithm_keeps_optimizer_state_saveable(cls, tm
 def test_trac_validation(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         TRACCallback(**kwargs)
+
+
+def test_erfi_matches_scipy_over_the_range_trac_uses() -> None:
+    """float64 erfi on the device: 1e-10 relative to scipy wherever erfi is finite."""
+    from fade_rl.agents.baselines.trac import erfi as torch_erfi
+
+    x = np.concatenate(
+        [np.linspace(-26.5, 26.5, 4001), np.logspace(-12, 0, 40), -np.logspace(-12, 0, 40)]
+    )
+    got = torch_erfi(th.tensor(x, dtype=th.float64)).numpy()
+    np.testing.assert_allclose(got, erfi(x), rtol=1e-10, atol=0)
+    edge = torch_erfi(th.tensor([0.0, 27.0, -27.0], dtype=th.float64))
+    assert edge.tolist() == [0.0, math.inf, -math.inf]
+
+
+def test_an_overflowing_scale_is_not_applied_and_raised_at_the_next_read() -> None:
+    net, x, y = _problem()
+    opt = th.optim.SGD(net.parameters(), lr=0.1)
+    trac = TRAC(opt, BETAS)
+    for _ in range(2):
+        opt.zero_grad()
+        (net(x) - y).square().mean().backward()
+        opt.step()
+    before = trac.s.clone()
+    trac.sigma.fill_(1e6)  # erfi(1e6 / ...) overflows at the next step
+    opt.zero_grad()
+    (net(x) - y).square().mean().backward()
+    opt.step()  # no host read here: the overflow is only flagged
+    assert th.equal(trac.s, before)
+    with pytest.raises(FloatingPointError, match="lower the base learning rate"):
+        _ = trac.scale
