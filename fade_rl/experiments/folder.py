@@ -55,8 +55,10 @@ class FolderBusyError(RunError):
 
 
 def run_name(seed: int) -> str:
-    """The name of a seed's run folder: ``seed_<seed>`` (the only place that makes it)."""
-    return f"seed_{seed}"
+    """The name of a seed's run folder: ``seed_<seed>`` (made by metrics' ``seed_folder``)."""
+    from fade_rl.metrics.tensorboard import seed_folder
+
+    return seed_folder(seed)
 
 
 def run_dir_for(log_folder: str | Path, config: ExperimentConfig | dict[str, Any]) -> Path:

@@ -150,7 +150,6 @@ def _train_locked(
     from stable_baselines3.common.logger import configure
 
     from fade_rl.experiments.callbacks import EpisodeRecorder, ProgressBar
-    from fade_rl.metrics.tensorboard import METHODS as TB_METHODS
     from fade_rl.metrics.tensorboard import write_hparams, write_layout
 
     run_dir = run.path
@@ -220,13 +219,7 @@ def _train_locked(
         wall_time += time.perf_counter() - session_start
         if int(model.num_timesteps) > checkpointer.saved_step:
             checkpointer.save(model)  # the final phase below starts from a checkpoint
-        if plasticity is not None and config.method not in TB_METHODS:
-            warnings.warn(
-                f"TensorBoard HPARAMS not written: fade_rl.metrics.tensorboard.METHODS lacks "
-                f"{config.method!r} (it must list fade_rl.experiments.METHODS)",
-                stacklevel=2,
-            )
-        elif plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
+        if plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
             hparams = {"algo": config.algo.name, **config.method_params()}
             hparams.update(config.algo.critic.model_dump())
             hparams.update(config.algo.hyperparams)

@@ -19,7 +19,7 @@ Example:
     >>> write_hparams(model, "none", "CartPole-v1", 0, {"learning_rate": 1e-4},
     ...               callback.final_metrics())
     >>> path.relative_to(root).as_posix()
-    'CartPole-v1/none/seed0'
+    'CartPole-v1/none/seed_0'
 """
 
 from __future__ import annotations
@@ -32,18 +32,15 @@ from typing import Any
 from stable_baselines3.common.logger import HParam, Logger, TensorBoardOutputFormat, configure
 
 __all__ = [
-    "METHODS",
     "configure_run",
     "env_slug",
     "layout",
     "run_dir",
     "run_name",
+    "seed_folder",
     "write_hparams",
     "write_layout",
 ]
-
-#: The method names shared by configs, the CLI, run names and reports.
-METHODS = ("none", "wd", "reset", "snp", "redo", "fade")
 
 _SLUG = re.compile(r"[^A-Za-z0-9_.=+-]+")
 
@@ -57,10 +54,11 @@ def env_slug(env_id: str) -> str:
 
 
 def _check_method(method: str) -> None:
-    if method not in METHODS:
+    """A method name is one path component (the vocabulary itself is the experiments')."""
+    if not isinstance(method, str) or not method or _SLUG.search(method):
         raise ValueError(
-            f"unknown method {method!r}; use one of {', '.join(METHODS)} (the names every "
-            "config, CLI flag and report shares)"
+            f"method must be a non-empty name of letters, digits and _.=+- (e.g. 'fade'), "
+            f"got {method!r}"
         )
 
 
@@ -69,11 +67,16 @@ def _check_seed(seed: int) -> None:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def run_name(env_id: str, method: str, seed: int) -> str:
-    """``<env>/<method>/seed<seed>``: the run's name under the TensorBoard log root."""
-    _check_method(method)
+def seed_folder(seed: int) -> str:
+    """``seed_<seed>``: a seed's run folder, for library runs and CLI runs alike."""
     _check_seed(seed)
-    return f"{env_slug(env_id)}/{method}/seed{seed}"
+    return f"seed_{seed}"
+
+
+def run_name(env_id: str, method: str, seed: int) -> str:
+    """``<env>/<method>/seed_<seed>``: the run's name under the TensorBoard log root."""
+    _check_method(method)
+    return f"{env_slug(env_id)}/{method}/{seed_folder(seed)}"
 
 
 def run_dir(root: str | Path, env_id: str, method: str, seed: int) -> Path:

@@ -29,10 +29,11 @@ ENV = "fade_rl/CartPole-RewardFlip-v0"
 def test_run_names() -> None:
     assert env_slug(ENV) == "fade_rl-CartPole-RewardFlip-v0"
     assert env_slug("ALE/Pong v5") == "ALE-Pong-v5"
-    assert run_name(ENV, "fade", 3) == "fade_rl-CartPole-RewardFlip-v0/fade/seed3"
-    assert run_dir("runs", "CartPole-v1", "wd", 0) == Path("runs/CartPole-v1/wd/seed0")
-    with pytest.raises(ValueError, match="unknown method 'adamw'; use one of none, wd"):
-        run_name(ENV, "adamw", 0)
+    assert run_name(ENV, "fade", 3) == "fade_rl-CartPole-RewardFlip-v0/fade/seed_3"
+    assert run_dir("runs", "CartPole-v1", "wd", 0) == Path("runs/CartPole-v1/wd/seed_0")
+    assert run_name(ENV, "l2init", 0).endswith("/l2init/seed_0")  # any method name of the registry
+    with pytest.raises(ValueError, match="method must be a non-empty name"):
+        run_name(ENV, "a/b", 0)
     with pytest.raises(ValueError, match="seed"):
         run_name(ENV, "fade", -1)
     with pytest.raises(ValueError, match="non-empty"):
@@ -76,24 +77,24 @@ def test_runs_overlay_with_layout_and_hparams(tmp_path: Path) -> None:
     reader = SummaryReader(str(tmp_path), extra_columns={"dir_name"})
     df = reader.scalars
     assert set(df.dir_name) == {
-        "fade_rl-CartPole-RewardFlip-v0/none/seed0",
-        "fade_rl-CartPole-RewardFlip-v0/fade/seed1",
+        "fade_rl-CartPole-RewardFlip-v0/none/seed_0",
+        "fade_rl-CartPole-RewardFlip-v0/fade/seed_1",
     }
     # both runs write the same tags (FADE adds its own), so TensorBoard overlays them
     tags = {d: set(g.tag) for d, g in df.groupby("dir_name")}
-    none_tags = tags["fade_rl-CartPole-RewardFlip-v0/none/seed0"]
-    fade_tags = tags["fade_rl-CartPole-RewardFlip-v0/fade/seed1"]
+    none_tags = tags["fade_rl-CartPole-RewardFlip-v0/none/seed_0"]
+    fade_tags = tags["fade_rl-CartPole-RewardFlip-v0/fade/seed_1"]
     assert {t for t in fade_tags if not t.startswith("fade/")} == none_tags
     assert "fade/q_net/lambda_mean" in fade_tags and "rollout/ep_rew_mean" in none_tags
 
     hp = reader.hparams
-    fade_hp = hp[hp.dir_name == "fade_rl-CartPole-RewardFlip-v0/fade/seed1"].set_index("tag").value
+    fade_hp = hp[hp.dir_name == "fade_rl-CartPole-RewardFlip-v0/fade/seed_1"].set_index("tag").value
     assert fade_hp["method"] == "fade" and fade_hp["env"] == ENV
     assert fade_hp["seed"] == 1 and fade_hp["learning_rate"] == pytest.approx(1e-4)
     assert fade_hp["net_arch"] == "[16]"
     # the final metrics are scalars at the last step, with the callback's values
     path, callback = runs[("fade", 1)]
-    final = df[(df.dir_name.str.endswith("fade/seed1")) & (df.tag == "final/return")]
+    final = df[(df.dir_name.str.endswith("fade/seed_1")) & (df.tag == "final/return")]
     assert list(final.step) == [500]
     assert final.value.iloc[0] == pytest.approx(callback.final_metrics()["final/return"])
 
