@@ -15,6 +15,8 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat
 
+from fade_rl.metrics.episodes import EpisodeLog
+
 __all__ = ["EpisodeRecorder", "ProgressBar", "tensorboard_writer"]
 
 
@@ -56,6 +58,8 @@ class EpisodeRecorder(BaseCallback):
         self.n_shifts = 0
         self.initial_values: dict[str, Any] | None = None
         self._file: TextIO | None = None
+        # The library's episode/shift bookkeeping parses the infos; this callback writes it out.
+        self._log = EpisodeLog()
 
     def _on_training_start(self) -> None:
         self._file = self.path.open("a")
@@ -67,33 +71,20 @@ class EpisodeRecorder(BaseCallback):
 
     def _on_step(self) -> bool:
         infos: list[dict[str, Any]] = self.locals.get("infos", [])
-        step = self.num_timesteps
-        n_envs = max(1, len(infos))
-        for i, info in enumerate(infos):
-            if i == 0 and self.initial_values is None and "shift_values" in info:
-                self.initial_values = _jsonable(info["shift_values"])
-            if i == 0 and info.get("shift"):
+        if self.initial_values is None and infos and "shift_values" in infos[0]:
+            self.initial_values = _jsonable(infos[0]["shift_values"])
+        self._log.ensure_envs(max(1, len(infos)))
+        self._log.track(infos, self.num_timesteps)
+        for record in self._log.events:
+            self._write(record)
+            if record["kind"] == "shift":
                 self.n_shifts += 1
-                shift_step = step - n_envs
-                self._write(
-                    {
-                        "kind": "shift",
-                        "step": shift_step,
-                        "segment": int(info.get("segment", self.n_shifts)),
-                        "values": info.get("shift_values"),
-                    }
-                )
                 if self._writer is not None:
-                    self._writer.add_scalar("env/segment", info.get("segment", 0), shift_step)
-            episode = info.get("episode")
-            if episode is not None:
+                    self._writer.add_scalar("env/segment", record["segment"], record["step"])
+            else:
                 self.n_episodes += 1
-                ret, length = float(episode["r"]), int(episode["l"])
-                self._write(
-                    {"kind": "episode", "step": step, "env": i, "return": ret, "length": length}
-                )
                 if self._writer is not None:
-                    self._writer.add_scalar("episode/return", ret, step)
+                    self._writer.add_scalar("episode/return", record["return"], record["step"])
         return True
 
     def flush(self) -> None:

@@ -100,6 +100,7 @@ def _plasticity(config: ExperimentConfig) -> Any:
         memory=log.memory_probe,
         shift_reference="same_values",
         seed=config.seed,
+        log_returns=False,  # EpisodeRecorder writes each return once, as episode/return
     )
 
 

@@ -94,7 +94,10 @@ def layout() -> dict[str, dict[str, list[Any]]]:
     per_layer = r"^plasticity/[^/]+/(features|hidden\d+)/"
     return {
         "return": {
-            "episode return": ["Multiline", [r"^shift/episode_return$", r"^rollout/ep_rew_mean$"]],
+            "episode return": [
+                "Multiline",
+                [r"^(shift/episode_return|episode/return)$", r"^rollout/ep_rew_mean$"],
+            ],
             "return around shifts": [
                 "Multiline",
                 [r"^shift/return_(before|after)$", r"^shift/mean_return$"],

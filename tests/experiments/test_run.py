@@ -54,6 +54,7 @@ def test_run_folder_contents(small_runs: Path) -> None:
 
     tags = set(SummaryReader(str(run_dir), pivot=False).scalars["tag"])
     assert {"episode/return", "env/segment", "final/return", "shift/recovered"} <= tags
+    assert "shift/episode_return" not in tags  # each return is logged once, as episode/return
     layer = "plasticity/q_net/hidden1"  # PlasticityCallback's tags for the head's input layer
     assert {f"{layer}/srank", f"{layer}/dormant_ratio_tau0", f"{layer}/active_units"} <= tags
     assert {"plasticity/q_net/probe/fit_ratio", "plasticity/q_net/memory/probe_r2"} <= tags
