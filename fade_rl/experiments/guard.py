@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from fade_rl.parts import next_multiple
+
 __all__ = ["NonFiniteError", "NonFiniteGuard"]
 
 
@@ -60,7 +62,7 @@ class NonFiniteGuard(BaseCallback):
         self._next = check_every
 
     def _on_training_start(self) -> None:
-        self._next = (self.num_timesteps // self.check_every + 1) * self.check_every
+        self._next = next_multiple(self.num_timesteps, self.check_every)
 
     def _on_step(self) -> bool:
         rewards = self.locals.get("rewards")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -104,6 +105,18 @@ def _plasticity(config: ExperimentConfig) -> Any:
     )
 
 
+def _guard_interval(config: ExperimentConfig) -> int:
+    """Steps between the guard's checks: it checks at every checkpoint and every plasticity
+    measurement step, and runs before them, so a NaN is named by the guard and never surfaces
+    as a failing SVD or an empty histogram inside a measurement."""
+    log = config.logging
+    intervals = [log.checkpoint_interval]
+    if log.plasticity_interval > 0:
+        measured = (log.plasticity_interval, log.probe_interval, log.histogram_interval)
+        intervals += [interval for interval in measured if interval]
+    return math.gcd(*intervals)
+
+
 def train_run(
     config: ExperimentConfig,
     log_folder: str | Path = "runs",
@@ -158,7 +171,7 @@ def _train_locked(
     recorder = EpisodeRecorder(run_dir / EPISODES)
     plasticity = _plasticity(config)
     methods = method_callbacks(config)
-    guard = NonFiniteGuard(check_every=config.logging.checkpoint_interval)
+    guard = NonFiniteGuard(check_every=_guard_interval(config))
     existing = run.config_path.is_file()
     loaded = load_checkpoint(run, config, recorder, methods, plasticity) if existing else None
     if existing and loaded is None:

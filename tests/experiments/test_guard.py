@@ -108,3 +108,17 @@ def test_guard_in_learn_stops_at_the_nan_reward_step() -> None:
         model.learn(100, callback=NonFiniteGuard(check_every=10))
     buffer = model.replay_buffer  # the guard runs before SB3 stores the transition
     assert buffer.pos == 29 and np.isfinite(buffer.rewards[: buffer.pos]).all()
+
+
+def test_diverging_parameters_are_caught_by_the_guard_before_a_measurement(tmp_path: Path) -> None:
+    """With plasticity measurements on, a NaN weight used to surface as the SVD's
+    "linalg.svd failed to converge" (or an empty histogram): the guard checks at every
+    measurement step, before the measurement."""
+    data = fast_config(n_timesteps=1500, method="none")
+    data["algo"]["hyperparams"]["learning_rate"] = 1e30
+    data["logging"].update(plasticity_interval=250, checkpoint_interval=500)
+    config = validate_config(data)
+    with pytest.raises(RunError, match=r"non-finite"):
+        train_run(config, tmp_path)
+    summary = json.loads((run_dir_for(tmp_path, config) / "summary.json").read_text())
+    assert summary["status"] == "failed" and "non-finite" in summary["reason"]
