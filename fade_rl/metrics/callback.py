@@ -25,7 +25,6 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import Any, cast
 
-import numpy as np
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
@@ -33,7 +32,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
 from fade_rl.metrics.episodes import EpisodeLog
-from fade_rl.metrics.measure import isolated, measure_critics
+from fade_rl.metrics.measure import final_layer_means, isolated, measure_critics
 from fade_rl.metrics.probing import memory_scores, probe_critics, record_reference, to_device
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
 from fade_rl.metrics.writer import Writer
@@ -41,6 +40,7 @@ from fade_rl.parts import (
     CriticNetwork,
     Periodic,
     check_model,
+    check_positive_int,
     check_replay_buffer,
     check_tau,
     critic_networks,
@@ -48,17 +48,6 @@ from fade_rl.parts import (
 )
 
 __all__ = ["PlasticityCallback"]
-
-
-def _check_interval(name: str, value: int | None, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        off = " or None to turn it off" if allow_none else ""
-        raise ValueError(
-            f"{name} must be a positive number of environment steps{off}, got {value!r} "
-            f"(e.g. {name}=1000)"
-        )
 
 
 class PlasticityCallback(BaseCallback):
@@ -136,9 +125,9 @@ class PlasticityCallback(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        _check_interval("interval", interval, allow_none=False)
-        _check_interval("histogram_interval", histogram_interval, allow_none=True)
-        _check_interval("probe_interval", probe_interval, allow_none=True)
+        check_positive_int("interval", interval)
+        check_positive_int("histogram_interval", histogram_interval, allow_none=True)
+        check_positive_int("probe_interval", probe_interval, allow_none=True)
         for name, value in (
             ("batch_size", batch_size),
             ("probe_steps", probe_steps),
@@ -432,22 +421,4 @@ class PlasticityCallback(BaseCallback):
         ``final/effective_rank``: means over networks and hidden layers at the last
         measurement; ``final/probe_fit_ratio``: mean of the last probe ratios.
         """
-        out = self._log.summary()
-        tau = f"dormant_ratio_tau{max(self.taus):g}"
-        for key, suffix in (
-            (f"final/{tau}", f"/{tau}"),
-            ("final/srank", "/srank"),
-            ("final/effective_rank", "/effective_rank"),
-            ("final/probe_fit_ratio", "/probe/fit_ratio"),
-        ):
-            values = [
-                v
-                for k, v in self.latest.items()
-                if k.startswith("plasticity/")
-                and k.endswith(suffix)
-                and "/head/" not in k
-                and "/net/" not in k
-            ]
-            if values:
-                out[key] = sum(values) / len(values)
-        return out
+        return {**self._log.summary(), **final_layer_means(self.latest, max(self.taus))}

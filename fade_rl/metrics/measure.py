@@ -34,6 +34,7 @@ from fade_rl.parts import (
 )
 
 __all__ = [
+    "final_layer_means",
     "head_metrics",
     "isolated",
     "layer_metrics",
@@ -153,3 +154,34 @@ def measure_critics(
     scalars["plasticity/critic_loss"] = loss.detach()
     fade_scalars, fade_hists = decay_rate_tags(model, histograms)
     return {**scalars, **fade_scalars}, {**hists, **fade_hists}
+
+
+def final_layer_means(latest: Mapping[str, float], tau: float) -> dict[str, float]:
+    """``final/dormant_ratio_tau<tau>``, ``final/srank``, ``final/effective_rank`` and
+    ``final/probe_fit_ratio``: means over networks and hidden layers of the latest values
+    (heads and whole-network tags left out).
+
+    Example:
+        >>> final_layer_means({"plasticity/q_net/hidden0/srank": 3.0,
+        ...                    "plasticity/q_net/hidden1/srank": 5.0}, tau=0.1)
+        {'final/srank': 4.0}
+    """
+    out = {}
+    dormant = f"dormant_ratio_tau{tau:g}"
+    for key, suffix in (
+        (f"final/{dormant}", f"/{dormant}"),
+        ("final/srank", "/srank"),
+        ("final/effective_rank", "/effective_rank"),
+        ("final/probe_fit_ratio", "/probe/fit_ratio"),
+    ):
+        values = [
+            v
+            for k, v in latest.items()
+            if k.startswith("plasticity/")
+            and k.endswith(suffix)
+            and "/head/" not in k
+            and "/net/" not in k
+        ]
+        if values:
+            out[key] = sum(values) / len(values)
+    return out
