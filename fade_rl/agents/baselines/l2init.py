@@ -6,9 +6,9 @@ from typing import Any
 
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
+from fade_rl.agents.baselines.hooks import HookCallback
 from fade_rl.parts import (
     check_choice,
     check_model,
@@ -93,7 +93,7 @@ def add_l2_init(
     return handles, initial
 
 
-class L2InitCallback(BaseCallback):
+class L2InitCallback(HookCallback):
     """SB3 callback: the L2 Init penalty (see :func:`add_l2_init`) during ``learn``.
 
     ``theta_0`` is taken when training first starts (or restored with
@@ -114,20 +114,10 @@ class L2InitCallback(BaseCallback):
         self.coefficient = check_nonnegative("coefficient", coefficient)
         self.target = check_choice("target", target, _TARGETS)
         self.initial: list[th.Tensor] | None = None
-        self._handles: list[RemovableHandle] = []
 
-    def _on_training_start(self) -> None:
-        self._handles, self.initial = add_l2_init(
-            self.model, self.coefficient, self.target, self.initial
-        )
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_training_end(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+    def _install(self) -> list[RemovableHandle]:
+        handles, self.initial = add_l2_init(self.model, self.coefficient, self.target, self.initial)
+        return handles
 
     def state_dict(self) -> dict[str, Any]:
         """``theta_0`` (tensors; ``torch.save`` it with the model to resume)."""

@@ -6,9 +6,9 @@ from typing import Any
 
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
+from fade_rl.agents.baselines.hooks import HookCallback
 from fade_rl.parts import (
     check_choice,
     check_model,
@@ -74,7 +74,7 @@ def add_weight_decay(
     return handles
 
 
-class WeightDecayCallback(BaseCallback):
+class WeightDecayCallback(HookCallback):
     """SB3 callback: fixed decoupled weight decay (see :func:`add_weight_decay`) during ``learn``.
 
     Args:
@@ -91,15 +91,6 @@ class WeightDecayCallback(BaseCallback):
         super().__init__(verbose)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
         self.target = check_choice("target", target, _TARGETS)
-        self._handles: list[RemovableHandle] = []
 
-    def _on_training_start(self) -> None:
-        self._handles = add_weight_decay(self.model, self.weight_decay, self.target)
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_training_end(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+    def _install(self) -> list[RemovableHandle]:
+        return add_weight_decay(self.model, self.weight_decay, self.target)

@@ -1,0 +1,35 @@
+"""A callback whose intervention is a set of optimizer hooks, live only while ``learn`` runs."""
+
+from __future__ import annotations
+
+from stable_baselines3.common.callbacks import BaseCallback
+from torch.utils.hooks import RemovableHandle
+
+__all__ = ["HookCallback"]
+
+
+class HookCallback(BaseCallback):
+    """Installs hooks (:meth:`_install`) when training starts and removes them when it ends.
+
+    Subclasses: :class:`~fade_rl.agents.baselines.WeightDecayCallback`,
+    :class:`~fade_rl.agents.baselines.L2InitCallback`.
+    """
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self._handles: list[RemovableHandle] = []
+
+    def _install(self) -> list[RemovableHandle]:
+        """Register the hooks on ``self.model`` and return their handles."""
+        raise NotImplementedError
+
+    def _on_training_start(self) -> None:
+        self._handles = self._install()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
