@@ -47,6 +47,18 @@ def _time_train(model: Any, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def interleaved_rounds(models: dict[str, Any], steps: int, rounds: int) -> dict[str, list[float]]:
+    """Seconds per gradient step of each model, per round, the models alternating in each round
+    (so load that comes and goes hits all of them), after a short warm-up."""
+    for model in models.values():  # warm-up (allocations, lazy optimizer state)
+        _time_train(model, max(steps // 4, 1))
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            times[name].append(_time_train(model, steps))
+    return times
+
+
 def bench_pair(
     vanilla: type, fade: type, env_id: str, steps: int, rounds: int, device: str = "cpu"
 ) -> dict[str, float]:
@@ -55,12 +67,7 @@ def bench_pair(
         "vanilla": _ready(vanilla, env_id, 0, device),
         "fade": _ready(fade, env_id, 0, device),
     }
-    for model in models.values():  # warm-up (allocations, lazy optimizer state)
-        _time_train(model, max(steps // 4, 1))
-    times: dict[str, list[float]] = {"vanilla": [], "fade": []}
-    for _ in range(rounds):
-        for name, model in models.items():
-            times[name].append(_time_train(model, steps))
+    times = interleaved_rounds(models, steps, rounds)
     result = {name: statistics.median(values) for name, values in times.items()}
     result["ratio"] = result["fade"] / result["vanilla"]
     # The fastest round of each is the least disturbed by other load on the machine.

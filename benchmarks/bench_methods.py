@@ -24,7 +24,7 @@ from typing import Any
 import torch as th
 from stable_baselines3 import DQN, SAC
 
-from benchmarks.bench_agents import _ready, _time_train
+from benchmarks.bench_agents import _ready, interleaved_rounds
 from fade_rl import FadeDQN, FadeSAC
 from fade_rl.agents.baselines import (
     TRAC,
@@ -58,13 +58,7 @@ def bench_algorithm(
         model = _ready(fade if uses_fade else vanilla, env_id, 0)
         model._bench_keep = setup(model)  # keep hook owners alive
         models[name] = model
-    for model in models.values():  # warm-up (allocations, lazy optimizer state)
-        _time_train(model, max(steps // 4, 1))
-    times: dict[str, list[float]] = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            times[name].append(_time_train(model, steps))
-    return times
+    return interleaved_rounds(models, steps, rounds)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
