@@ -31,6 +31,8 @@ examples:
   fade-rl sweep --config configs/cartpole_reward_flip.yaml --methods fade,none --seeds 3 \\
       --grid methods.fade.meta_lr=0.3,1,3 --workers 2
   fade-rl sweep --config configs/cartpole_reward_flip.yaml --backend ray --address auto
+  fade-rl suite --tier smoke --workers 2 -f runs/suite_smoke
+  fade-rl references --tier standard --settings dqn_reward_flip -f runs/suite_standard
   fade-rl report runs/cartpole_reward_flip
   tensorboard --logdir runs/
 """
@@ -107,6 +109,22 @@ def _add_many_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _add_suite_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tier", choices=["smoke", "standard", "full"], default="standard", help="suite tier"
+    )
+    p.add_argument("--settings", metavar="A,B", help="settings of the tier (default: all)")
+    p.add_argument(
+        "--manifest",
+        default="configs/suite/suite.yaml",
+        metavar="FILE",
+        help="the suite manifest (default: configs/suite/suite.yaml)",
+    )
+    p.add_argument(
+        "-f", "--log-folder", metavar="DIR", help="the suite folder (default: runs/suite_<tier>)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fade-rl``."""
     parser = argparse.ArgumentParser(
@@ -178,6 +196,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--reps", type=int, default=2000, metavar="R", help="bootstrap resamples (default 2000)"
     )
+
+    p = sub.add_parser(
+        "suite",
+        help="run the plasticity benchmark: references, tuning, held-out seeds, report",
+        description="Run the suite's phases in order (references, tuning, held_out, "
+        "sensitivity, report) for a tier of configs/suite/suite.yaml; finished runs are "
+        "skipped, so rerunning resumes. The report lands in <log-folder>/report.",
+    )
+    _add_suite_flags(p)
+    p.add_argument(
+        "--phase",
+        action="append",
+        choices=["references", "tuning", "held_out", "sensitivity", "report"],
+        help="run only this phase (repeat for several; default: all, in order)",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run jobs K, K+N, ... of each phase in this process, one at a time (N such "
+        "processes share a machine without a process per run)",
+    )
+    g = p.add_argument_group("runs")
+    g.add_argument("--methods", metavar="A,B", help="methods (default: every method)")
+    g.add_argument("--workers", type=int, default=1, metavar="W", help="runs at once (default 1)")
+    g.add_argument("--backend", choices=["local", "ray"], default="local", help="local or ray")
+    g.add_argument("--address", metavar="ADDR", help="Ray cluster address (with --backend ray)")
+    g.add_argument(
+        "--restart", action="store_true", help="discard every run folder's content and rerun"
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
+        "references",
+        help="make a suite setting's reference returns (random floor, fresh-agent ceiling)",
+        description="Train the ceiling runs of each task of the settings (a fresh agent on "
+        "the task alone), roll out the random floors, and write "
+        "<log-folder>/references/<setting>.json with the config they belong to.",
+    )
+    _add_suite_flags(p)
+    p.add_argument("--workers", type=int, default=1, metavar="W", help="runs at once (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sub.add_parser(
         "envs",
@@ -323,6 +382,72 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
+    from fade_rl.experiments.config import ConfigError
+    from fade_rl.experiments.run import check_log_folder
+    from fade_rl.experiments.suite import SuiteRun
+    from fade_rl.experiments.suite_config import load_suite
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    folder = args.log_folder or f"runs/suite_{args.tier}"
+    check_log_folder(folder)
+    settings = [s for s in (args.settings or "").split(",") if s]
+    return SuiteRun(
+        load_suite(args.manifest),
+        args.tier,
+        Path(folder),
+        settings=settings or None,
+        workers=args.workers,
+        progress=not args.no_progress,
+        command=["fade-rl", *argv],
+        **extra,
+    )
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    from fade_rl.experiments.config import ConfigError
+
+    if text is None:
+        return None
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard: expected K/N (e.g. 0/2), got {text!r}") from None
+    return k, n
+
+
+def _cmd_suite(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from fade_rl.experiments.suite import PHASES
+
+    run = _suite_run(
+        args,
+        argv,
+        methods=_methods(args.methods) if args.methods else None,
+        backend=args.backend,
+        address=args.address,
+        restart=args.restart,
+        shard=_shard(args.shard),
+    )
+    results = run.run([p for p in PHASES if not args.phase or p in args.phase])
+    failed = [r for rs in results.values() for r in rs if r.status == "failed"]
+    for r in failed:
+        print(f"  FAILED {r.label}: {r.error}")
+    if "report" in results:
+        print(f"report: {run.folder / 'report' / 'report.md'}")
+    return 1 if failed else 0
+
+
+def _cmd_references(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    run = _suite_run(args, argv)
+    results = run.run(["references"])
+    failed = [r for r in results["references"] if r.status == "failed"]
+    for r in failed:
+        print(f"  FAILED {r.label}: {r.error}")
+    print(f"references: {run.folder / 'references'}")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code.
 
@@ -344,6 +469,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_compare(args, argv)
         if args.command == "sweep":
             return _cmd_sweep(args, argv)
+        if args.command == "suite":
+            return _cmd_suite(args, argv)
+        if args.command == "references":
+            return _cmd_references(args, argv)
         return _cmd_report(args)
     except ConfigError as exc:
         return _fail(str(exc))

@@ -55,6 +55,7 @@ def summarize(
         initial_values=_freeze(initial_values),
     )
     tail = returns[-10:]
+    values = [initial_values, *(s["values"] for s in shifts)]
     return {
         "status": "completed",
         "setting": config.name,
@@ -69,5 +70,7 @@ def summarize(
         "wall_time_s": round(wall_time, 3),
         "steps_per_second": round(steps / wall_time, 2) if wall_time > 0 else None,
         "shifts": [{"step": s["step"], "segment": s["segment"]} for s in shifts],
-        "segments": [s.as_dict() for s in segments],
+        "segments": [
+            {**s.as_dict(), "values": v} for s, v in zip(segments, values, strict=True)
+        ],
     }

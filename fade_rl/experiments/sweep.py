@@ -43,6 +43,7 @@ __all__ = [
     "JobResult",
     "check_jobs",
     "execute_job",
+    "grid_name",
     "make_jobs",
     "parse_grid",
     "run_jobs",
@@ -90,7 +91,7 @@ def parse_grid(specs: Iterable[str]) -> list[list[tuple[str, Any]]]:
     return [list(point) for point in itertools.product(*axes)] if axes else [[]]
 
 
-def _grid_name(base: str, point: Sequence[tuple[str, Any]]) -> str:
+def grid_name(base: str, point: Sequence[tuple[str, Any]]) -> str:
     if not point:
         return base
     parts = [f"{key.rsplit('.', 1)[-1]}={value}" for key, value in point]
@@ -123,7 +124,7 @@ def make_jobs(
         base = load_config(path, overrides, **flags)
         for point in points:
             data = apply_overrides(base.to_dict(), point)
-            data["name"] = _grid_name(base.name, point)
+            data["name"] = grid_name(base.name, point)
             source = str(path) if path else "config"
             setting = validate_config(data, source)
             built: set[bool] = set()
