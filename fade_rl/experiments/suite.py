@@ -137,7 +137,12 @@ class SuiteRun:
         if phase == "references":
             self.write_all_references()
         elif phase == TUNING:
-            self.select()
+            try:
+                self.select()
+            except RunError as exc:  # another shard's runs are still going
+                if self.shard is None:
+                    raise
+                print(f"selection waits for the other shards ({exc}); the held_out phase selects")
         return results
 
     def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:
@@ -217,19 +222,14 @@ class SuiteRun:
 
     def held_out_jobs(self) -> list[Job]:
         """Every method at its chosen value (or its config's) on the held-out seeds."""
-        chosen = self.protocol().get("chosen", {}) if self.suite.tiers[self.tier].tune else {}
+        chosen = self.select()["chosen"] if self.suite.tiers[self.tier].tune else {}
         jobs = []
         for spec in self._specs:
             seeds = spec.held_out(self.tier, self.suite.tiers[self.tier].held_out_seeds)
             for method in self.methods:  # type: ignore[union-attr]
                 point: Point = []
                 if self.suite.tiers[self.tier].tune:
-                    pick = chosen.get(spec.name, {}).get(method)
-                    if pick is None:
-                        raise RunError(
-                            f"{spec.name}/{method} has no tuned value in {self.folder / PROTOCOL}; "
-                            "run the tuning phase first"
-                        )
+                    pick = chosen[spec.name][method]
                     point = [(pick["key"], pick["value"])]
                 jobs += self._jobs(spec, method, seeds, point, HELD_OUT, spec.name)
         return jobs
@@ -357,7 +357,7 @@ def _finished_summary(job: Job) -> dict[str, Any] | None:
         return summary
     if summary.get("status") == "failed" or (job.run_dir / "failure.json").is_file():
         return None
-    raise RunError(f"run {job.label} has not finished; run its phase first")
+    raise RunError(f"run {job.label} has not finished; run the tuning phase first")
 
 
 def _cfg(job: Job) -> ExperimentConfig:
