@@ -169,7 +169,7 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
             skipped[lam.name] = f"{lam.stat().st_size} bytes, over the {LAMBDA_LIMIT} limit"
     problems = Problems()
     frame = read_scalars(run_dir, problems)
-    thinned = thin_scalars(frame)
+    thinned = thin_scalars(frame, MAX_POINTS)
     (dest / SCALARS_CSV).write_bytes(_gzip_bytes(_scalars_csv(thinned)))
     kept.append(SCALARS_CSV)
     for name in _MANAGED:
@@ -186,7 +186,8 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
         "compact_bytes": sum((dest / name).stat().st_size for name in kept),
         "tags_dropped": sorted(t for t in DROPPED_TAGS if t in counts),
         "tags_thinned": {
-            str(t): [int(n), MAX_POINTS] for t, n in sorted(dict(counts).items())
+            str(t): [int(n), MAX_POINTS]
+            for t, n in sorted(dict(counts).items())
             if t not in DROPPED_TAGS and n > MAX_POINTS
         },
         "warnings": problems.lines,
