@@ -109,14 +109,21 @@ def test_compact_scalars_are_the_thinned_originals(
 def test_report_on_the_compact_tree_matches_the_original(
     small_runs: Path, compact_runs: Path, tmp_path: Path
 ) -> None:
-    rows = {}
+    rows, files, aggregates = {}, {}, {}
     for name, root in (("original", small_runs), ("compact", compact_runs)):
         out = make_report([root / "tiny_flip"], tmp_path / name, reps=50)["out"]
         frame = pd.read_csv(out / "runs.csv")
         frame["path"] = [str(Path(p).relative_to(root)) for p in frame["path"]]
         rows[name] = frame
+        files[name] = sorted(p.name for p in out.iterdir())
+        aggregates[name] = pd.read_csv(out / "report.csv")
     assert len(rows["compact"]) == 4
     pd.testing.assert_frame_equal(rows["compact"], rows["original"])
+    pd.testing.assert_frame_equal(aggregates["compact"], aggregates["original"])
+    # The plots come from the scalars: the plasticity and lambda panels need the compact ones.
+    assert "plasticity_tiny_flip.png" in files["original"]
+    assert "lambda_tiny_flip.png" in files["original"]
+    assert files["compact"] == files["original"]
 
 
 def test_compact_tree_is_idempotent_and_skips_unfinished_runs(
