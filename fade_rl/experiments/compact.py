@@ -79,7 +79,7 @@ def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
     if len(frame) == 0:
         return frame
     parts = []
-    for tag, rows in frame[~frame["tag"].isin(DROPPED_TAGS)].groupby("tag", sort=True):
+    for _tag, rows in frame[~frame["tag"].isin(DROPPED_TAGS)].groupby("tag", sort=True):
         rows = rows.sort_values("step", kind="stable")
         if len(rows) > max_points:
             keep = np.unique(np.round(np.linspace(0, len(rows) - 1, max_points)).astype(int))

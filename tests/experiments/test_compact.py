@@ -1,4 +1,4 @@
-"""Compact run folders: what they keep, that reports read them alike, and the campaign's committer."""
+"""Compact run folders: what they keep, that reports read them alike, the campaign committer."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _run(root: Path, method: str = "fade", seed: int = 0) -> Path:
 def test_thin_scalars_keeps_evenly_spaced_rows_with_first_and_last() -> None:
     frame = pd.DataFrame(
         {
-            "step": list(range(7)) + [0, 1] + [5],
+            "step": [*range(7), 0, 1, 5],
             "tag": ["a"] * 7 + ["b"] * 2 + ["time/fps"],
             "value": [float(v) for v in range(10)],
         }
@@ -150,7 +150,9 @@ def test_compact_tree_is_idempotent_and_skips_unfinished_runs(
     assert compact_tree(src, dest) == []
     assert {p: p.stat().st_mtime_ns for p in dest.rglob("*")} == before
     # The run finishes: the next pass picks it up.
-    shutil.copyfile(_run(small_runs, "none") / "summary.json", src / "held_out/running/summary.json")
+    shutil.copyfile(
+        _run(small_runs, "none") / "summary.json", src / "held_out/running/summary.json"
+    )
     assert compact_tree(src, dest) == [dest / "held_out" / "running"]
 
 
