@@ -5,7 +5,9 @@ A compact run folder keeps ``config.yaml``, ``versions.json``, ``summary.json``,
 ``episodes.jsonl.gz`` (every line), ``lambda.npz`` when it is under
 :data:`LAMBDA_LIMIT` bytes, and ``scalars.csv.gz``: the TensorBoard scalars as
 ``step,tag,value`` rows, each tag thinned to at most :data:`MAX_POINTS` evenly spaced
-points (first and last always kept), values to 6 significant digits. Models,
+points (first and last always kept), values to 6 significant digits. ``episode/return``
+(:data:`WHOLE_TAGS`) is kept whole: the report's return curves bin it, and thinning
+it would change them (it is one row per episode, like ``episodes.jsonl``). Models,
 checkpoints, replay buffers, locks and the raw events files are left out.
 ``compact.json`` lists the source, the files kept and skipped, the sizes before and
 after, and the tags thinned. The readers fall back on the compact files
@@ -46,6 +48,7 @@ __all__ = [
     "LAMBDA_LIMIT",
     "MANIFEST",
     "MAX_POINTS",
+    "WHOLE_TAGS",
     "compact_run",
     "compact_tree",
     "thin_scalars",
@@ -54,6 +57,7 @@ __all__ = [
 MAX_POINTS = 200
 LAMBDA_LIMIT = 64 * 1024
 DROPPED_TAGS = frozenset({"time/fps", "rollout/exploration_rate"})
+WHOLE_TAGS = frozenset({"episode/return"})
 MANIFEST = "compact.json"
 #: Files copied as they are (when present).
 _COPIED = ("config.yaml", "versions.json", "summary.json", "command.txt", "failure.json")
@@ -64,8 +68,9 @@ _SUITE_FILES = ("protocol.json", "timing.jsonl", "*_results*.json", "references/
 
 
 def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
-    """``frame`` (long: step, tag, value) without :data:`DROPPED_TAGS`, each tag thinned
-    to at most ``max_points`` evenly spaced rows (its first and last always among them).
+    """``frame`` (long: step, tag, value) without :data:`DROPPED_TAGS`, each tag but
+    :data:`WHOLE_TAGS` thinned to at most ``max_points`` evenly spaced rows (its first and
+    last always among them).
 
     >>> import pandas as pd
     >>> f = pd.DataFrame({"step": range(10), "tag": ["a"] * 10, "value": range(10)})
@@ -79,9 +84,9 @@ def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
     if len(frame) == 0:
         return frame
     parts = []
-    for _tag, rows in frame[~frame["tag"].isin(DROPPED_TAGS)].groupby("tag", sort=True):
+    for tag, rows in frame[~frame["tag"].isin(DROPPED_TAGS)].groupby("tag", sort=True):
         rows = rows.sort_values("step", kind="stable")
-        if len(rows) > max_points:
+        if len(rows) > max_points and tag not in WHOLE_TAGS:
             keep = np.unique(np.round(np.linspace(0, len(rows) - 1, max_points)).astype(int))
             rows = rows.iloc[keep]
         parts.append(rows)
@@ -188,7 +193,7 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
         "tags_thinned": {
             str(t): [int(n), MAX_POINTS]
             for t, n in sorted(dict(counts).items())
-            if t not in DROPPED_TAGS and n > MAX_POINTS
+            if t not in DROPPED_TAGS | WHOLE_TAGS and n > MAX_POINTS
         },
         "warnings": problems.lines,
     }

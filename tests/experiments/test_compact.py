@@ -34,19 +34,24 @@ def _run(root: Path, method: str = "fade", seed: int = 0) -> Path:
 def test_thin_scalars_keeps_evenly_spaced_rows_with_first_and_last() -> None:
     frame = pd.DataFrame(
         {
-            "step": [*range(7), 0, 1, 5],
-            "tag": ["a"] * 7 + ["b"] * 2 + ["time/fps"],
-            "value": [float(v) for v in range(10)],
+            "step": [*range(7), 0, 1, 5, *range(4)],
+            "tag": ["a"] * 7 + ["b"] * 2 + ["time/fps"] + ["episode/return"] * 4,
+            "value": [float(v) for v in range(14)],
         }
     )
     thin = thin_scalars(frame, 3)
-    # linspace(0, 6, 3) = rows 0, 3, 6 of "a"; "b" is short enough; time/fps is dropped.
+    # linspace(0, 6, 3) = rows 0, 3, 6 of "a"; "b" is short enough; time/fps is dropped;
+    # episode/return is kept whole.
     assert list(zip(thin["tag"], thin["step"], strict=True)) == [
         ("a", 0),
         ("a", 3),
         ("a", 6),
         ("b", 0),
         ("b", 1),
+        ("episode/return", 0),
+        ("episode/return", 1),
+        ("episode/return", 2),
+        ("episode/return", 3),
     ]
     with pytest.raises(ValueError, match="max_points"):
         thin_scalars(frame, 1)
@@ -87,8 +92,16 @@ def test_compact_scalars_are_the_thinned_originals(
     out = compact_run(src, tmp_path / "run")
     original, packed = read_scalars(src), read_scalars(out)
     counts = original["tag"].value_counts()
-    assert counts.max() > 20, "some tag must be long enough to be thinned"
-    assert packed["tag"].value_counts().max() <= 20
+    thinnable = {t for t, n in counts.items() if n > 20} - compact.DROPPED_TAGS
+    assert thinnable - compact.WHOLE_TAGS, "some tag must be long enough to be thinned"
+    packed_counts = packed["tag"].value_counts()
+    assert max(n for t, n in packed_counts.items() if t not in compact.WHOLE_TAGS) <= 20
+    for tag in compact.WHOLE_TAGS:  # the report's return curves: every row
+        pd.testing.assert_frame_equal(
+            packed[packed["tag"] == tag].reset_index(drop=True),
+            original[original["tag"] == tag].reset_index(drop=True),
+            check_dtype=False,
+        )
     assert not set(packed["tag"]) & compact.DROPPED_TAGS
     expected = thin_scalars(original, 20)
     assert list(packed["tag"]) == list(expected["tag"])
@@ -102,20 +115,20 @@ def test_compact_scalars_are_the_thinned_originals(
         assert mine["step"].iloc[-1] == rows["step"].iloc[-1]
         np.testing.assert_allclose(mine["value"].iloc[[0, -1]], rows["value"].iloc[[0, -1]], 1e-5)
     thinned = json.loads((out / "compact.json").read_text())["tags_thinned"]
-    assert thinned == {t: [int(n), 20] for t, n in counts.items() if n > 20 and t in thinned}
-    assert set(thinned) == {t for t, n in counts.items() if n > 20} - compact.DROPPED_TAGS
+    assert thinned == {t: [int(counts[t]), 20] for t in thinnable - compact.WHOLE_TAGS}
 
 
 def test_report_on_the_compact_tree_matches_the_original(
     small_runs: Path, compact_runs: Path, tmp_path: Path
 ) -> None:
-    rows, files, aggregates = {}, {}, {}
+    rows, files, aggregates, returns = {}, {}, {}, {}
     for name, root in (("original", small_runs), ("compact", compact_runs)):
         out = make_report([root / "tiny_flip"], tmp_path / name, reps=50)["out"]
         frame = pd.read_csv(out / "runs.csv")
         frame["path"] = [str(Path(p).relative_to(root)) for p in frame["path"]]
         rows[name] = frame
         files[name] = sorted(p.name for p in out.iterdir())
+        returns[name] = (out / "returns_tiny_flip.png").read_bytes()
         aggregates[name] = pd.read_csv(out / "report.csv")
     assert len(rows["compact"]) == 4
     pd.testing.assert_frame_equal(rows["compact"], rows["original"])
@@ -124,6 +137,7 @@ def test_report_on_the_compact_tree_matches_the_original(
     assert "plasticity_tiny_flip.png" in files["original"]
     assert "lambda_tiny_flip.png" in files["original"]
     assert files["compact"] == files["original"]
+    assert returns["compact"] == returns["original"]  # episode/return is kept whole
 
 
 def test_compact_tree_is_idempotent_and_skips_unfinished_runs(
