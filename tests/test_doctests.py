@@ -16,6 +16,7 @@ MODULES = [
     "fade_rl.agents.baselines.injection",
     "fade_rl.agents.baselines.l2init",
     "fade_rl.agents.baselines.trac",
+    "fade_rl.experiments.compact",
     "fade_rl.experiments.folder",
     "fade_rl.experiments.guard",
     "fade_rl.experiments.methods",

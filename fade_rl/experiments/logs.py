@@ -6,6 +6,7 @@ When a killed run resumes from the checkpoint at step ``s``, everything it logge
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "EPISODES",
+    "EPISODES_GZ",
     "read_episodes",
     "truncate_episodes",
     "truncate_events",
@@ -20,6 +22,8 @@ __all__ = [
 ]
 
 EPISODES = "episodes.jsonl"
+#: A compact run folder's episodes (see :mod:`fade_rl.experiments.compact`).
+EPISODES_GZ = EPISODES + ".gz"
 
 #: Tags logged at the step *before* the one that logged them (a shift's first step).
 _EARLY_TAGS = frozenset({"env/segment"})
@@ -94,12 +98,20 @@ def truncate_episodes(path: Path, step: int) -> None:
 
 
 def read_episodes(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(episodes, shifts)`` recorded in a run folder's ``episodes.jsonl``."""
-    path = Path(run_dir) / EPISODES
+    """``(episodes, shifts)`` recorded in a run folder's ``episodes.jsonl``.
+
+    A compact run folder (no ``episodes.jsonl``) is read from its ``episodes.jsonl.gz``.
+    """
+    path, packed = Path(run_dir) / EPISODES, Path(run_dir) / EPISODES_GZ
     episodes: list[dict[str, Any]] = []
     shifts: list[dict[str, Any]] = []
+    text = ""
     if path.is_file():
-        for line in path.read_text().splitlines():
+        text = path.read_text()
+    elif packed.is_file():
+        text = gzip.decompress(packed.read_bytes()).decode()
+    if text:
+        for line in text.splitlines():
             record = json.loads(line)
             (episodes if record["kind"] == "episode" else shifts).append(record)
     return episodes, shifts

@@ -16,7 +16,11 @@ from typing import Any
 
 from fade_rl.experiments.config import METHODS
 
+#: A compact run folder's scalars (see :mod:`fade_rl.experiments.compact`).
+SCALARS_CSV = "scalars.csv.gz"
+
 __all__ = [
+    "SCALARS_CSV",
     "Problems",
     "RunRecord",
     "check_events_file",
@@ -144,11 +148,17 @@ def read_scalars(run_dir: Path, problems: Problems | None = None) -> Any:
     """The run's TensorBoard scalars as a long pandas frame (``step``, ``tag``, ``value``).
 
     Each damaged events file is named in ``problems`` (what is readable of it is kept).
+    A compact run folder (no events file) is read from its ``scalars.csv.gz``.
     """
+    import pandas as pd
     from tbparse import SummaryReader
 
     problems = problems if problems is not None else Problems()
-    for path in sorted(run_dir.glob("events.out.tfevents.*")):
+    events = sorted(run_dir.glob("events.out.tfevents.*"))
+    if not events and (run_dir / SCALARS_CSV).is_file():
+        frame = pd.read_csv(run_dir / SCALARS_CSV, dtype={"tag": str})
+        return frame.sort_values(["tag", "step"]).reset_index(drop=True)
+    for path in events:
         issue = check_events_file(path)
         if issue is not None:
             problems.add(f"{path}: {issue}; its scalars are missing from the report")
