@@ -163,9 +163,16 @@ def plot_profiles(
 
 
 def plot_intervals(
-    panels: Mapping[str, Mapping[str, Estimate]], xlabel: str, out: Path, name: str
+    panels: Mapping[str, Mapping[str, Estimate]],
+    xlabel: str,
+    out: Path,
+    name: str,
+    reference: float | None = None,
 ) -> str:
-    """Point estimates with their 95% CIs, one row per label, a panel per title."""
+    """Point estimates with their 95% CIs, one row per label, a panel per title.
+
+    ``reference`` draws a dotted vertical line (0.5 for a probability of improvement).
+    """
     plt = _pyplot()
     height = 0.6 + 0.35 * max((len(p) for p in panels.values()), default=1)
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), height + 0.8), squeeze=False)
@@ -176,6 +183,8 @@ def plot_intervals(
             if low is not None:
                 ax.hlines(y, low, high, color=f"C{y}", lw=6, alpha=0.5)
             ax.plot([point], [y], "k|", ms=14)
+        if reference is not None:
+            ax.axvline(reference, color="grey", ls=":", lw=1)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)

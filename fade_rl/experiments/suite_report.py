@@ -350,7 +350,8 @@ def make_suite_report(
     pd.DataFrame(rows).to_csv(out_dir / "report.csv", index=False)
     return {
         "out": out_dir,
-        "table": section["table"],
+        "table": section["table"]
+        or "No held-out run has a score; see the problem column of runs.csv.",
         "rows": rows,
         "runs": len(held),
         "warnings": problems.lines,

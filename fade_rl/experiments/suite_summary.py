@@ -32,6 +32,10 @@ ALL = "all"
 Scored = Mapping[str, Mapping[str, Mapping[int, tuple[float, float | None]]]]
 
 
+def _finite(value: float | None) -> float:
+    return float("nan") if value is None else value
+
+
 def _matrices(scored: Scored, setting: str, which: int) -> dict[str, np.ndarray]:
     return {
         m: np.array([v[which] for _, v in sorted(by_seed.items())], dtype=float).reshape(-1, 1)
@@ -157,7 +161,8 @@ def score_section(
     matrices, n, kept, dropped = aggregate_matrices(scores_only)
     if matrices:
         finals = {
-            s: {m: {k: v[1] for k, v in d.items()} for m, d in scored[s].items()} for s in kept
+            s: {m: {k: _finite(v[1]) for k, v in d.items()} for m, d in scored[s].items()}
+            for s in kept
         }
         final_m = aggregate_matrices(finals)[0]  # a scored run always has a final score
         counts = {m: f"{n} x {len(kept)} settings" for m in matrices}
@@ -203,7 +208,7 @@ def score_section(
         files.append(plot_intervals(iqm_panels, "IQM of the score (95% CI)", out, "iqm.png"))
         files.append(plot_profiles(profile_panels, out))
     if any(poi_panels.values()):
-        poi = {k: v for k, v in poi_panels.items() if v}
-        files.append(plot_intervals(poi, "P(X > Y) (95% CI)", out, "poi.png"))
+        shown = {k: v for k, v in poi_panels.items() if v}
+        files.append(plot_intervals(shown, "P(X > Y) (95% CI)", out, "poi.png", 0.5))
     lines += [f"![{name}]({name})" for name in files] + [""]
     return {"lines": lines, "table": "\n".join(table)}, rows

@@ -14,6 +14,7 @@ import numpy as np
 
 from fade_rl.experiments.report_load import method_order
 from fade_rl.experiments.report_stats import format_number
+from fade_rl.experiments.score import normalized_return
 
 __all__ = [
     "lambda_table",
@@ -156,10 +157,11 @@ def references_table(
         "reference seeds. A segment's normalized return is (return - floor) / (ceiling - floor)."
     )
     lines.append("")
-    lines += _header(["setting", "task", "steps", "floor", "ceiling", "reference seeds"])
+    lines += _header(["setting", "task", "steps", "floor", "ceiling", "usable", "reference seeds"])
     for setting in sorted(references):
         for task in references[setting]["tasks"]:
             values = ", ".join(f"{k}={v}" for k, v in task["values"].items()) or "(one task)"
+            usable = normalized_return(0.0, task["floor"], task["ceiling"]) is not None
             lines.append(
                 _row(
                     [
@@ -168,12 +170,17 @@ def references_table(
                         task.get("steps"),
                         _num(task["floor"]),
                         _num(task["ceiling"]),
+                        "yes" if usable else "no: ceiling <= floor",
                         task.get("seeds"),
                     ]
                 )
             )
     missing = [s for s in settings if s not in references]
     lines.append("")
+    lines.append(
+        "A task whose ceiling does not beat its floor gives no scale: runs with a segment of "
+        "it have no score (their problem in `runs.csv` says so)."
+    )
     if missing:
         lines.append(
             f"Settings with NO references (so no score): {', '.join(missing)}. "
