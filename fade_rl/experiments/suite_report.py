@@ -313,9 +313,10 @@ def make_suite_report(
             curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
             for r, _ in runs:
                 curves[r.method].append(_normalized_episodes(scalars[r.path], r.summary, refs))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                files.append(plot_normalized(setting, curves, shifts, total, out_dir))
+            if any(len(s) for pairs in curves.values() for s, _ in pairs):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    files.append(plot_normalized(setting, curves, shifts, total, out_dir))
         with warnings.catch_warnings():  # nan-means over bins no seed reached yet
             warnings.simplefilter("ignore", RuntimeWarning)
             files += plot_setting(setting, [r for r, _ in runs], scalars, out_dir)

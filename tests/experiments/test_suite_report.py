@@ -261,6 +261,7 @@ def test_report_sections_tables_and_plots(report: dict[str, Any]) -> None:
         "lambda_time_alpha.png",
     ):
         assert (out / name).stat().st_size > 3000, name
+    assert not (out / "normalized_gamma.png").exists()  # gamma's runs have no scalars
 
 
 def test_statistics_by_hand() -> None:
