@@ -317,3 +317,16 @@ def test_plain_report_scores_settings_with_references(suite: Path, tmp_path: Pat
     assert "beta has no references (`references/beta.json`): no score." in text
     assert "alpha has no references" not in text
     assert "mean return IQM" not in report["table"] and "score IQM" in report["table"]
+
+
+def test_score_run_refuses_references_of_another_environment(suite: Path) -> None:
+    from fade_rl.experiments.suite_report import score_run
+
+    run = suite / "held_out" / "alpha" / "fade" / "seed_0"
+    summary = json.loads((run / "summary.json").read_text())
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    refs = json.loads((suite / "references" / "alpha.json").read_text())
+    assert score_run(summary, config, refs).score == pytest.approx(0.5)
+    other = score_run(summary, config, {**refs, "digest": "0123456789abcdef"})
+    assert other.score is None and "another environment or budget" in str(other.problem)
+    assert score_run(summary, config, None).problem == "its setting has no references"
