@@ -373,10 +373,16 @@ def _cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from fade_rl.experiments.config import ConfigError
     from fade_rl.experiments.report import make_report
+    from fade_rl.experiments.suite_report import is_suite_folder, make_suite_report
 
     if args.reps < 1:
         raise ConfigError(f"--reps: must be >= 1 bootstrap resample, got {args.reps}")
-    report = make_report(args.paths, args.out, reps=args.reps)
+    if len(args.paths) == 1 and is_suite_folder(args.paths[0]):
+        report = make_suite_report(args.paths[0], args.out, reps=args.reps)
+        for setting in report["unreferenced"]:
+            print(f"{setting}: no references, so no score", file=sys.stderr)
+    else:
+        report = make_report(args.paths, args.out, reps=args.reps)
     print(report["table"])
     print(f"report: {report['out'] / 'report.md'} ({report['runs']} runs)")
     return 0

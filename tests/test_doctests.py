@@ -21,6 +21,7 @@ MODULES = [
     "fade_rl.experiments.guard",
     "fade_rl.experiments.methods",
     "fade_rl.experiments.policies",
+    "fade_rl.experiments.suite_stats",
     "fade_rl.metrics.callback",
     "fade_rl.metrics.episodes",
     "fade_rl.metrics.functional",

@@ -5,8 +5,10 @@
 TensorBoard events with tbparse, and per setting and method computes
 
 * the interquartile mean (IQM) over seeds of the final return (mean of the last 10
-  episodes) and of the mean return over the run, with 95% stratified bootstrap confidence
-  intervals (rliable, 2,000 resamples);
+  episodes) and of the suite's primary score (:mod:`~fade_rl.experiments.score`; only
+  where ``references/<setting>.json`` lies under one of the paths), with 95% stratified
+  bootstrap confidence intervals (rliable, 2,000 resamples). The mean return over the
+  whole run is not reported: it averages segments whose rewards may change sign;
 * shift recovery: for every shift, whether and how fast the return came back to the
   return last reached under the same environment values (see
   :func:`fade_rl.metrics.shifts.shift_statistics`), and the mean return per segment.
@@ -31,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.references import load_references
 from fade_rl.experiments.report_load import (
     Problems,
     RunRecord,
@@ -40,6 +43,7 @@ from fade_rl.experiments.report_load import (
 )
 from fade_rl.experiments.report_plots import plasticity_tags, plot_setting
 from fade_rl.experiments.report_stats import format_ci, format_number, iqm_with_ci, shift_stats
+from fade_rl.experiments.suite_report import score_run
 
 __all__ = ["RunRecord", "find_runs", "make_report", "plasticity_tags"]
 
@@ -63,6 +67,7 @@ def make_report(
         ValueError: ``reps < 1``.
     """
     import pandas as pd
+    import yaml
 
     if reps < 1:
         raise ValueError(f"reps must be >= 1 bootstrap resample, got {reps}")
@@ -76,6 +81,10 @@ def make_report(
     out_dir.mkdir(parents=True, exist_ok=True)
 
     completed = [r for r in records if r.status == "completed"]
+    references: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        for name, refs in load_references(path).items():
+            references.setdefault(name, refs)
     scalars = {r.path: read_scalars(r.path, problems) for r in completed}
     run_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
@@ -87,13 +96,18 @@ def make_report(
             "seed": r.seed,
             "status": r.status,
             "final_return": r.summary.get("final_return"),
-            "mean_return": r.summary.get("mean_return"),
+            "score": None,
+            "final_score": None,
             "steps": r.summary.get("n_timesteps"),
             "steps_per_second": r.summary.get("steps_per_second"),
             "error": r.error,
             "path": str(r.path),
         }
         if r.status == "completed":
+            config = yaml.safe_load((r.path / "config.yaml").read_text())
+            result = score_run(r.summary, config, references.get(r.setting))
+            if result.score is not None:
+                row.update(score=result.score, final_score=result.final_score)
             row.update(shift_stats(r))
             for seg in r.summary.get("segments", []):
                 segment_rows.append(
@@ -103,7 +117,9 @@ def make_report(
 
     lines = ["# fade-rl report", ""]
     lines.append(
-        "Final return: mean of the last 10 episodes; mean return: over the whole run. "
+        "Final return: mean of the last 10 episodes. Score: the suite's primary score, each "
+        "segment's return normalized between its task's references (random policy 0, a fresh "
+        "agent on the task alone 1), averaged over the run; only for settings with references. "
         "IQM over seeds with 95% stratified bootstrap CIs (rliable, "
         f"{reps} resamples). Recovered: shifts after which the return came back to 90% of "
         "the return last reached under the same environment values; recovery steps: mean "
@@ -118,13 +134,20 @@ def make_report(
             m: np.array([r.summary["final_return"] for r in runs if r.method == m], dtype=float)
             for m in methods
         }
-        means = {
-            m: np.array([r.summary["mean_return"] for r in runs if r.method == m], dtype=float)
+        scores = {
+            m: np.array(
+                [
+                    x["score"]
+                    for x in run_rows
+                    if x["setting"] == setting and x["method"] == m and x["score"] is not None
+                ],
+                dtype=float,
+            )
             for m in methods
         }
-        ci_final, ci_mean = iqm_with_ci(finals, reps), iqm_with_ci(means, reps)
+        ci_final, ci_mean = iqm_with_ci(finals, reps), iqm_with_ci(scores, reps)
         header = (
-            "| method | runs | final return IQM [95% CI] | mean return IQM [95% CI] "
+            "| method | runs | final return IQM [95% CI] | score IQM [95% CI] "
             "| recovered | recovery steps | return change at shift | steps/s |"
         )
         table = [header, "|" + "---|" * 8]
@@ -149,9 +172,9 @@ def make_report(
                 "final_iqm": f[0] if f else None,
                 "final_ci_low": f[1] if f else None,
                 "final_ci_high": f[2] if f else None,
-                "mean_iqm": mn[0] if mn else None,
-                "mean_ci_low": mn[1] if mn else None,
-                "mean_ci_high": mn[2] if mn else None,
+                "score_iqm": mn[0] if mn else None,
+                "score_ci_low": mn[1] if mn else None,
+                "score_ci_high": mn[2] if mn else None,
                 "shifts_recovered": n_rec,
                 "shifts_comparable": n_comp,
                 "recovery_steps": float(np.mean(rec_steps)) if rec_steps else None,
@@ -162,7 +185,7 @@ def make_report(
 
             runs_txt = str(len(done)) + (f" ({agg['failed']} failed)" if agg["failed"] else "")
             table.append(
-                f"| {m} | {runs_txt} | {format_ci(f)} | {format_ci(mn)} | {n_rec}/{n_comp} "
+                f"| {m} | {runs_txt} | {format_ci(f)} | {format_ci(mn, 3)} | {n_rec}/{n_comp} "
                 f"| {format_number(agg['recovery_steps'], 0)} "
                 f"| {format_number(agg['return_change_at_shift'])} "
                 f"| {format_number(agg['steps_per_second'], 0)} |"
@@ -170,6 +193,8 @@ def make_report(
         setting_md = "\n".join(table)
         table_md += (f"### {setting}\n\n" if len(settings) > 1 else "") + setting_md + "\n"
         lines += ["", f"## {setting}", "", setting_md, ""]
+        if setting not in references:
+            lines += [f"{setting} has no references (`references/{setting}.json`): no score.", ""]
         seg_here = [s for s in segment_rows if s["setting"] == setting]
         if seg_here:
             n_seg = max(s["segment"] for s in seg_here) + 1

@@ -15,7 +15,7 @@ import numpy as np
 from fade_rl.experiments.report_load import RunRecord, method_order
 from fade_rl.experiments.report_stats import binned
 
-__all__ = ["plasticity_tags", "plot_setting"]
+__all__ = ["plasticity_tags", "plot_setting", "save_figure"]
 
 _LAYER_METRICS = (
     "dormant_ratio_tau0",
@@ -56,7 +56,7 @@ def plasticity_tags(tags: set[str]) -> list[str]:
     return [t for t in wanted if t in tags]
 
 
-def _save_figure(fig: Any, path: Path) -> str:
+def save_figure(fig: Any, path: Path) -> str:
     """Lay out, write as PNG and close a matplotlib figure; return the file's name."""
     import matplotlib.pyplot as plt
 
@@ -131,7 +131,7 @@ def plot_setting(
     ax.set_ylabel("episode return (mean over n seeds; band: min-max)")
     ax.set_title(f"{setting}: returns")
     ax.legend(fontsize=8)
-    files.append(_save_figure(fig, out / f"returns_{setting}.png"))
+    files.append(save_figure(fig, out / f"returns_{setting}.png"))
 
     tags = plasticity_tags(
         {t for r in runs if len(scalars[r.path]) for t in scalars[r.path]["tag"].unique()}
@@ -148,7 +148,7 @@ def plot_setting(
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
         fig.suptitle(f"{setting}: plasticity (critic head features, mean over n seeds)")
-        files.append(_save_figure(fig, out / f"plasticity_{setting}.png"))
+        files.append(save_figure(fig, out / f"plasticity_{setting}.png"))
 
     rates: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in by_method.get("fade", []):
@@ -166,5 +166,5 @@ def plot_setting(
         ax.set_ylabel("count")
         ax.set_title(f"{setting}: FADE decay rates")
         ax.legend(fontsize=8)
-        files.append(_save_figure(fig, out / f"lambda_{setting}.png"))
+        files.append(save_figure(fig, out / f"lambda_{setting}.png"))
     return files

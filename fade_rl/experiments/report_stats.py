@@ -26,20 +26,26 @@ def binned(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarra
 
 
 def iqm_with_ci(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> dict[str, tuple]:
-    """``method -> (iqm, low, high, n)`` with rliable's stratified bootstrap (one task).
+    """``method -> (iqm, low, high, n)`` with rliable's stratified bootstrap.
 
-    With one score there is no interval: ``low`` and ``high`` are ``None``.
+    A 1-D array is one task's scores over runs; a 2-D one is ``runs x tasks`` (rliable's
+    layout, the same number of runs in every task). With one run there is no interval:
+    ``low`` and ``high`` are ``None``.
     """
     from rliable import library as rly
     from rliable import metrics
 
     if reps < 1:
         raise ValueError(f"reps must be >= 1 bootstrap resample, got {reps}")
-    valid = {m: s.reshape(-1, 1) for m, s in scores.items() if len(s) and np.isfinite(s).all()}
+    valid = {
+        m: s if s.ndim == 2 else s.reshape(-1, 1)
+        for m, s in scores.items()
+        if s.size and np.isfinite(s).all()
+    }
     out: dict[str, tuple] = {}
     single = {m: s for m, s in valid.items() if len(s) == 1}
     for m, s in single.items():
-        out[m] = (float(s[0, 0]), None, None, 1)
+        out[m] = (float(metrics.aggregate_iqm(s)), None, None, 1)
     many = {m: s for m, s in valid.items() if len(s) > 1}
     if many:
         np.random.seed(seed)  # rliable draws its resamples from numpy's global generator
@@ -61,13 +67,14 @@ def format_number(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def format_ci(value: tuple | None) -> str:
+def format_ci(value: tuple | None, digits: int = 1) -> str:
     """``iqm [low, high]``, or ``value (n=1, no CI)`` for a single seed, ``-`` for none."""
     if not value:
         return "-"
+    point = format_number(value[0], digits)
     if value[1] is None:
-        return f"{format_number(value[0])} (n=1, no CI)"
-    return f"{format_number(value[0])} [{format_number(value[1])}, {format_number(value[2])}]"
+        return f"{point} (n=1, no CI)"
+    return f"{point} [{format_number(value[1], digits)}, {format_number(value[2], digits)}]"
 
 
 def shift_stats(record: RunRecord) -> dict[str, Any]:
