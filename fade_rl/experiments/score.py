@@ -99,9 +99,7 @@ def run_score(summary: Mapping[str, Any], references: Mapping[str, Any]) -> RunS
         else:
             value = normalized_return(seg["mean_return"], task["floor"], task["ceiling"])
             if value is None:
-                problem = problem or (
-                    f"task {task['values']}: its ceiling does not beat its floor"
-                )
+                problem = problem or (f"task {task['values']}: its ceiling does not beat its floor")
         normalized.append(value)
     if problem is not None:
         return RunScore(None, normalized[-1], normalized, problem)

@@ -100,8 +100,9 @@ class SuiteRun:
             names = [s.name for s in specs]
             for name in self.settings:
                 if name not in names:
+                    known = ", ".join(names)
                     raise ConfigError(
-                        f"--settings: {name!r} is not in the {self.tier} tier; use {', '.join(names)}"
+                        f"--settings: {name!r} is not in the {self.tier} tier; use {known}"
                     )
             specs = [s for s in specs if s.name in self.settings]
         self._specs = specs
@@ -190,7 +191,13 @@ class SuiteRun:
         return spec.load(self.tier)
 
     def _jobs(
-        self, spec: SettingSpec, method: str, seeds: Sequence[int], point: Point, sub: str, name: str
+        self,
+        spec: SettingSpec,
+        method: str,
+        seeds: Sequence[int],
+        point: Point,
+        sub: str,
+        name: str,
     ) -> list[Job]:
         data = apply_overrides(self._config(spec).to_dict(), point)
         data.update(name=name, method=method)
@@ -206,7 +213,9 @@ class SuiteRun:
         jobs = []
         for spec in self._specs:
             config = self._config(spec)
-            jobs += ceiling_jobs(config, spec.tasks_for(self.tier), seeds, self.folder, self.command)
+            jobs += ceiling_jobs(
+                config, spec.tasks_for(self.tier), seeds, self.folder, self.command
+            )
         return jobs
 
     def tuning_jobs(self) -> list[Job]:
@@ -249,7 +258,9 @@ class SuiteRun:
             for combo in itertools.product(*axes):
                 point = list(combo)
                 name = grid_name(spec.name, point)
-                jobs += self._jobs(spec, sens.method, self.suite.tuning_seeds, point, SENSITIVITY, name)
+                jobs += self._jobs(
+                    spec, sens.method, self.suite.tuning_seeds, point, SENSITIVITY, name
+                )
         return jobs
 
     # ------------------------------------------------------------------ references
@@ -302,7 +313,9 @@ class SuiteRun:
                 for point in points:
                     name = grid_name(spec.name, [point])
                     scores = []
-                    for job in self._jobs(spec, method, self.suite.tuning_seeds, [point], TUNING, name):
+                    for job in self._jobs(
+                        spec, method, self.suite.tuning_seeds, [point], TUNING, name
+                    ):
                         summary = _finished_summary(job)
                         s = None if summary is None else run_score(summary, refs).score
                         scores.append(-math.inf if s is None else s)

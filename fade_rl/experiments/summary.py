@@ -70,7 +70,5 @@ def summarize(
         "wall_time_s": round(wall_time, 3),
         "steps_per_second": round(steps / wall_time, 2) if wall_time > 0 else None,
         "shifts": [{"step": s["step"], "segment": s["segment"]} for s in shifts],
-        "segments": [
-            {**s.as_dict(), "values": v} for s, v in zip(segments, values, strict=True)
-        ],
+        "segments": [{**s.as_dict(), "values": v} for s, v in zip(segments, values, strict=True)],
     }

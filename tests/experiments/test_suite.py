@@ -38,7 +38,11 @@ def _manifest(tmp_path: Path, **changes) -> Path:
             "task_keys": ["reward.sign"],
             "tasks": [
                 {"values": {"reward.sign": 1}, "steps": 300, "env_kwargs": {"reward": {"sign": 1}}},
-                {"values": {"reward.sign": -1}, "steps": 300, "env_kwargs": {"reward": {"sign": -1}}},
+                {
+                    "values": {"reward.sign": -1},
+                    "steps": 300,
+                    "env_kwargs": {"reward": {"sign": -1}},
+                },
             ],
             "smoke": {"overrides": ["env.kwargs.reward.sign.period=300"], "task_steps": 300},
         }
@@ -130,7 +134,9 @@ def test_references_tuning_selection_and_held_out_runs(tmp_path: Path) -> None:
             for part in pick["key"].split("."):
                 node = node[part]
             assert node == pick["value"]
-    timing = [json.loads(line) for line in (tmp_path / "suite/timing.jsonl").read_text().splitlines()]
+    timing = [
+        json.loads(line) for line in (tmp_path / "suite/timing.jsonl").read_text().splitlines()
+    ]
     assert [t["phase"] for t in timing] == ["references", "tuning", "held_out"]
     assert [t["completed"] for t in timing] == [2, 6, 2]
     assert np.isfinite([t["seconds"] for t in timing]).all()
@@ -146,8 +152,13 @@ def test_held_out_before_tuning_is_refused(tmp_path: Path) -> None:
 def test_cli_refuses_an_unknown_setting_and_a_bad_shard(tmp_path, capsys) -> None:
     manifest = str(_manifest(tmp_path))
     out = str(tmp_path / "s")
-    assert main(["suite", "--tier", "smoke", "--manifest", manifest, "--settings", "nope", "-f", out]) == 2
+    assert (
+        main(["suite", "--tier", "smoke", "--manifest", manifest, "--settings", "nope", "-f", out])
+        == 2
+    )
     assert "not in the smoke tier" in capsys.readouterr().err
-    assert main(["suite", "--tier", "smoke", "--manifest", manifest, "--shard", "2/2", "-f", out]) == 2
+    assert (
+        main(["suite", "--tier", "smoke", "--manifest", manifest, "--shard", "2/2", "-f", out]) == 2
+    )
     assert "--shard" in capsys.readouterr().err
     assert not Path(out).exists()
