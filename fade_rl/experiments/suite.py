@@ -13,8 +13,8 @@ Phases, in order (each skips finished runs, so rerunning the command resumes):
     every method at its chosen value on the held-out seeds, under ``<dir>/held_out``
     (tiers without tuning use each method's config values);
 ``sensitivity``
-    FADE's ``meta_lr x init_decay`` grid on the tuning seeds (``<dir>/sensitivity``);
-    reported, never used for selection;
+    FADE's ``meta_lr x init_decay`` grid on the tuning seeds (``<dir>/sensitivity``),
+    but for the points its tuning grid already ran; reported, never used for selection;
 ``report``
     ``<dir>/report`` (:mod:`~fade_rl.experiments.suite_report`).
 
@@ -253,6 +253,7 @@ class SuiteRun:
         from fade_rl.experiments.config import parse_override
 
         axes = [[parse_override(f"{k}={v}") for v in values] for k, values in sens.axes.items()]
+        tuned = {_identity(job) for job in self.tuning_jobs() if job.config["method"] == sens.method}
         jobs = []
         for spec in self._specs:
             for combo in itertools.product(*axes):
@@ -261,7 +262,8 @@ class SuiteRun:
                 jobs += self._jobs(
                     spec, sens.method, self.suite.tuning_seeds, point, SENSITIVITY, name
                 )
-        return jobs
+        # A point the tuning phase already ran (same config and seed) is not run twice.
+        return [job for job in jobs if _identity(job) not in tuned]
 
     # ------------------------------------------------------------------ references
     def write_all_references(self) -> None:
@@ -371,6 +373,11 @@ def _finished_summary(job: Job) -> dict[str, Any] | None:
     if summary.get("status") == "failed" or (job.run_dir / "failure.json").is_file():
         return None
     raise RunError(f"run {job.label} has not finished; run the tuning phase first")
+
+
+def _identity(job: Job) -> str:
+    """A job's config without its name: equal for the same run under two names."""
+    return json.dumps({k: v for k, v in job.config.items() if k != "name"}, sort_keys=True)
 
 
 def _cfg(job: Job) -> ExperimentConfig:

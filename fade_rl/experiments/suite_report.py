@@ -40,7 +40,7 @@ from fade_rl.experiments.references import REFERENCES, env_digest, load_referenc
 from fade_rl.experiments.report_load import Problems, RunRecord, find_runs, read_scalars
 from fade_rl.experiments.report_plots import plot_setting
 from fade_rl.experiments.score import RunScore, match_task, normalized_return, run_score
-from fade_rl.experiments.suite import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING
+from fade_rl.experiments.suite import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING, TUNING
 from fade_rl.experiments.suite_plots import (
     plot_lambda_time,
     plot_normalized,
@@ -158,6 +158,8 @@ def _sensitivity(
     if not runs:
         return [], []
     sens = protocol.get("sensitivity") or {}
+    # The points the method's tuning grid shares with the sensitivity grid ran once, in tuning.
+    runs += [(r, c) for r, c in _load(folder / TUNING, problems) if r.method == sens.get("method")]
     axes = list((sens.get("axes") or {}).items())
     if len(axes) != 2:
         problems.add(

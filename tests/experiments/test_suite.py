@@ -162,3 +162,14 @@ def test_cli_refuses_an_unknown_setting_and_a_bad_shard(tmp_path, capsys) -> Non
     )
     assert "--shard" in capsys.readouterr().err
     assert not Path(out).exists()
+
+
+def test_sensitivity_skips_the_points_fades_tuning_grid_already_ran(tmp_path: Path) -> None:
+    suite = load_suite(REPO / "configs/suite/suite.yaml")
+    run = SuiteRun(suite, "standard", tmp_path / "s", progress=False)
+    jobs = run.sensitivity_jobs()
+    n_settings, n_seeds = len(suite.tier_settings("standard")), len(suite.tuning_seeds)
+    assert len(jobs) == (9 - 3) * n_settings * n_seeds
+    fade = [j.config["methods"]["fade"] for j in jobs]
+    assert all(f["init_decay"] != pytest.approx(1e-4) for f in fade)  # tuning's init_decay
+    assert {f["meta_lr"] for f in fade} == {1, 10, 100}
