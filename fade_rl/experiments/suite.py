@@ -253,7 +253,7 @@ class SuiteRun:
         from fade_rl.experiments.config import parse_override
 
         axes = [[parse_override(f"{k}={v}") for v in values] for k, values in sens.axes.items()]
-        tuned = {_identity(job) for job in self.tuning_jobs() if job.config["method"] == sens.method}
+        tuned = {_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
         jobs = []
         for spec in self._specs:
             for combo in itertools.product(*axes):
