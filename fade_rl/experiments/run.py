@@ -233,18 +233,12 @@ def _train_locked(
         wall_time += time.perf_counter() - session_start
         if int(model.num_timesteps) > checkpointer.saved_step:
             checkpointer.save(model)  # the final phase below starts from a checkpoint
-        if plasticity is not None:  # TensorBoard's HPARAMS tab: the run's settings and results
+        metrics = plasticity.final_metrics() if plasticity is not None else {}
+        if metrics:  # TensorBoard's HPARAMS tab: the run's settings and results (if any)
             hparams = {"algo": config.algo.name, **config.method_params()}
             hparams.update(config.algo.critic.model_dump())
             hparams.update(config.algo.hyperparams)
-            write_hparams(
-                model,
-                config.method,
-                config.env.id,
-                config.seed,
-                hparams,
-                plasticity.final_metrics(),
-            )
+            write_hparams(model, config.method, config.env.id, config.seed, hparams, metrics)
     except NonFiniteError as exc:
         kept = checkpointer.saved_step or None
         failed = {

@@ -125,3 +125,31 @@ def test_fade_on_continuous_control(tmp_path: Path, algo: str) -> None:
     assert "plasticity/qf0/hidden1/srank" in tags
     with np.load(run_dir / "lambda.npz") as rates:
         assert len(rates.files) >= 1 and all(rates[k].size > 0 for k in rates.files)
+
+
+def test_a_run_in_which_no_episode_ends_completes(tmp_path: Path) -> None:
+    """150 Pendulum steps end no 200-step episode and measure nothing: no hparams metric.
+
+    Such a run (a smoke-tier HalfCheetah reference) used to fail at its very end.
+    """
+    from fade_rl.experiments.config import load_config
+
+    config = load_config(
+        None,
+        [
+            "learning_starts=50",
+            "batch_size=16",
+            "policy_kwargs={net_arch: [8]}",
+            "logging.plasticity_interval=1000",  # no measurement either
+            "logging.plasticity_batch=16",
+            "logging.probe_interval=null",
+            "logging.progress_bar=false",
+        ],
+        env="fade_rl/Pendulum-Dynamics-v0",
+        algo="sac",
+        n_timesteps=150,
+        method="none",
+    )
+    summary = train_run(config, tmp_path)
+    assert summary["status"] == "completed" and summary["n_episodes"] == 0
+    assert summary["segments"][0]["mean_return"] is None
