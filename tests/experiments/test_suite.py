@@ -173,3 +173,26 @@ def test_sensitivity_skips_the_points_fades_tuning_grid_already_ran(tmp_path: Pa
     fade = [j.config["methods"]["fade"] for j in jobs]
     assert all(f["init_decay"] != pytest.approx(1e-4) for f in fade)  # tuning's init_decay
     assert {f["meta_lr"] for f in fade} == {1, 10, 100}
+
+
+def test_a_slice_of_the_smoke_tier_runs_and_scores(tmp_path: Path) -> None:
+    """The repository's smoke tier, one setting, two methods: references, then held-out runs."""
+    suite = load_suite(REPO / "configs/suite/suite.yaml")
+    run = SuiteRun(
+        suite,
+        "smoke",
+        tmp_path / "smoke",
+        settings=["dqn_frozenlake_switch"],
+        methods=["none", "reset"],
+        progress=False,
+    )
+    results = run.run(["references", "tuning", "held_out"])  # smoke does not tune
+    assert "tuning" not in results
+    assert [r.status for r in results["held_out"]] == ["completed", "completed"]
+    refs = load_references(tmp_path / "smoke")["dqn_frozenlake_switch"]
+    for method in ("none", "reset"):
+        path = tmp_path / f"smoke/held_out/dqn_frozenlake_switch/{method}/seed_0/summary.json"
+        summary = json.loads(path.read_text())
+        assert [s["values"] for s in summary["segments"]] == [{"lake.map": 0}, {"lake.map": 1}]
+        score = run_score(summary, refs)
+        assert score.segments[0] is not None  # the first map's references give it a scale
