@@ -196,3 +196,14 @@ def test_a_slice_of_the_smoke_tier_runs_and_scores(tmp_path: Path) -> None:
         assert [s["values"] for s in summary["segments"]] == [{"lake.map": 0}, {"lake.map": 1}]
         score = run_score(summary, refs)
         assert score.segments[0] is not None  # the first map's references give it a scale
+
+
+def test_references_command_writes_the_settings_references(tmp_path, capsys) -> None:
+    manifest = str(_manifest(tmp_path))
+    out = tmp_path / "refs"
+    argv = ["references", "--tier", "smoke", "--manifest", manifest, "-f", str(out)]
+    assert main([*argv, "--no-progress"]) == 0
+    refs = load_references(out)["tiny"]
+    assert [t["values"] for t in refs["tasks"]] == [{"reward.sign": 1}, {"reward.sign": -1}]
+    assert refs["command"].startswith("fade-rl references --tier smoke")
+    assert not (out / "tuning").exists() and not (out / "held_out").exists()
