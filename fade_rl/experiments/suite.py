@@ -274,7 +274,12 @@ class SuiteRun:
             tasks = spec.tasks_for(self.tier)
             jobs = ceiling_jobs(config, tasks, seeds, self.folder)
             if all(RunFolder(j.run_dir).status(_cfg(j)) == "complete" for j in jobs):
-                write_references(config, spec.task_keys, tasks, seeds, self.folder, self.command)
+                try:
+                    write_references(
+                        config, spec.task_keys, tasks, seeds, self.folder, self.command
+                    )
+                except ValueError as exc:  # a task too short for an episode, an unfrozen env
+                    raise RunError(f"references of {spec.name}: {exc}") from None
 
     def references_for(self, spec: SettingSpec) -> dict[str, Any]:
         """The setting's references, checked against its config; :class:`RunError` if none."""
