@@ -92,6 +92,7 @@ class SuiteRun:
     shard: tuple[int, int] | None = None
     command: Sequence[str] = ()
     _specs: list[SettingSpec] = field(default_factory=list, init=False)
+    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -188,7 +189,10 @@ class SuiteRun:
 
     # ------------------------------------------------------------------ jobs
     def _config(self, spec: SettingSpec) -> ExperimentConfig:
-        return spec.load(self.tier)
+        """The setting's config under this tier, read and validated once."""
+        if spec.name not in self._configs:
+            self._configs[spec.name] = spec.load(self.tier)
+        return self._configs[spec.name]
 
     def _jobs(
         self,
