@@ -40,6 +40,7 @@ from fade_rl.experiments.report_load import (
     find_runs,
     method_order,
     read_scalars,
+    write_report_files,
 )
 from fade_rl.experiments.report_plots import plasticity_tags, plot_setting
 from fade_rl.experiments.report_stats import format_ci, format_number, iqm_with_ci, shift_stats
@@ -66,7 +67,6 @@ def make_report(
         FileNotFoundError: a path does not exist, or holds no run folders.
         ValueError: ``reps < 1``.
     """
-    import pandas as pd
     import yaml
 
     if reps < 1:
@@ -229,10 +229,7 @@ def make_report(
         lines += ["## Warnings", ""] + [f"- {line}" for line in problems.lines] + [""]
     lines += ["Runs:", ""] + [f"- `{r.path}`" for r in completed]
 
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
-    pd.DataFrame(rows).to_csv(out_dir / "report.csv", index=False)
-    pd.DataFrame(run_rows).to_csv(out_dir / "runs.csv", index=False)
-    pd.DataFrame(segment_rows).to_csv(out_dir / "segments.csv", index=False)
+    write_report_files(out_dir, lines, rows, run_rows, segment_rows)
     return {
         "out": out_dir,
         "table": table_md,

@@ -1,4 +1,5 @@
-"""Reading run folders for a report: which runs there are, their summaries and scalars.
+"""Reading run folders for a report (which runs there are, their summaries and scalars) and
+writing a report's files.
 
 Nothing unreadable is dropped silently: a corrupt ``summary.json`` or ``failure.json``, an
 empty, truncated or corrupt TensorBoard events file each give a warning that names the
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import struct
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ __all__ = [
     "find_runs",
     "method_order",
     "read_scalars",
+    "write_report_files",
 ]
 
 
@@ -166,3 +169,18 @@ def read_scalars(run_dir: Path, problems: Problems | None = None) -> Any:
     if len(frame) == 0:
         return frame
     return frame.sort_values(["tag", "step"]).reset_index(drop=True)
+
+
+def write_report_files(
+    out_dir: Path,
+    lines: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    run_rows: Sequence[Mapping[str, Any]],
+    segment_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Write ``report.md`` (``lines``) and ``report.csv``, ``runs.csv``, ``segments.csv``."""
+    import pandas as pd
+
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    for name, table in (("report", rows), ("runs", run_rows), ("segments", segment_rows)):
+        pd.DataFrame(list(table)).to_csv(out_dir / f"{name}.csv", index=False)

@@ -238,7 +238,7 @@ class SuiteRun:
         chosen = self.select()["chosen"] if self.suite.tiers[self.tier].tune else {}
         jobs = []
         for spec in self._specs:
-            seeds = spec.held_out(self.tier, self.suite.tiers[self.tier].held_out_seeds)
+            seeds = spec.held_out(self.suite.tiers[self.tier].held_out_seeds)
             for method in self.methods:  # type: ignore[union-attr]
                 point: Point = []
                 if self.suite.tiers[self.tier].tune:
@@ -348,7 +348,7 @@ class SuiteRun:
             "tuning_seeds": self.suite.tuning_seeds,
             "reference_seeds": self.suite.reference_seeds_for(self.tier),
             "held_out_seeds": {
-                s.name: s.held_out(self.tier, self.suite.tiers[self.tier].held_out_seeds)
+                s.name: s.held_out(self.suite.tiers[self.tier].held_out_seeds)
                 for s in self.suite.tier_settings(self.tier)
             },
             "grids": grids,

@@ -14,7 +14,7 @@ Example:
     ('methods.fade.meta_lr', [100, 101])
     >>> [s.name for s in suite.tier_settings("standard")][:2]
     ['dqn_reward_flip', 'dqn_obs_permute']
-    >>> suite.setting("dqn_reward_flip").held_out("standard")
+    >>> suite.setting("dqn_reward_flip").held_out()
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 """
 
@@ -71,7 +71,7 @@ class SettingSpec(_Strict):
     smoke: SmokeSpec
     folder: Path = Path(".")
 
-    def held_out(self, tier: str, tier_seeds: int | None = None) -> list[int]:
+    def held_out(self, tier_seeds: int | None = None) -> list[int]:
         """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
         n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
         return list(range(n))

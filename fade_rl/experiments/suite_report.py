@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.references import REFERENCES, env_digest, load_references
-from fade_rl.experiments.report_load import Problems, RunRecord, find_runs, read_scalars
+from fade_rl.experiments.report_load import (
+    Problems,
+    RunRecord,
+    find_runs,
+    read_scalars,
+    write_report_files,
+)
 from fade_rl.experiments.report_plots import plot_setting
 from fade_rl.experiments.score import RunScore, match_task, normalized_return, run_score
 from fade_rl.experiments.suite import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING, TUNING
@@ -87,6 +93,23 @@ def _load(root: Path, problems: Problems) -> list[tuple[RunRecord, dict[str, Any
         (r, yaml.safe_load((r.path / "config.yaml").read_text()))
         for r in find_runs([root], problems)
     ]
+
+
+def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
+    """Per phase folder: (runs with a ``wall_time_s``, their summed seconds)."""
+    out: dict[str, tuple[int, float]] = {}
+    for phase in (REFERENCES, TUNING, HELD_OUT, SENSITIVITY):
+        times = []
+        for path in sorted((folder / phase).glob("**/summary.json")):
+            try:
+                seconds = json.loads(path.read_text()).get("wall_time_s")
+            except (OSError, ValueError):
+                continue  # an unreadable summary is named by the run loaders
+            if isinstance(seconds, (int, float)):
+                times.append(float(seconds))
+        if times:
+            out[phase] = (len(times), sum(times))
+    return out
 
 
 def _dig(data: Mapping[str, Any], dotted: str) -> Any:
@@ -216,8 +239,6 @@ def make_suite_report(
         FileNotFoundError: ``folder`` is missing or holds no held-out runs.
         ValueError: ``reps < 1``.
     """
-    import pandas as pd
-
     folder = Path(folder)
     if reps < 1:
         raise ValueError(f"reps must be >= 1 bootstrap resample, got {reps}")
@@ -338,7 +359,7 @@ def make_suite_report(
     timing: list[dict[str, Any]] = []
     if (folder / TIMING).is_file():
         timing = [json.loads(x) for x in (folder / TIMING).read_text().splitlines() if x.strip()]
-    lines += timing_table(phase_times(timing))
+    lines += timing_table(phase_times(timing), _run_seconds(folder))
     lines += references_table(references, settings)
     failed = [r for r in run_rows if r["status"] != "completed"]
     if failed:
@@ -347,10 +368,7 @@ def make_suite_report(
     if problems.lines:
         lines += ["## Warnings", ""] + [f"- {line}" for line in problems.lines] + [""]
 
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
-    pd.DataFrame(run_rows).to_csv(out_dir / "runs.csv", index=False)
-    pd.DataFrame(segment_rows).to_csv(out_dir / "segments.csv", index=False)
-    pd.DataFrame(rows).to_csv(out_dir / "report.csv", index=False)
+    write_report_files(out_dir, lines, rows, run_rows, segment_rows)
     return {
         "out": out_dir,
         "table": section["table"]

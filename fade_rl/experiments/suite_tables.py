@@ -103,9 +103,29 @@ def lambda_table(spread: Mapping[str, Mapping[str, Mapping[str, float]]]) -> lis
     return [*lines, ""]
 
 
-def timing_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Wall-clock time per tier and phase and in all, from :func:`phase_times` rows."""
+def timing_table(
+    rows: Sequence[Mapping[str, Any]], run_seconds: Mapping[str, tuple[int, float]] | None = None
+) -> list[str]:
+    """Wall-clock time per tier and phase and in all, from :func:`phase_times` rows, and
+    the runs' own time per phase (``run_seconds``: phase -> (runs, summed seconds)).
+
+    Example:
+        >>> print("\\n".join(timing_table([], {"tuning": (2, 300.0)})[-6:-3]))
+        | phase | runs | summed run time | summed / 2 |
+        |---|---|---|---|
+        | tuning | 2 | 5.0 min | 2.5 min |
+    """
     lines = ["## Wall-clock time", ""]
+    if run_seconds:
+        lines.append(
+            "Each run's own wall-clock time (`wall_time_s` of its summary), summed per phase "
+            "over the runs in the folder, whichever invocation made them; halved, it is what "
+            "two parallel workers would take without process starts or idle tails."
+        )
+        lines += ["", *_header(["phase", "runs", "summed run time", "summed / 2"])]
+        for phase, (n, seconds) in run_seconds.items():
+            lines.append(_row([phase, n, _duration(seconds), _duration(seconds / 2)]))
+        lines.append("")
     if not rows:
         return [*lines, "No `timing.jsonl`.", ""]
     lines.append(

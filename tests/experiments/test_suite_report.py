@@ -296,6 +296,7 @@ def test_cli_report_dispatches_on_a_suite_folder(
     assert "### All settings" in captured.out and "beta: no references" in captured.err
     text = (out / "report.md").read_text()
     assert text.startswith("# fade-rl suite report") and "## Scores" in text
+    assert "| held_out | 20 | 30 s | 15 s |" in text  # 20 runs of 1.5 s; the failed one has none
     assert pd.read_csv(out / "runs.csv")["score"].notna().sum() == 8 + 2 * 2 + 3 * 2
 
 
