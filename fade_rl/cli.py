@@ -339,11 +339,7 @@ def _run_many(args: argparse.Namespace, argv: Sequence[str], configs: list[Any],
         results_file=Path(args.log_folder) / "sweep_results.json",
         restart=args.restart,
     )
-    counts = {s: sum(r.status == s for r in results) for s in ("completed", "skipped", "failed")}
-    print(
-        f"{len(results)} runs: {counts['completed']} completed, {counts['skipped']} skipped "
-        f"(already complete), {counts['failed']} failed"
-    )
+    print(_run_counts(results))
     for r in results:
         if r.status == "failed":
             print(f"  FAILED {r.label}: {r.error}")
@@ -411,6 +407,15 @@ def _suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> A
     )
 
 
+def _run_counts(results: Sequence[Any]) -> str:
+    """``N runs: C completed, S skipped (already complete), F failed``."""
+    counts = {s: sum(r.status == s for r in results) for s in ("completed", "skipped", "failed")}
+    return (
+        f"{len(results)} runs: {counts['completed']} completed, {counts['skipped']} skipped "
+        f"(already complete), {counts['failed']} failed"
+    )
+
+
 def _shard(text: str | None) -> tuple[int, int] | None:
     from fade_rl.experiments.config import ConfigError
 
@@ -436,6 +441,9 @@ def _cmd_suite(args: argparse.Namespace, argv: Sequence[str]) -> int:
         shard=_shard(args.shard),
     )
     results = run.run([p for p in PHASES if not args.phase or p in args.phase])
+    for phase, phase_results in results.items():
+        if phase != "report":
+            print(f"{phase}: {_run_counts(phase_results)}")
     failed = [r for rs in results.values() for r in rs if r.status == "failed"]
     for r in failed:
         print(f"  FAILED {r.label}: {r.error}")

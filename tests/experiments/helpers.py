@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +61,38 @@ def fast_config(n_timesteps: int = 600, **changes: Any) -> dict[str, Any]:
     data = small_config(budget={"n_timesteps": n_timesteps}, **changes)
     data["logging"] = {**data["logging"], "plasticity_interval": 0, "checkpoint_interval": 300}
     return data
+
+
+_RAY_HEAD = """
+import sys, ray
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # keep the cluster up until the test closes stdin
+ray.shutdown()
+"""
+
+
+@contextmanager
+def local_ray() -> Iterator[str]:
+    """A throwaway Ray cluster on this machine, owned by a helper process: its address.
+
+    Token authentication is off (Ray >= 2.5x enables it by default for clusters that
+    ``ray.init`` starts); set ``RAY_AUTH_MODE=disabled`` in the test's environment too.
+    """
+    head = subprocess.Popen(
+        [sys.executable, "-c", _RAY_HEAD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled"},
+    )
+    try:
+        assert head.stdout is not None and head.stdin is not None
+        address = head.stdout.readline().strip()
+        assert address, "the helper could not start Ray"
+        yield address
+    finally:
+        assert head.stdin is not None
+        head.stdin.close()
+        head.wait(timeout=60)

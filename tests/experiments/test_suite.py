@@ -17,7 +17,7 @@ from fade_rl.experiments.score import run_score
 from fade_rl.experiments.suite import SuiteRun
 from fade_rl.experiments.suite_config import load_suite
 
-from .helpers import fast_config, write_config
+from .helpers import fast_config, local_ray, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -207,3 +207,24 @@ def test_references_command_writes_the_settings_references(tmp_path, capsys) -> 
     assert [t["values"] for t in refs["tasks"]] == [{"reward.sign": 1}, {"reward.sign": -1}]
     assert refs["command"].startswith("fade-rl references --tier smoke")
     assert not (out / "tuning").exists() and not (out / "held_out").exists()
+
+
+def test_suite_phases_run_on_ray_and_resume_locally(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    manifest = str(_manifest(tmp_path))
+    out = tmp_path / "suite"
+    argv = ["suite", "--tier", "smoke", "--manifest", manifest, "-f", str(out), "--no-progress"]
+    with local_ray() as address:
+        ray = ["--backend", "ray", "--address", address, "--methods", "none"]
+        assert main([*argv, *ray, "--phase", "references", "--phase", "tuning"]) == 0
+    refs = load_references(out)["tiny"]
+    assert all(t["ceiling"] is not None for t in refs["tasks"])
+    tuned = sorted(p.parent.name for p in (out / "tuning").glob("*/none/seed_100/summary.json"))
+    assert len(tuned) == 3  # none's learning-rate grid ran on the cluster
+    capsys.readouterr()
+    # The local pool resumes the same folder: Ray's runs are finished, so all are skipped.
+    assert main([*argv, "--methods", "none", "--phase", "tuning"]) == 0
+    assert "0 completed, 3 skipped" in capsys.readouterr().out

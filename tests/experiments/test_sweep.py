@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from fade_rl.experiments.config import ConfigError
 from fade_rl.experiments.sweep import make_jobs, parse_grid, run_jobs
 
-from .helpers import small_config, write_config
+from .helpers import local_ray, small_config, write_config
 
 
 def test_parse_grid_products() -> None:
@@ -75,15 +72,6 @@ def test_local_pool_records_failures_and_skips_finished(tmp_path: Path) -> None:
     assert [r.status for r in again] == ["skipped", "skipped", "failed"]
 
 
-_RAY_HEAD = """
-import sys, ray
-ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-print(ray.get_runtime_context().gcs_address, flush=True)
-sys.stdin.read()  # keep the cluster up until the test closes stdin
-ray.shutdown()
-"""
-
-
 def test_ray_backend_on_a_local_ray(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,18 +83,7 @@ def test_ray_backend_on_a_local_ray(
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
 
     jobs = _failing_and_good_jobs(tmp_path)
-    # A local Ray instance owned by a helper process; the sweep connects to it by address.
-    head = subprocess.Popen(
-        [sys.executable, "-c", _RAY_HEAD],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "RAY_AUTH_MODE": "disabled"},
-    )
-    try:
-        address = head.stdout.readline().strip()
-        assert address, "the helper could not start Ray"
+    with local_ray() as address:  # the sweep connects to it by address
         results = run_jobs(jobs, backend="ray", address=address, progress=False)
         assert [r.status for r in results] == ["completed", "completed", "failed"]
         assert "RunError" in results[2].error and "non-finite" in results[2].error
@@ -117,8 +94,5 @@ def test_ray_backend_on_a_local_ray(
         code = main(["sweep", "-c", str(good), "--methods", "none", *base, "--address", address])
         assert code == 0
         assert "2 runs: 0 completed, 2 skipped" in capsys.readouterr().out
-    finally:
-        head.stdin.close()
-        head.wait(timeout=60)
     for job in jobs[:2]:
         assert json.loads((job.run_dir / "summary.json").read_text())["status"] == "completed"
