@@ -24,6 +24,7 @@ __all__ = [
     "plot_normalized",
     "plot_profiles",
     "plot_sensitivity",
+    "shared_order",
 ]
 
 #: A ``(point, low, high, ...)`` estimate; ``low``/``high`` are ``None`` without a CI.
@@ -162,6 +163,17 @@ def plot_profiles(
     return save_figure(fig, out / name)
 
 
+def shared_order(panels: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every panel's labels in the methods' shared order (unknown labels last, by name).
+
+    Example:
+        >>> shared_order({"all": {"wd": 1, "none": 2}, "a": {"fade": 3, "none": 4}})
+        ['none', 'wd', 'fade']
+    """
+    labels = {label for estimates in panels.values() for label in estimates}
+    return sorted(labels, key=lambda label: (method_order(label), label))
+
+
 def plot_intervals(
     panels: Mapping[str, Mapping[str, Estimate]],
     xlabel: str,
@@ -174,18 +186,20 @@ def plot_intervals(
     ``reference`` draws a dotted vertical line (0.5 for a probability of improvement).
     """
     plt = _pyplot()
+    order = shared_order(panels)
     height = 0.6 + 0.35 * max((len(p) for p in panels.values()), default=1)
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), height + 0.8), squeeze=False)
     for ax, (title, estimates) in zip(axes.flat, panels.items(), strict=True):
-        labels = list(estimates)
+        labels = [label for label in order if label in estimates]
         for y, label in enumerate(labels):
             point, low, high = estimates[label][:3]
-            if low is not None:
-                ax.hlines(y, low, high, color=f"C{y}", lw=6, alpha=0.5)
+            if low is not None:  # one colour per method in every panel
+                ax.hlines(y, low, high, color=f"C{order.index(label) % 10}", lw=6, alpha=0.5)
             ax.plot([point], [y], "k|", ms=14)
         if reference is not None:
             ax.axvline(reference, color="grey", ls=":", lw=1)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.invert_yaxis()  # the first method on top
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)
     return save_figure(fig, out / name)
