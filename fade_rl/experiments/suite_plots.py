@@ -164,14 +164,17 @@ def plot_profiles(
 
 
 def shared_order(panels: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Every panel's labels in the methods' shared order (unknown labels last, by name).
+    """Every panel's labels in the methods' shared order (unknown labels last, by name); a
+    pair label ``"fade,none"`` (a probability of improvement) goes by its second method.
 
     Example:
         >>> shared_order({"all": {"wd": 1, "none": 2}, "a": {"fade": 3, "none": 4}})
         ['none', 'wd', 'fade']
+        >>> shared_order({"all": {"fade,wd": 1, "fade,none": 2}})
+        ['fade,none', 'fade,wd']
     """
     labels = {label for estimates in panels.values() for label in estimates}
-    return sorted(labels, key=lambda label: (method_order(label), label))
+    return sorted(labels, key=lambda label: (method_order(label.split(",")[-1]), label))
 
 
 def plot_intervals(
