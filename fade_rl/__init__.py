@@ -14,7 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from fade_rl import _moved
+
 __version__ = "0.1.0"
+
+_moved.install()  # old module paths keep importing, with a DeprecationWarning
 
 # public name -> module that defines it
 _EXPORTS = {
