@@ -1,0 +1,139 @@
+"""The measurement settings of :class:`~fade_rl.metrics.PlasticityCallback`, validated once.
+
+:class:`MeasurementSettings` holds every setting; :func:`check_setting` is the one check of
+each, used by its constructor and by the experiments' config (whose ``logging`` keys name
+some of them), so both refuse the same values with the same one-line message.
+
+Example:
+    >>> MeasurementSettings(interval=500).batch_size
+    256
+    >>> check_setting("batch_size", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be an integer >= 2 (statistics over a batch), got 1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from fade_rl.parts.checks import check_tau
+
+__all__ = ["SHIFT_REFERENCES", "MeasurementSettings", "check_setting"]
+
+#: What a segment's recovery is measured against (see :func:`~fade_rl.metrics.shift_statistics`).
+SHIFT_REFERENCES = ("previous", "same_values")
+
+
+def _integer(name: str, value: Any, low: int, why: str = "", none: bool = False) -> int | None:
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+        or_none = " or None" if none else ""
+        tail = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be {kind}{or_none}{tail}, got {value!r}")
+    return value
+
+
+def _number(name: str, value: Any, low: float, high: float, closed: bool, example: str) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low <= value <= high if closed else low <= value < high):
+        bounds = f"[{low:g}, {high:g}]" if closed else f"[{low:g}, {high:g})"
+        raise ValueError(f"{name} must be in {bounds} (e.g. {example}), got {value!r}")
+    return float(value)
+
+
+def _taus(value: Any) -> tuple[float, ...]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"taus must be a sequence of dormancy thresholds, got {value!r}")
+    taus = tuple(check_tau(t) for t in value)
+    if not taus:
+        raise ValueError("taus must name at least one dormancy threshold, e.g. (0.0, 0.025)")
+    return taus
+
+
+def _positive(name: str, value: Any) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not value > 0:
+        raise ValueError(f"{name} must be a positive number (e.g. 1e-3), got {value!r}")
+    return float(value)
+
+
+def _reference(value: Any) -> str:
+    if value not in SHIFT_REFERENCES:
+        raise ValueError(f"shift_reference must be 'previous' or 'same_values', got {value!r}")
+    return str(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {value!r}")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "interval": lambda v: _integer("interval", v, 1),
+    "batch_size": lambda v: _integer("batch_size", v, 2, "statistics over a batch"),
+    "taus": _taus,
+    "srank_delta": lambda v: _number("srank_delta", v, 0.0, 1.0, False, "0.01"),
+    "histogram_interval": lambda v: _integer("histogram_interval", v, 1, none=True),
+    "probe_interval": lambda v: _integer("probe_interval", v, 1, none=True),
+    "probe_steps": lambda v: _integer("probe_steps", v, 1),
+    "probe_batch_size": lambda v: _integer("probe_batch_size", v, 1),
+    "probe_lr": lambda v: _positive("probe_lr", v),
+    "memory": bool,
+    "memory_batch_size": lambda v: _integer(
+        "memory_batch_size", v, 4, "the memory probe fits on half the rows, scores the rest"
+    ),
+    "recovery_share": lambda v: _number("recovery_share", v, 0.0, 1.0, True, "0.9"),
+    "return_window": lambda v: _integer("return_window", v, 1),
+    "recovery_window": lambda v: _integer("recovery_window", v, 1),
+    "shift_reference": _reference,
+    "seed": _seed,
+}
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """``value`` of the setting ``name``, normalized (``taus`` as a tuple of floats), or a
+    one-line ValueError naming the setting, the allowed values and what was given."""
+    if name not in _CHECKS:
+        raise ValueError(f"unknown measurement setting {name!r}; known: {', '.join(_CHECKS)}")
+    return _CHECKS[name](value)
+
+
+@dataclass(frozen=True)
+class MeasurementSettings:
+    """Every setting of a :class:`~fade_rl.metrics.PlasticityCallback`, each checked by
+    :func:`check_setting` (the arguments are described on the callback).
+
+    Example:
+        >>> MeasurementSettings(taus=[0, 0.1]).taus
+        (0.0, 0.1)
+    """
+
+    interval: int = 1000
+    batch_size: int = 256
+    taus: tuple[float, ...] = (0.0, 0.025)
+    srank_delta: float = 0.01
+    histogram_interval: int | None = 10_000
+    probe_interval: int | None = 25_000
+    probe_steps: int = 100
+    probe_batch_size: int = 512
+    probe_lr: float = 1e-3
+    memory: bool = True
+    memory_batch_size: int = 1024
+    recovery_share: float = 0.9
+    return_window: int = 10
+    recovery_window: int = 5
+    shift_reference: str = "previous"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            object.__setattr__(
+                self, field.name, check_setting(field.name, getattr(self, field.name))
+            )
