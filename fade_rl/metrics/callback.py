@@ -27,6 +27,7 @@ from typing import Any
 
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
 from fade_rl.metrics import registry
@@ -282,7 +283,7 @@ class PlasticityCallback(BaseCallback):
         if infos and self._log.track(infos, self.num_timesteps):
             if self.settings.memory and self._batches.size() >= 4:
                 with isolated(self.model):
-                    data = self._batches.sample(self.settings.memory_batch_size)
+                    data = self._sample(self.settings.memory_batch_size)
                     self._memory_ref = record_reference(self._networks, data)
             self._write_closed_segments(final=False)
         now = self.num_timesteps
@@ -312,6 +313,10 @@ class PlasticityCallback(BaseCallback):
         assert self._source is not None, "_init_callback sets it"
         return self._source
 
+    def _sample(self, batch_size: int) -> ReplayBufferSamples:
+        """Every batch the callback measures on (see :mod:`fade_rl.metrics.batches`)."""
+        return self._batches.sample(batch_size)
+
     def _write_pending_returns(self) -> None:
         returns = self._log.take_pending_returns()
         if not self.log_returns:
@@ -339,7 +344,7 @@ class PlasticityCallback(BaseCallback):
         """:meth:`measure` before the read: device tensors."""
         assert self._initial is not None
         with isolated(self.model):
-            data = self._batches.sample(self.settings.batch_size)
+            data = self._sample(self.settings.batch_size)
             s = self.settings
             values, hists = measure_critics(
                 self.model, self._networks, data, self._initial, s.taus, s.srank_delta, histograms
@@ -351,7 +356,7 @@ class PlasticityCallback(BaseCallback):
     def _probe(self) -> dict[str, th.Tensor]:
         with isolated(self.model):
             s = self.settings
-            data = self._batches.sample(s.probe_batch_size)
+            data = self._sample(s.probe_batch_size)
             return probe_critics(self._networks, data, s.probe_steps, s.probe_lr, s.seed)
 
     def _memory_scores(self) -> dict[str, th.Tensor]:
