@@ -2,15 +2,19 @@
 
 The callback schedules and writes; each concern lives in its own module:
 
+* :mod:`fade_rl.metrics.registry` -- every metric as one entry. Add a metric there.
 * :mod:`fade_rl.metrics.measure` -- every ``interval`` steps, the metrics of each critic
-  network (``q_net``; ``qf0``, ``qf1``) on a replay batch: per hidden layer
+  network (``q_net``; ``qf0``, ``qf1``) on a batch from
+  :func:`~fade_rl.metrics.batches.batch_source`: per hidden layer
   ``plasticity/<network>/<layer>/...``, per head ``.../head/...``, per network
-  ``.../net/...``, FADE's ``fade/<network>/lambda_*``. Add a metric there.
+  ``.../net/...``, FADE's ``fade/<network>/lambda_*``.
 * :mod:`fade_rl.metrics.probing` -- every ``probe_interval`` steps the plasticity probe;
   after a shift (``info["shift"]``) the memory probe at every interval.
 * :mod:`fade_rl.metrics.episodes` -- episodes and shifts from the ``info`` dicts:
   ``shift/episode_return``, ``shift/segment`` and each closed segment's statistics.
 * :mod:`fade_rl.metrics.writer` -- history, latest values and the TensorBoard output.
+* :mod:`fade_rl.metrics.settings` -- the settings below, each checked once (the experiments'
+  config uses the same checks).
 
 Every tag is listed in ``docs/metrics.md``. Everything is computed on the model's device
 and read to the host once per measurement (:mod:`fade_rl.parts.readout`). The callback
@@ -82,6 +86,8 @@ class PlasticityCallback(BaseCallback):
         verbose: SB3 verbosity.
 
     Attributes:
+        settings: the :class:`~fade_rl.metrics.settings.MeasurementSettings` above (each
+            also readable as an attribute, e.g. ``callback.interval``).
         history: ``(step, {tag: value})`` of every scalar written, in order.
         latest: the last value of every scalar tag.
         episodes: per environment copy, its finished episodes (steps of that copy).
