@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from stable_baselines3.common.buffers import ReplayBuffer
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
 from fade_rl.parts import check_model, check_replay_buffer
+from fade_rl.parts.checks import SupportedModel
 
 __all__ = ["BatchSource", "ReplaySource", "batch_source"]
 
@@ -46,7 +46,7 @@ class ReplaySource:
     """An off-policy model's replay buffer (read at each call: loading one replaces it),
     sampled as training samples it, through the model's ``VecNormalize`` if any."""
 
-    model: OffPolicyAlgorithm
+    model: SupportedModel
 
     @property
     def buffer(self) -> ReplayBuffer:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from fade_rl.parts.checks import check_tau
+from fade_rl.parts.checks import check_positive_int, check_tau
 
 __all__ = ["SHIFT_REFERENCES", "MeasurementSettings", "check_setting"]
 
@@ -28,15 +28,15 @@ __all__ = ["SHIFT_REFERENCES", "MeasurementSettings", "check_setting"]
 SHIFT_REFERENCES = ("previous", "same_values")
 
 
-def _integer(name: str, value: Any, low: int, why: str = "", none: bool = False) -> int | None:
-    if value is None and none:
-        return None
+def _integer(name: str, value: Any, low: int, why: str) -> int:
+    """An int ``>= low`` (``low`` above 1, for statistics over a batch), else a ValueError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        kind = "a positive integer" if low == 1 else f"an integer >= {low}"
-        or_none = " or None" if none else ""
-        tail = f" ({why})" if why else ""
-        raise ValueError(f"{name} must be {kind}{or_none}{tail}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {low} ({why}), got {value!r}")
     return value
+
+
+def _positive(name: str, none: bool = False) -> Callable[[Any], Any]:
+    return lambda value: check_positive_int(name, value, allow_none=none)
 
 
 def _number(name: str, value: Any, low: float, high: float, closed: bool, example: str) -> float:
@@ -56,10 +56,10 @@ def _taus(value: Any) -> tuple[float, ...]:
     return taus
 
 
-def _positive(name: str, value: Any) -> float:
+def _learning_rate(value: Any) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or not value > 0:
-        raise ValueError(f"{name} must be a positive number (e.g. 1e-3), got {value!r}")
+        raise ValueError(f"probe_lr must be a positive number (e.g. 1e-3), got {value!r}")
     return float(value)
 
 
@@ -76,22 +76,22 @@ def _seed(value: Any) -> int:
 
 
 _CHECKS: dict[str, Callable[[Any], Any]] = {
-    "interval": lambda v: _integer("interval", v, 1),
+    "interval": _positive("interval"),
     "batch_size": lambda v: _integer("batch_size", v, 2, "statistics over a batch"),
     "taus": _taus,
     "srank_delta": lambda v: _number("srank_delta", v, 0.0, 1.0, False, "0.01"),
-    "histogram_interval": lambda v: _integer("histogram_interval", v, 1, none=True),
-    "probe_interval": lambda v: _integer("probe_interval", v, 1, none=True),
-    "probe_steps": lambda v: _integer("probe_steps", v, 1),
-    "probe_batch_size": lambda v: _integer("probe_batch_size", v, 1),
-    "probe_lr": lambda v: _positive("probe_lr", v),
+    "histogram_interval": _positive("histogram_interval", none=True),
+    "probe_interval": _positive("probe_interval", none=True),
+    "probe_steps": _positive("probe_steps"),
+    "probe_batch_size": _positive("probe_batch_size"),
+    "probe_lr": _learning_rate,
     "memory": bool,
     "memory_batch_size": lambda v: _integer(
         "memory_batch_size", v, 4, "the memory probe fits on half the rows, scores the rest"
     ),
     "recovery_share": lambda v: _number("recovery_share", v, 0.0, 1.0, True, "0.9"),
-    "return_window": lambda v: _integer("return_window", v, 1),
-    "recovery_window": lambda v: _integer("recovery_window", v, 1),
+    "return_window": _positive("return_window"),
+    "recovery_window": _positive("recovery_window"),
     "shift_reference": _reference,
     "seed": _seed,
 }
