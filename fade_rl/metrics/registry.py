@@ -28,10 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fade_rl.metrics import functional as F
-from fade_rl.metrics.inputs import (
-    LayerFeatures,
-    ProbeInputs,
-)
+from fade_rl.metrics.inputs import LayerFeatures, ProbeInputs
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from fade_rl.metrics.shifts import segment_scalars
 from fade_rl.parts.decay import decay_rate_summary
@@ -39,6 +36,7 @@ from fade_rl.parts.decay import decay_rate_summary
 __all__ = [
     "METRICS",
     "SCOPES",
+    "TAU",
     "Metric",
     "Panel",
     "Scope",
@@ -57,12 +55,16 @@ class Scope:
     """Where a metric is measured: what its function receives, where its tags go.
 
     Attributes:
-        prefix: the tags' prefix, a template of the names :func:`compute` is given.
+        prefix: the tags' prefix, a template of the names :func:`tagged` is given.
         pattern: a regex matching that prefix, for the TensorBoard panels.
         takes: what the function receives.
         report: the prefix the report plots (``{network}``: the first critic network;
             ``{layer}``: its last hidden layer); ``None``: the report plots none.
         final: the stem of its ``final/<stem><suffix>`` keys; ``None``: none.
+
+    Example:
+        >>> SCOPES["layer"].prefix.format(network="qf0", layer="hidden1")
+        'plasticity/qf0/hidden1/'
     """
 
     prefix: str
@@ -94,9 +96,18 @@ SCOPES: dict[str, Scope] = {
     "critic": Scope("plasticity/", "^plasticity/", "the critic loss on the batch, a 0-d tensor"),
     "fade": Scope("fade/{network}/", "^fade/[^/]+/", "FADE's decay rates of a critic head"),
     "probe": Scope(
-        _NET + "probe/", _NET_RX + "probe/", "ProbeInputs", report=_NET + "probe/", final="probe_"
+        _NET + "probe/",
+        _NET_RX + "probe/",
+        "ProbeInputs: a network as one module, replay inputs, the probe's settings",
+        report=_NET + "probe/",
+        final="probe_",
     ),
-    "memory": Scope(_NET + "memory/", _NET_RX + "memory/", "MemoryInputs", report=_NET + "memory/"),
+    "memory": Scope(
+        _NET + "memory/",
+        _NET_RX + "memory/",
+        "MemoryInputs: features and outputs now, and outputs at the shift, on recorded states",
+        report=_NET + "memory/",
+    ),
     "episode": Scope("shift/", "^shift/", "the return of an episode of env 0, a float"),
     "segment": Scope("shift/", "^shift/", "env 0's current segment, an int"),
     "closed_segment": Scope("shift/", "^shift/", "a closed segment's SegmentStats"),
@@ -110,6 +121,10 @@ class Panel:
     A regex that does not start with ``^`` is a tag suffix: the metric's scope pattern goes
     before it and ``$`` after it. One starting with ``^`` is taken as it is (e.g. SB3's own
     ``^train/loss$`` on the same chart).
+
+    Example:
+        >>> by_name("td_error").charts()
+        [('plasticity', 'TD error', ['^plasticity/[^/]+/head/td_abs_mean$'])]
     """
 
     section: str
@@ -130,6 +145,10 @@ class Metric:
         report: the suffixes the report plots (the scope's ``report`` prefix before them).
         final: the suffixes whose latest values, averaged over the tags of the scope, go into
             the final summary as ``final/<scope stem><suffix>`` (``{tau}``: the largest).
+
+    Example:
+        >>> by_name("dormant_ratio").suffixes(taus=(0.0, 0.025))
+        ['dormant_ratio_tau0', 'dormant_ratio_tau0.025']
     """
 
     name: str
