@@ -58,23 +58,10 @@ class PlasticityCallback(BaseCallback):
     :func:`fade_rl.metrics.tensorboard.configure_run`) to see the curves.
 
     Args:
-        interval: environment steps (``model.num_timesteps``) between measurements.
-        batch_size: replay transitions per measurement.
-        taus: dormancy thresholds; one ``dormant_ratio_tau<tau>`` per value.
-        srank_delta: the ``delta`` of srank.
-        histogram_interval: steps between histograms (activations, FADE's lambdas);
-            ``None`` for none.
-        probe_interval: steps between plasticity probes; ``None`` for none.
-        probe_steps: Adam steps of the plasticity probe.
-        probe_batch_size: replay states the probe fits.
-        probe_lr: the probe's Adam learning rate.
-        memory: record pre-shift outputs at each shift and log the memory probe.
-        memory_batch_size: replay transitions recorded for the memory probe.
-        recovery_share: share of the reference return that counts as recovered.
-        return_window: episodes averaged before/after a shift.
-        recovery_window: episodes in the running mean tested for recovery.
-        shift_reference: ``"previous"`` or ``"same_values"`` (see
-            :func:`~fade_rl.metrics.shifts.shift_statistics`).
+        interval, batch_size, taus, srank_delta, histogram_interval, probe_interval,
+        probe_steps, probe_batch_size, probe_lr, memory, memory_batch_size, recovery_share,
+        return_window, recovery_window, shift_reference, seed: the measurement settings,
+            described and checked in :class:`~fade_rl.metrics.settings.MeasurementSettings`.
         episode_log: an :class:`~fade_rl.metrics.episodes.EpisodeLog` to share with another
             callback (e.g. one writing a run's episode file), so episodes and shifts are
             tracked once; its own statistics settings then apply (``recovery_share``,
@@ -82,7 +69,6 @@ class PlasticityCallback(BaseCallback):
         log_returns: write ``shift/episode_return`` for every episode of env 0; ``False``
             when another callback already logs the returns (shift statistics are still
             written).
-        seed: seed of the probes' random targets and fresh networks.
         verbose: SB3 verbosity.
 
     Attributes:

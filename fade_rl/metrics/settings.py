@@ -108,7 +108,27 @@ def check_setting(name: str, value: Any) -> Any:
 @dataclass(frozen=True)
 class MeasurementSettings:
     """Every setting of a :class:`~fade_rl.metrics.PlasticityCallback`, each checked by
-    :func:`check_setting` (the arguments are described on the callback).
+    :func:`check_setting`.
+
+    Attributes:
+        interval: environment steps (``model.num_timesteps``) between measurements.
+        batch_size: transitions per measurement (at least 2).
+        taus: dormancy thresholds; one ``dormant_ratio_tau<tau>`` per value.
+        srank_delta: the ``delta`` of srank, in ``[0, 1)``.
+        histogram_interval: steps between histograms (activations, FADE's lambdas);
+            ``None`` for none.
+        probe_interval: steps between plasticity probes; ``None`` for none.
+        probe_steps: Adam steps of the plasticity probe.
+        probe_batch_size: replay states the probe fits.
+        probe_lr: the probe's Adam learning rate.
+        memory: record pre-shift outputs at each shift and log the memory probe.
+        memory_batch_size: transitions recorded for the memory probe (at least 4).
+        recovery_share: share of the reference return that counts as recovered.
+        return_window: episodes averaged before/after a shift.
+        recovery_window: episodes in the running mean tested for recovery.
+        shift_reference: ``"previous"`` or ``"same_values"`` (see
+            :func:`~fade_rl.metrics.shifts.shift_statistics`).
+        seed: seed of the probes' random targets and fresh networks.
 
     Example:
         >>> MeasurementSettings(taus=[0, 0.1]).taus
