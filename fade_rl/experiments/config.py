@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from fade_rl.experiments.checks import (
     ConfigError,
@@ -41,6 +48,7 @@ from fade_rl.experiments.checks import (
 )
 from fade_rl.experiments.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
 from fade_rl.experiments.policies import CriticConfig, check_policy
+from fade_rl.metrics.settings import check_setting
 
 __all__ = [
     "ALGOS",
@@ -110,18 +118,42 @@ class BudgetConfig(_Strict):
     n_timesteps: int = Field(default=50_000, ge=1)
 
 
+#: The PlasticityCallback setting each measurement key of ``logging`` gives.
+_CALLBACK_SETTING = {
+    "plasticity_interval": "interval",
+    "plasticity_batch": "batch_size",
+    "probe_interval": "probe_interval",
+    "histogram_interval": "histogram_interval",
+}
+
+
 class LoggingConfig(_Strict):
     """Logging, checkpoint and measurement intervals (in environment steps unless said)."""
 
     log_interval: int = Field(default=4, ge=1, description="episodes between SB3 log dumps")
     checkpoint_interval: int = Field(default=10_000, ge=1)
-    plasticity_interval: int = Field(default=2_000, ge=0, description="0 turns it off")
-    plasticity_batch: int = Field(default=256, ge=8)
-    probe_interval: int | None = Field(default=10_000, ge=1, description="plasticity probe")
-    histogram_interval: int | None = Field(default=10_000, ge=1)
+    plasticity_interval: int = Field(default=2_000, description="0 turns it off")
+    plasticity_batch: int = 256
+    probe_interval: int | None = Field(default=10_000, description="plasticity probe")
+    histogram_interval: int | None = 10_000
     memory_probe: bool = True
     progress_bar: bool = True
     keep_checkpoints: int = Field(default=1, ge=1)
+
+    @field_validator(
+        "plasticity_interval",
+        "plasticity_batch",
+        "probe_interval",
+        "histogram_interval",
+        mode="before",
+    )
+    @classmethod
+    def _measurement_setting(cls, value: Any, info: ValidationInfo) -> Any:
+        """PlasticityCallback's own check of the setting, before any conversion, so both
+        refuse the same values alike (``plasticity_interval`` 0: no measurements)."""
+        if info.field_name == "plasticity_interval" and type(value) is int and value == 0:
+            return value
+        return check_setting(_CALLBACK_SETTING[str(info.field_name)], value)
 
 
 class ExperimentConfig(_Strict):

@@ -14,46 +14,21 @@ import numpy as np
 
 from fade_rl.experiments.report_load import RunRecord, method_order
 from fade_rl.experiments.report_stats import binned
+from fade_rl.metrics.summaries import report_tags
 
 __all__ = ["plasticity_tags", "plot_setting", "save_figure"]
 
-_LAYER_METRICS = (
-    "dormant_ratio_tau0",
-    "dormant_ratio_tau0.025",
-    "dormant_ratio_tau0.1",
-    "active_units",
-    "srank",
-    "effective_rank",
-    "feature_norm",
-)
-_NET_METRICS = (
-    "net/weight_norm",
-    "net/dist_from_init",
-    "probe/fit_ratio",
-    "memory/probe_r2",
-)
-
 
 def plasticity_tags(tags: set[str]) -> list[str]:
-    """The plasticity panels of a report, from the tags PlasticityCallback writes.
+    """The plasticity panels of a report, from the tags PlasticityCallback writes: those the
+    metric registry marks for the report (:func:`fade_rl.metrics.summaries.report_tags`).
 
     For the first critic network (``q_net`` or ``qf0``): the last hidden layer's dormant
     ratios, active units, srank, effective rank and feature norm, then the whole network's
     weight norm and distance from initialization, the plasticity probe's fit ratio and the
     memory probe's R^2 (those present).
     """
-    parts = [t.split("/") for t in tags if t.startswith("plasticity/") and t.count("/") >= 3]
-    nets = sorted({p[1] for p in parts})
-    if not nets:
-        return []
-    net = nets[0]
-    hidden = sorted(
-        {p[2] for p in parts if p[1] == net and p[2].startswith("hidden") and p[2][6:].isdigit()},
-        key=lambda name: int(name[6:]),
-    )
-    wanted = [f"plasticity/{net}/{hidden[-1]}/{m}" for m in _LAYER_METRICS] if hidden else []
-    wanted += [f"plasticity/{net}/{m}" for m in _NET_METRICS]
-    return [t for t in wanted if t in tags]
+    return report_tags(tags)
 
 
 def save_figure(fig: Any, path: Path) -> str:

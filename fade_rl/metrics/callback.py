@@ -2,15 +2,19 @@
 
 The callback schedules and writes; each concern lives in its own module:
 
+* :mod:`fade_rl.metrics.registry` -- every metric as one entry. Add a metric there.
 * :mod:`fade_rl.metrics.measure` -- every ``interval`` steps, the metrics of each critic
-  network (``q_net``; ``qf0``, ``qf1``) on a replay batch: per hidden layer
+  network (``q_net``; ``qf0``, ``qf1``) on a batch from
+  :func:`~fade_rl.metrics.batches.batch_source`: per hidden layer
   ``plasticity/<network>/<layer>/...``, per head ``.../head/...``, per network
-  ``.../net/...``, FADE's ``fade/<network>/lambda_*``. Add a metric there.
+  ``.../net/...``, FADE's ``fade/<network>/lambda_*``.
 * :mod:`fade_rl.metrics.probing` -- every ``probe_interval`` steps the plasticity probe;
   after a shift (``info["shift"]``) the memory probe at every interval.
 * :mod:`fade_rl.metrics.episodes` -- episodes and shifts from the ``info`` dicts:
   ``shift/episode_return``, ``shift/segment`` and each closed segment's statistics.
 * :mod:`fade_rl.metrics.writer` -- history, latest values and the TensorBoard output.
+* :mod:`fade_rl.metrics.settings` -- the settings below, each checked once (the experiments'
+  config uses the same checks).
 
 Every tag is listed in ``docs/metrics.md``. Everything is computed on the model's device
 and read to the host once per measurement (:mod:`fade_rl.parts.readout`). The callback
@@ -23,31 +27,27 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Hashable, Sequence
-from typing import Any, cast
+from typing import Any
 
 import torch as th
-from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
+from fade_rl.metrics import registry
+from fade_rl.metrics.batches import BatchSource, batch_source
 from fade_rl.metrics.episodes import EpisodeLog
-from fade_rl.metrics.measure import final_layer_means, isolated, measure_critics
+from fade_rl.metrics.measure import isolated, measure_critics
 from fade_rl.metrics.probing import memory_scores, probe_critics, record_reference, to_device
+from fade_rl.metrics.settings import MeasurementSettings
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
+from fade_rl.metrics.summaries import final_means
 from fade_rl.metrics.writer import Writer
-from fade_rl.parts import (
-    CriticNetwork,
-    Periodic,
-    check_model,
-    check_positive_int,
-    check_replay_buffer,
-    check_tau,
-    critic_networks,
-    readout,
-)
+from fade_rl.parts import CriticNetwork, Periodic, critic_networks, readout
 
 __all__ = ["PlasticityCallback"]
+
+_SETTING_NAMES = frozenset(MeasurementSettings.__dataclass_fields__)
 
 
 class PlasticityCallback(BaseCallback):
@@ -58,23 +58,10 @@ class PlasticityCallback(BaseCallback):
     :func:`fade_rl.metrics.tensorboard.configure_run`) to see the curves.
 
     Args:
-        interval: environment steps (``model.num_timesteps``) between measurements.
-        batch_size: replay transitions per measurement.
-        taus: dormancy thresholds; one ``dormant_ratio_tau<tau>`` per value.
-        srank_delta: the ``delta`` of srank.
-        histogram_interval: steps between histograms (activations, FADE's lambdas);
-            ``None`` for none.
-        probe_interval: steps between plasticity probes; ``None`` for none.
-        probe_steps: Adam steps of the plasticity probe.
-        probe_batch_size: replay states the probe fits.
-        probe_lr: the probe's Adam learning rate.
-        memory: record pre-shift outputs at each shift and log the memory probe.
-        memory_batch_size: replay transitions recorded for the memory probe.
-        recovery_share: share of the reference return that counts as recovered.
-        return_window: episodes averaged before/after a shift.
-        recovery_window: episodes in the running mean tested for recovery.
-        shift_reference: ``"previous"`` or ``"same_values"`` (see
-            :func:`~fade_rl.metrics.shifts.shift_statistics`).
+        interval, batch_size, taus, srank_delta, histogram_interval, probe_interval,
+        probe_steps, probe_batch_size, probe_lr, memory, memory_batch_size, recovery_share,
+        return_window, recovery_window, shift_reference, seed: the measurement settings,
+            described and checked in :class:`~fade_rl.metrics.settings.MeasurementSettings`.
         episode_log: an :class:`~fade_rl.metrics.episodes.EpisodeLog` to share with another
             callback (e.g. one writing a run's episode file), so episodes and shifts are
             tracked once; its own statistics settings then apply (``recovery_share``,
@@ -82,10 +69,11 @@ class PlasticityCallback(BaseCallback):
         log_returns: write ``shift/episode_return`` for every episode of env 0; ``False``
             when another callback already logs the returns (shift statistics are still
             written).
-        seed: seed of the probes' random targets and fresh networks.
         verbose: SB3 verbosity.
 
     Attributes:
+        settings: the :class:`~fade_rl.metrics.settings.MeasurementSettings` above (each
+            also readable as an attribute, e.g. ``callback.interval``).
         history: ``(step, {tag: value})`` of every scalar written, in order.
         latest: the last value of every scalar tag.
         episodes: per environment copy, its finished episodes (steps of that copy).
@@ -125,72 +113,52 @@ class PlasticityCallback(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        check_positive_int("interval", interval)
-        check_positive_int("histogram_interval", histogram_interval, allow_none=True)
-        check_positive_int("probe_interval", probe_interval, allow_none=True)
-        for name, value in (
-            ("batch_size", batch_size),
-            ("probe_steps", probe_steps),
-            ("probe_batch_size", probe_batch_size),
-            ("memory_batch_size", memory_batch_size),
-            ("return_window", return_window),
-            ("recovery_window", recovery_window),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if batch_size < 2 or memory_batch_size < 4:
-            raise ValueError(
-                "batch_size must be >= 2 and memory_batch_size >= 4 (statistics over a batch)"
-            )
-        self.taus = tuple(check_tau(t) for t in taus)
-        if not self.taus:
-            raise ValueError("taus must name at least one dormancy threshold, e.g. (0.0, 0.025)")
-        if not 0.0 <= srank_delta < 1.0:
-            raise ValueError(f"srank_delta must be in [0, 1) (e.g. 0.01), got {srank_delta!r}")
-        if not 0.0 <= recovery_share <= 1.0:
-            raise ValueError(f"recovery_share must be in [0, 1] (e.g. 0.9), got {recovery_share!r}")
-        if not probe_lr > 0:
-            raise ValueError(f"probe_lr must be positive, got {probe_lr!r}")
-        if shift_reference not in ("previous", "same_values"):
-            raise ValueError(
-                f"shift_reference must be 'previous' or 'same_values', got {shift_reference!r}"
-            )
-        self.interval = int(interval)
-        self.batch_size = batch_size
-        self.srank_delta = srank_delta
-        self.histogram_interval = histogram_interval
-        self.probe_interval = probe_interval
-        self.probe_steps = probe_steps
-        self.probe_batch_size = probe_batch_size
-        self.probe_lr = probe_lr
-        self.memory = memory
-        self.memory_batch_size = memory_batch_size
-        self.recovery_share = recovery_share
-        self.return_window = return_window
-        self.recovery_window = recovery_window
-        self.shift_reference = shift_reference
-        self.seed = seed
-
-        self.time_spent = 0.0
+        self.settings = MeasurementSettings(
+            interval=interval,
+            batch_size=batch_size,
+            taus=tuple(taus),
+            srank_delta=srank_delta,
+            histogram_interval=histogram_interval,
+            probe_interval=probe_interval,
+            probe_steps=probe_steps,
+            probe_batch_size=probe_batch_size,
+            probe_lr=probe_lr,
+            memory=memory,
+            memory_batch_size=memory_batch_size,
+            recovery_share=recovery_share,
+            return_window=return_window,
+            recovery_window=recovery_window,
+            shift_reference=shift_reference,
+            seed=seed,
+        )
         if episode_log is not None and not isinstance(episode_log, EpisodeLog):
             raise TypeError(
                 f"episode_log must be a fade_rl.metrics.episodes.EpisodeLog or None, got a "
                 f"{type(episode_log).__name__}"
             )
+        self.time_spent = 0.0
         self.log_returns = bool(log_returns)
         self._log = episode_log or EpisodeLog(
             0, recovery_share, return_window, recovery_window, shift_reference
         )
         self._writer = Writer()
+        self._source: BatchSource | None = None
         self._networks: list[CriticNetwork] = []
         self._initial: dict[int, th.Tensor] | None = None
         self._restored_initial: list[th.Tensor] | None = None  # from load_state_dict
         self._memory_ref: dict[str, Any] | None = None
         self._periods = {
-            "measure": Periodic(self.interval),
+            "measure": Periodic(self.settings.interval),
             "histogram": None if histogram_interval is None else Periodic(histogram_interval),
             "probe": None if probe_interval is None else Periodic(probe_interval),
         }
+
+    def __getattr__(self, name: str) -> Any:
+        """A setting read as an attribute (``callback.interval``, ``callback.taus``, ...)."""
+        settings = self.__dict__.get("settings")
+        if settings is not None and name in _SETTING_NAMES:
+            return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # --------------------------------------------------------------- what it has seen
     @property
@@ -274,7 +242,7 @@ class PlasticityCallback(BaseCallback):
 
     # ------------------------------------------------------------------------ set-up
     def _init_callback(self) -> None:
-        check_replay_buffer(check_model(self.model, "PlasticityCallback"), "PlasticityCallback")
+        self._source = batch_source(self.model)
         self._networks = critic_networks(self.model)
         if self._restored_initial is not None:
             params = self._critic_params()
@@ -305,13 +273,13 @@ class PlasticityCallback(BaseCallback):
         start = time.perf_counter()
         infos = self.locals.get("infos")
         if infos and self._log.track(infos, self.num_timesteps):
-            if self.memory and self._replay_buffer.size() >= 4:
+            if self.settings.memory and self._batches.size() >= 4:
                 with isolated(self.model):
-                    data = self._sample(self.memory_batch_size)
+                    data = self._sample(self.settings.memory_batch_size)
                     self._memory_ref = record_reference(self._networks, data)
             self._write_closed_segments(final=False)
         now = self.num_timesteps
-        if self._replay_buffer.size() >= self.batch_size and self._due("measure", now):
+        if self._batches.size() >= self.settings.batch_size and self._due("measure", now):
             values, hists = self._measure(histograms=self._due("histogram", now))
             if self._due("probe", now):
                 values.update(self._probe())
@@ -333,20 +301,20 @@ class PlasticityCallback(BaseCallback):
         self.time_spent += time.perf_counter() - start
 
     @property
-    def _replay_buffer(self) -> ReplayBuffer:
-        buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
-        assert buffer is not None, "check_replay_buffer in _init_callback makes sure of it"
-        return buffer
+    def _batches(self) -> BatchSource:
+        assert self._source is not None, "_init_callback sets it"
+        return self._source
 
-    def _sample(self, batch_size: int) -> Any:
-        return self._replay_buffer.sample(batch_size, env=self.model._vec_normalize_env)
+    def _sample(self, batch_size: int) -> ReplayBufferSamples:
+        """Every batch the callback measures on (see :mod:`fade_rl.metrics.batches`)."""
+        return self._batches.sample(batch_size)
 
     def _write_pending_returns(self) -> None:
         returns = self._log.take_pending_returns()
         if not self.log_returns:
             return
         for step, ret in returns.items():
-            self._writer.write({"shift/episode_return": ret}, {}, step, flush=False)
+            self._writer.write(registry.tagged("episode", ret), {}, step, flush=False)
 
     def _write_closed_segments(self, final: bool) -> None:
         for scalars in self._log.close_segments(final):
@@ -368,15 +336,10 @@ class PlasticityCallback(BaseCallback):
         """:meth:`measure` before the read: device tensors."""
         assert self._initial is not None
         with isolated(self.model):
-            data = self._sample(self.batch_size)
+            data = self._sample(self.settings.batch_size)
+            s = self.settings
             values, hists = measure_critics(
-                self.model,
-                self._networks,
-                data,
-                self._initial,
-                self.taus,
-                self.srank_delta,
-                histograms,
+                self.model, self._networks, data, self._initial, s.taus, s.srank_delta, histograms
             )
             if self._memory_ref is not None:
                 values.update(self._memory_scores())
@@ -384,8 +347,9 @@ class PlasticityCallback(BaseCallback):
 
     def _probe(self) -> dict[str, th.Tensor]:
         with isolated(self.model):
-            data = self._sample(self.probe_batch_size)
-            return probe_critics(self._networks, data, self.probe_steps, self.probe_lr, self.seed)
+            s = self.settings
+            data = self._sample(s.probe_batch_size)
+            return probe_critics(self._networks, data, s.probe_steps, s.probe_lr, s.seed)
 
     def _memory_scores(self) -> dict[str, th.Tensor]:
         assert self._memory_ref is not None
@@ -406,7 +370,7 @@ class PlasticityCallback(BaseCallback):
             if "/memory/" not in tag or math.isfinite(value)
         }
         if self._log.segment is not None:
-            scalars["shift/segment"] = float(self._log.segment)
+            scalars.update(registry.tagged("segment", self._log.segment))
         return scalars, readout.read_histograms(hists)
 
     # ------------------------------------------------------------------------ summary
@@ -421,4 +385,4 @@ class PlasticityCallback(BaseCallback):
         ``final/effective_rank``: means over networks and hidden layers at the last
         measurement; ``final/probe_fit_ratio``: mean of the last probe ratios.
         """
-        return {**self._log.summary(), **final_layer_means(self.latest, max(self.taus))}
+        return {**self._log.summary(), **final_means(self.latest, self.settings.taus)}

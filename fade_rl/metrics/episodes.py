@@ -3,10 +3,11 @@
 The library's one implementation of it. Per environment copy it keeps the finished episodes
 and the shifts (steps counted on that copy's own clock, for the shift statistics), returns
 env 0's episodes for logging, turns env 0's closed segments into the scalars of
-:func:`~fade_rl.metrics.shifts.shift_statistics`, and lists each step's new episodes and
-shifts as JSON-able records on the global step clock (:attr:`EpisodeLog.events`), for a
-run's episode file. Several callbacks may share one log: :meth:`EpisodeLog.track` counts a
-vectorised step once, whichever of them calls it first.
+:func:`~fade_rl.metrics.shifts.shift_statistics` (the registry's ``closed_segment``
+metrics), and lists each step's new episodes and shifts as JSON-able records on the global
+step clock (:attr:`EpisodeLog.events`), for a run's episode file. Several callbacks may
+share one log: :meth:`EpisodeLog.track` counts a vectorised step once, whichever of them
+calls it first.
 
 Step conventions of :attr:`EpisodeLog.events` (``n_envs`` copies, ``num_timesteps`` SB3's
 global count after the step): an episode's ``step`` is ``num_timesteps`` of the step it
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.metrics import registry
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift, return_area, shift_statistics
 
 __all__ = ["EpisodeLog", "values_key"]
@@ -163,7 +165,7 @@ class EpisodeLog:
             return []
         stats = self.statistics(0, final=final)
         closed = stats if final else stats[:-1]
-        out = [_segment_scalars(s) for s in closed[self.closed_segments :]]
+        out = [registry.tagged("closed_segment", s) for s in closed[self.closed_segments :]]
         self.closed_segments = max(self.closed_segments, len(stats) - 1)
         return out
 
@@ -205,20 +207,3 @@ class EpisodeLog:
         self.closed_segments = state["closed_segments"]
         self.env_steps = state["env_steps"]
         self.pending_returns = [(int(s), float(r)) for s, r in state["pending_returns"]]
-
-
-def _segment_scalars(s: SegmentStats) -> dict[str, float]:
-    scalars = {"shift/segment_closed": float(s.segment)}
-    if s.return_area is not None and s.mean_return is not None:
-        scalars["shift/return_area"] = s.return_area
-        scalars["shift/mean_return"] = s.mean_return
-    if s.segment > 0:
-        if s.return_before is not None:
-            scalars["shift/return_before"] = s.return_before
-        if s.return_after is not None:
-            scalars["shift/return_after"] = s.return_after
-        if s.reference_return is not None:
-            scalars["shift/recovered"] = float(s.recovery_steps is not None)
-        if s.recovery_steps is not None:
-            scalars["shift/recovery_steps"] = float(s.recovery_steps)
-    return scalars

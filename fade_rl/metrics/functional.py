@@ -1,4 +1,4 @@
-"""Plasticity metrics as pure functions on tensors (definitions: ``shared/DESIGN.md``).
+"""Plasticity metrics as pure functions on tensors (defined in ``docs/metrics.md``, "Definitions").
 
 Every function takes plain tensors and returns a 0-d tensor (or a dict of them) on the
 device of its inputs, with no host synchronisation: a training loop on a GPU reads them

@@ -1,10 +1,9 @@
 """One measurement of the critics on a replay batch: every metric, as tensors on the device.
 
-The metrics of one hidden layer are listed in :func:`layer_metrics`, those of a set of
-parameters in :func:`parameter_metrics` and those of a head's outputs in
-:func:`head_metrics`: adding a metric means adding a line to one of them (its definition
-goes to :mod:`fade_rl.metrics.functional`). Nothing here reads a value on the host; the
-callback reads them all at once (:mod:`fade_rl.parts.readout`).
+The metrics come from :mod:`fade_rl.metrics.registry`: each scope's entries run on what
+that scope receives (every hidden layer, every set of parameters, every head, the critic
+loss, FADE's decay rates); add a metric there, not here. Nothing here reads a value on
+the host; the callback reads them all at once (:mod:`fade_rl.parts.readout`).
 
 Example:
     >>> import torch
@@ -14,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,15 +22,11 @@ import torch as th
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
-from fade_rl.metrics import functional as F
-from fade_rl.parts import (
-    CriticNetwork,
-    critic_loss,
-    decay_rate_tags,
-    rng_devices,
-    run_critics,
-    td_targets,
-)
+from fade_rl.metrics import registry
+from fade_rl.metrics.inputs import HeadOutputs, LayerFeatures, ParameterSet
+from fade_rl.metrics.summaries import final_means
+from fade_rl.parts import CriticNetwork, critic_loss, rng_devices, run_critics, td_targets
+from fade_rl.parts.decay import fade_decay_rates
 
 __all__ = [
     "final_layer_means",
@@ -65,13 +60,7 @@ def isolated(model: Any) -> Iterator[None]:
 
 def layer_metrics(acts: th.Tensor, taus: Sequence[float], srank_delta: float) -> Tensors:
     """The metrics of one hidden layer's activations ``[batch, units]``, by tag suffix."""
-    out = {f"dormant_ratio_tau{tau:g}": F.dormant_ratio(acts, tau) for tau in taus}
-    out["active_units"] = F.active_units(acts)
-    sv = F.singular_values(acts)
-    out["srank"] = F.srank_of_singular_values(sv, srank_delta)
-    out["effective_rank"] = F.effective_rank_of_singular_values(sv)
-    out["feature_norm"] = F.feature_norm(acts)
-    return out
+    return registry.compute("layer", LayerFeatures(acts, taus, srank_delta))
 
 
 def parameter_metrics(
@@ -80,16 +69,12 @@ def parameter_metrics(
     grads: Sequence[th.Tensor | None],
 ) -> Tensors:
     """Norms of a set of parameters, of their distance from initialization, of the gradient."""
-    return {
-        "weight_norm": F.weight_norm(params),
-        "dist_from_init": F.distance_from_init(params, initial),
-        "grad_norm": F.gradient_norm(grads),
-    }
+    return registry.compute("parameters", ParameterSet(params, initial, grads))
 
 
 def head_metrics(q_values: th.Tensor, taken: th.Tensor, targets: th.Tensor) -> Tensors:
     """Q-value statistics of all outputs, TD-error statistics of the taken actions."""
-    return {**F.value_stats(q_values), **F.td_error_stats(taken, targets)}
+    return registry.compute("head", HeadOutputs(q_values, taken, targets))
 
 
 def unique_parameters(networks: Sequence[CriticNetwork]) -> list[nn.Parameter]:
@@ -128,60 +113,46 @@ def measure_critics(
         all_grads = th.autograd.grad(loss, params, allow_unused=True, materialize_grads=True)
     grad_of = {id(p): g for p, g in zip(params, all_grads, strict=True)}
 
-    def of_params(prefix: str, ps: Sequence[nn.Parameter]) -> Tensors:
-        grads = [grad_of.get(id(p)) for p in ps]
-        found = parameter_metrics(ps, [initial[id(p)] for p in ps], grads)
-        return {f"{prefix}/{k}": v for k, v in found.items()}
+    def of_params(ps: Iterable[nn.Parameter], **names: str) -> Tensors:
+        ps = list(ps)
+        found = ParameterSet(ps, [initial[id(p)] for p in ps], [grad_of.get(id(p)) for p in ps])
+        return registry.tagged("parameters", found, **names)
 
     scalars: Tensors = {}
     hists: Tensors = {}
     for net in networks:
         record = passes[net.name]
-        prefix = f"plasticity/{net.name}"
         for layer in net.hidden:
             acts = record.activations[layer.name].detach()
-            tag = f"{prefix}/{layer.name}"
-            found = layer_metrics(acts, taus, srank_delta)
-            scalars.update({f"{tag}/{k}": v for k, v in found.items()})
-            scalars.update(of_params(tag, layer.parameters()))
+            names = {"network": net.name, "layer": layer.name}
+            scalars.update(
+                registry.tagged("layer", LayerFeatures(acts, taus, srank_delta), **names)
+            )
+            scalars.update(of_params(layer.parameters(), network=net.name, group=layer.name))
             if histograms:
-                hists[f"{tag}/activations"] = acts
-        scalars.update(of_params(f"{prefix}/head", net.head.parameters()))
+                hists[f"plasticity/{net.name}/{layer.name}/activations"] = acts
+        scalars.update(of_params(net.head.parameters(), network=net.name, group="head"))
         assert record.q_values is not None
-        found = head_metrics(record.q_values, taken[net.name], targets)
-        scalars.update({f"{prefix}/head/{k}": v for k, v in found.items()})
-        scalars.update(of_params(f"{prefix}/net", net.parameters()))
-    scalars["plasticity/critic_loss"] = loss.detach()
-    fade_scalars, fade_hists = decay_rate_tags(model, histograms)
-    return {**scalars, **fade_scalars}, {**hists, **fade_hists}
+        head = HeadOutputs(record.q_values, taken[net.name], targets)
+        scalars.update(registry.tagged("head", head, network=net.name))
+        scalars.update(of_params(net.parameters(), network=net.name, group="net"))
+    scalars.update(registry.tagged("critic", loss))
+    for name, rates in fade_decay_rates(model).items():
+        scalars.update(registry.tagged("fade", rates, network=name))
+        if histograms:
+            hists[f"fade/{name}/lambda"] = rates
+    return scalars, hists
 
 
 def final_layer_means(latest: Mapping[str, float], tau: float) -> dict[str, float]:
-    """``final/dormant_ratio_tau<tau>``, ``final/srank``, ``final/effective_rank`` and
-    ``final/probe_fit_ratio``: means over networks and hidden layers of the latest values
-    (heads and whole-network tags left out).
+    """The final summary's means of the latest values, ``tau`` the dormancy threshold
+    summarised (:func:`~fade_rl.metrics.summaries.final_means`): ``final/dormant_ratio_tau<tau>``,
+    ``final/srank``, ``final/effective_rank``, ``final/probe_fit_ratio`` and any other
+    entry's ``final`` suffixes.
 
     Example:
         >>> final_layer_means({"plasticity/q_net/hidden0/srank": 3.0,
         ...                    "plasticity/q_net/hidden1/srank": 5.0}, tau=0.1)
         {'final/srank': 4.0}
     """
-    out = {}
-    dormant = f"dormant_ratio_tau{tau:g}"
-    for key, suffix in (
-        (f"final/{dormant}", f"/{dormant}"),
-        ("final/srank", "/srank"),
-        ("final/effective_rank", "/effective_rank"),
-        ("final/probe_fit_ratio", "/probe/fit_ratio"),
-    ):
-        values = [
-            v
-            for k, v in latest.items()
-            if k.startswith("plasticity/")
-            and k.endswith(suffix)
-            and "/head/" not in k
-            and "/net/" not in k
-        ]
-        if values:
-            out[key] = sum(values) / len(values)
-    return out
+    return final_means(latest, (tau,))

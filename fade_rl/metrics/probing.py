@@ -1,10 +1,10 @@
 """The probes run on an SB3 model's critics: plasticity probe and memory probe.
 
-:func:`probe_critics` runs :func:`~fade_rl.metrics.probes.plasticity_probe` on each critic
-network (extractor and layers as one module). For the memory probe,
+:func:`probe_critics` runs the registry's ``probe`` metrics (the plasticity probe) on each
+critic network (extractor and layers as one module). For the memory probe,
 :func:`record_reference` keeps a replay batch and the critics' outputs on it at a shift,
-and :func:`memory_scores` later asks :func:`~fade_rl.metrics.probes.memory_probe` how much
-of those outputs the critics' current features still hold. Everything stays on the
+and :func:`memory_scores` later runs the registry's ``memory`` metrics (the memory probe:
+how much of those outputs the critics' current features still hold). Everything stays on the
 model's device.
 
 Example:
@@ -29,7 +29,8 @@ from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
-from fade_rl.metrics.probes import memory_probe, plasticity_probe
+from fade_rl.metrics import registry
+from fade_rl.metrics.inputs import MemoryInputs, ProbeInputs
 from fade_rl.parts import CriticNetwork, run_critics
 
 __all__ = ["ProbeNet", "memory_scores", "probe_critics", "record_reference", "to_device"]
@@ -77,11 +78,8 @@ def probe_critics(
             normalize_images=net.owner.normalize_images,
         )
         inputs: tuple[Any, ...] = (obs, data.actions) if net.takes_actions else (obs,)
-        result = plasticity_probe(ProbeNet(net), inputs, steps, lr, seed=seed)
-        tag = f"plasticity/{net.name}/probe"
-        out[f"{tag}/fit_loss"] = result["loss"]
-        out[f"{tag}/fresh_fit_loss"] = result["fresh_loss"]
-        out[f"{tag}/fit_ratio"] = result["ratio"]
+        probe = ProbeInputs(ProbeNet(net), inputs, steps, lr, seed)
+        out.update(registry.tagged("probe", probe, network=net.name))
     return out
 
 
@@ -105,8 +103,8 @@ def memory_scores(networks: Sequence[CriticNetwork], ref: dict[str, Any]) -> dic
         record = passes[net.name]
         assert record.q_values is not None
         features = record.activations[net.hidden[-1].name]
-        scores = memory_probe(features, record.q_values, ref["targets"][net.name])
-        out.update({f"plasticity/{net.name}/memory/{k}": v for k, v in scores.items()})
+        scores = MemoryInputs(features, record.q_values, ref["targets"][net.name])
+        out.update(registry.tagged("memory", scores, network=net.name))
     return out
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "Shift",
     "recovery_steps",
     "return_area",
+    "segment_scalars",
     "shift_statistics",
 ]
 
@@ -78,6 +79,30 @@ class SegmentStats:
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict."""
         return asdict(self)
+
+
+def segment_scalars(stats: SegmentStats) -> dict[str, float]:
+    """A closed segment's logged statistics, by tag suffix (``shift/<suffix>``).
+
+    Example:
+        >>> segment_scalars(SegmentStats(0, 0, 10, 2, None, None, None, None, 40.0, 4.0))
+        {'segment_closed': 0.0, 'return_area': 40.0, 'mean_return': 4.0}
+    """
+    s = stats
+    scalars = {"segment_closed": float(s.segment)}
+    if s.return_area is not None and s.mean_return is not None:
+        scalars["return_area"] = s.return_area
+        scalars["mean_return"] = s.mean_return
+    if s.segment > 0:
+        if s.return_before is not None:
+            scalars["return_before"] = s.return_before
+        if s.return_after is not None:
+            scalars["return_after"] = s.return_after
+        if s.reference_return is not None:
+            scalars["recovered"] = float(s.recovery_steps is not None)
+        if s.recovery_steps is not None:
+            scalars["recovery_steps"] = float(s.recovery_steps)
+    return scalars
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -31,6 +31,8 @@ from typing import Any
 
 from stable_baselines3.common.logger import HParam, Logger, TensorBoardOutputFormat, configure
 
+from fade_rl.metrics import registry
+
 __all__ = [
     "configure_run",
     "env_slug",
@@ -90,50 +92,14 @@ def _tensorboard_outputs(target: Any) -> list[TensorBoardOutputFormat]:
 
 
 def layout() -> dict[str, dict[str, list[Any]]]:
-    """The custom-scalars layout: return, plasticity and FADE panels (regexes over tags)."""
-    per_layer = r"^plasticity/[^/]+/(features|hidden\d+)/"
-    return {
-        "return": {
-            "episode return": [
-                "Multiline",
-                [r"^(shift/episode_return|episode/return)$", r"^rollout/ep_rew_mean$"],
-            ],
-            "return around shifts": [
-                "Multiline",
-                [r"^shift/return_(before|after)$", r"^shift/mean_return$"],
-            ],
-            "steps to recover": ["Multiline", [r"^shift/recovery_steps$"]],
-            "segment": ["Multiline", [r"^shift/segment$"]],
-        },
-        "plasticity": {
-            "dormant ratio": ["Multiline", [per_layer + r"dormant_ratio_tau.*$"]],
-            "active units": ["Multiline", [per_layer + r"active_units$"]],
-            "srank": ["Multiline", [per_layer + r"srank$"]],
-            "effective rank": ["Multiline", [per_layer + r"effective_rank$"]],
-            "feature norm": ["Multiline", [per_layer + r"feature_norm$"]],
-            "weight norm": ["Multiline", [r"^plasticity/[^/]+/[^/]+/weight_norm$"]],
-            "distance from init": ["Multiline", [r"^plasticity/[^/]+/[^/]+/dist_from_init$"]],
-            "gradient norm": ["Multiline", [r"^plasticity/[^/]+/[^/]+/grad_norm$"]],
-            "Q values": ["Multiline", [r"^plasticity/[^/]+/head/q_(mean|min|max)$"]],
-            "TD error": ["Multiline", [r"^plasticity/[^/]+/head/td_abs_mean$"]],
-            "critic loss": [
-                "Multiline",
-                [r"^plasticity/critic_loss$", r"^train/loss$", r"^train/critic_loss$"],
-            ],
-            "plasticity probe (loss / fresh loss)": [
-                "Multiline",
-                [r"^plasticity/[^/]+/probe/fit_ratio$"],
-            ],
-            "memory probe (R^2 of pre-shift outputs)": [
-                "Multiline",
-                [r"^plasticity/[^/]+/memory/(probe|output)_r2$"],
-            ],
-        },
-        "FADE": {
-            "lambda mean": ["Multiline", [r"^fade/[^/]+/lambda_mean$"]],
-            "lambda quantiles": ["Multiline", [r"^fade/[^/]+/lambda_(min|q\d+|max)$"]],
-        },
-    }
+    """The custom-scalars layout, ``{section: {title: ["Multiline", [regex, ...]]}}``: the
+    panels of :data:`fade_rl.metrics.registry.METRICS`, in their order (the return, plasticity
+    and FADE sections); entries with the same section and title share a chart."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for metric in registry.METRICS:
+        for section, title, regexes in metric.charts():
+            out.setdefault(section, {}).setdefault(title, ["Multiline", []])[1].extend(regexes)
+    return out
 
 
 def write_layout(target: Any) -> None:

@@ -1,0 +1,70 @@
+"""Where a measurement's batch comes from: the model's buffer, whatever its kind.
+
+:func:`batch_source` is the one place that knows the buffer: it returns a
+:class:`BatchSource` whose ``size()`` says how many transitions it holds and whose
+``sample(n)`` draws ``n`` of them as SB3's ``ReplayBufferSamples``. Today the source is the
+replay buffer of an off-policy model (DQN, SAC, TD3); another kind of buffer (e.g. an
+on-policy rollout buffer) is one more :class:`BatchSource` and one more branch there.
+
+Example:
+    >>> from stable_baselines3 import DQN
+    >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10)
+    >>> _ = model.learn(20)
+    >>> source = batch_source(model)
+    >>> source.size(), source.sample(8).observations.shape
+    (20, torch.Size([8, 4]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+
+from fade_rl.parts import check_model, check_replay_buffer
+from fade_rl.parts.checks import SupportedModel
+
+__all__ = ["BatchSource", "ReplaySource", "batch_source"]
+
+
+class BatchSource(Protocol):
+    """A buffer the callback samples its measurement, probe and memory batches from."""
+
+    def size(self) -> int:
+        """Transitions held."""
+        ...
+
+    def sample(self, batch_size: int) -> ReplayBufferSamples:
+        """``batch_size`` transitions (observations, actions, rewards, next observations)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReplaySource:
+    """An off-policy model's replay buffer (read at each call: loading one replaces it),
+    sampled as training samples it, through the model's ``VecNormalize`` if any."""
+
+    model: SupportedModel
+
+    @property
+    def buffer(self) -> ReplayBuffer:
+        """The model's replay buffer now."""
+        return check_replay_buffer(self.model, "PlasticityCallback")
+
+    def size(self) -> int:
+        """Transitions held."""
+        return self.buffer.size()
+
+    def sample(self, batch_size: int) -> ReplayBufferSamples:
+        """``batch_size`` transitions drawn uniformly (with SB3's own random draws)."""
+        return self.buffer.sample(batch_size, env=self.model._vec_normalize_env)
+
+
+def batch_source(model: Any, who: str = "PlasticityCallback") -> BatchSource:
+    """The source of ``model``'s measurement batches, or an error naming the fix (a model
+    fade_rl does not measure; a model without a replay buffer)."""
+    checked = check_model(model, who)
+    check_replay_buffer(checked, who)
+    return ReplaySource(checked)
