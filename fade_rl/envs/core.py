@@ -85,6 +85,32 @@ class ScheduledWrapper(gym.Wrapper):
     ``maps_action`` calls :meth:`action`, ``maps_reward`` applies
     ``reward * self._reward_factor + self._reward_offset``, ``maps_observation`` calls
     :meth:`_observe`.
+
+    Example:
+        A wrapper that changes CartPole's integration time step ``tau`` after two steps;
+        the base class keeps the clock and marks the shift in ``info``:
+
+        >>> import gymnasium as gym
+        >>> from fade_rl.envs.core import ScheduledWrapper
+        >>> from fade_rl.envs.schedules import Piecewise
+        >>> class TimeStepShift(ScheduledWrapper):
+        ...     kind = "timestep"
+        ...     def _apply(self, values, t):
+        ...         self.env.unwrapped.tau = values["tau"]
+        >>> env = TimeStepShift(gym.make("CartPole-v1"), {"tau": Piecewise([2], [0.02, 0.04])})
+        >>> _ = env.reset(seed=0)
+        >>> for _ in range(3):
+        ...     info = env.step(0)[4]
+        ...     print(info["clock"], info["shift"], info["segment"], info["shift_values"])
+        0 False 0 {'timestep.tau': 0.02}
+        1 False 0 {'timestep.tau': 0.02}
+        2 True 1 {'timestep.tau': 0.04}
+        >>> env.unwrapped.tau, env.values
+        (0.04, {'tau': 0.04})
+
+    Args:
+        env: the environment to wrap.
+        schedules: parameter name -> schedule; :meth:`_apply` receives their values.
     """
 
     kind: ClassVar[str] = "shift"

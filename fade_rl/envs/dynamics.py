@@ -54,6 +54,35 @@ class DynamicsAdapter(ABC):
 
     Subclasses set ``family``, ``parameters`` (name -> smallest allowed value, exclusive;
     ``None`` for any value), implement :meth:`matches`, :meth:`read` and :meth:`apply`.
+    :func:`register_adapter` makes :class:`DynamicsShift` use a new one.
+
+    Example:
+        An adapter for CartPole's integration time step ``tau``, a parameter the built-in
+        :class:`CartPoleAdapter` leaves alone:
+
+        >>> import gymnasium as gym
+        >>> from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+        >>> from fade_rl.envs.dynamics import DynamicsAdapter
+        >>> class CartPoleTimeStepAdapter(DynamicsAdapter):
+        ...     family = "CartPole time step"
+        ...     parameters = {"tau": 0.0}  # tau must stay > 0
+        ...     @classmethod
+        ...     def matches(cls, env):
+        ...         return isinstance(env, CartPoleEnv)
+        ...     def read(self, name):
+        ...         return float(self.env.tau)
+        ...     def apply(self, values):
+        ...         self.env.tau = values.get("tau", self.env.tau)
+        >>> adapter = CartPoleTimeStepAdapter(gym.make("CartPole-v1").unwrapped)
+        >>> adapter.defaults
+        {'tau': 0.02}
+        >>> adapter.apply({"tau": 0.01})
+        >>> adapter.read("tau"), adapter.env.tau
+        (0.01, 0.01)
+
+    Args:
+        env: the unwrapped environment whose parameters this adapter reads and writes;
+            :attr:`defaults` records their values at construction.
     """
 
     family: ClassVar[str]
@@ -92,6 +121,21 @@ class _AttributeAdapter(DynamicsAdapter):
 
 
 class CartPoleAdapter(_AttributeAdapter):
+    """CartPole's ``gravity``, ``masscart``, ``masspole``, ``length`` (half the pole) and
+    ``force_mag``; changing a mass or the length recomputes the env's cached ``total_mass``
+    and ``polemass_length``, which its step reads.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from fade_rl.envs.dynamics import CartPoleAdapter
+        >>> adapter = CartPoleAdapter(gym.make("CartPole-v1").unwrapped)
+        >>> adapter.defaults["masspole"], adapter.env.total_mass
+        (0.1, 1.1)
+        >>> adapter.apply({"masspole": 0.5})
+        >>> adapter.env.masspole, adapter.env.total_mass, adapter.env.polemass_length
+        (0.5, 1.5, 0.25)
+    """
+
     family = "CartPole"
     parameters: ClassVar[dict[str, float | None]] = {
         "gravity": None,
@@ -117,6 +161,29 @@ class CartPoleAdapter(_AttributeAdapter):
 
 
 class PendulumAdapter(_AttributeAdapter):
+    """Pendulum's gravity ``g``, mass ``m``, length ``l`` and torque clip ``max_torque``
+    (the action space stays [-2, 2], so values above 2 change nothing).
+
+    Example:
+        Held horizontal at rest with no torque, the pendulum gains
+        ``3 g / (2 l) * dt = 0.075 g`` of angular velocity in one step (``dt = 0.05``):
+
+        >>> import math
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from fade_rl.envs.dynamics import PendulumAdapter
+        >>> env = gym.make("Pendulum-v1").unwrapped
+        >>> adapter = PendulumAdapter(env)
+        >>> def angular_velocity_after_one_step():
+        ...     env.state = np.array([math.pi / 2, 0.0])
+        ...     return round(float(env.step(np.array([0.0]))[0][2]), 3)
+        >>> adapter.defaults["g"], angular_velocity_after_one_step()
+        (10.0, 0.75)
+        >>> adapter.apply({"g": 5.0})
+        >>> env.g, angular_velocity_after_one_step()
+        (5.0, 0.375)
+    """
+
     family = "Pendulum"
     parameters: ClassVar[dict[str, float | None]] = {
         "g": None,
@@ -134,6 +201,27 @@ class PendulumAdapter(_AttributeAdapter):
 
 
 class MountainCarAdapter(_AttributeAdapter):
+    """MountainCar's engine ``force`` and ``gravity``.
+
+    Example:
+        At the bottom of the valley (position 0) with the engine idle (action 1), one step
+        changes the velocity by ``-gravity * cos(3 * 0) = -gravity``:
+
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from fade_rl.envs.dynamics import MountainCarAdapter
+        >>> env = gym.make("MountainCar-v0").unwrapped
+        >>> adapter = MountainCarAdapter(env)
+        >>> def velocity_after_idle_step():
+        ...     env.state = np.array([0.0, 0.0])
+        ...     return round(float(env.step(1)[0][1]), 6)
+        >>> adapter.defaults, velocity_after_idle_step()
+        ({'force': 0.001, 'gravity': 0.0025}, -0.0025)
+        >>> adapter.apply({"gravity": 0.005})
+        >>> env.gravity, velocity_after_idle_step()
+        (0.005, -0.005)
+    """
+
     family = "MountainCar"
     parameters: ClassVar[dict[str, float | None]] = {"force": None, "gravity": None}
     attributes: ClassVar[dict[str, str]] = {name: name for name in parameters}
@@ -146,6 +234,28 @@ class MountainCarAdapter(_AttributeAdapter):
 
 
 class MountainCarContinuousAdapter(_AttributeAdapter):
+    """MountainCarContinuous's engine ``power`` (its gravity, 0.0025, is a literal in
+    Gymnasium's step, so it cannot change).
+
+    Example:
+        At position 0, full throttle (action 1) changes the velocity by
+        ``power - 0.0025``: downhill with the default power, uphill with twice it:
+
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from fade_rl.envs.dynamics import MountainCarContinuousAdapter
+        >>> env = gym.make("MountainCarContinuous-v0").unwrapped
+        >>> adapter = MountainCarContinuousAdapter(env)
+        >>> def velocity_after_full_throttle():
+        ...     env.state = np.array([0.0, 0.0])
+        ...     return round(float(env.step(np.array([1.0]))[0][1]), 6)
+        >>> adapter.defaults, velocity_after_full_throttle()
+        ({'power': 0.0015}, -0.001)
+        >>> adapter.apply({"power": 0.003})
+        >>> env.power, velocity_after_full_throttle()
+        (0.003, 0.0005)
+    """
+
     family = "MountainCarContinuous"
     parameters: ClassVar[dict[str, float | None]] = {"power": None}
     attributes: ClassVar[dict[str, str]] = {"power": "power"}
@@ -160,6 +270,22 @@ class MountainCarContinuousAdapter(_AttributeAdapter):
 
 
 class AcrobotAdapter(_AttributeAdapter):
+    """Acrobot's ``link_mass_1``, ``link_mass_2``, ``link_length_1``, ``link_length_2`` and
+    ``link_moi`` (the env's ``LINK_*`` constants). A new length also moves that link's
+    centre of mass (``LINK_COM_POS_*``, which the dynamics use) to mid-link.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from fade_rl.envs.dynamics import AcrobotAdapter
+        >>> env = gym.make("Acrobot-v1").unwrapped
+        >>> adapter = AcrobotAdapter(env)
+        >>> adapter.defaults["link_length_1"], env.LINK_COM_POS_1
+        (1.0, 0.5)
+        >>> adapter.apply({"link_length_1": 2.0, "link_mass_2": 3.0})
+        >>> env.LINK_LENGTH_1, env.LINK_COM_POS_1, env.LINK_MASS_2
+        (2.0, 1.0, 3.0)
+    """
+
     family = "Acrobot"
     parameters: ClassVar[dict[str, float | None]] = {
         "link_mass_1": 0.0,
@@ -195,6 +321,25 @@ class AcrobotAdapter(_AttributeAdapter):
 
 
 class MujocoAdapter(DynamicsAdapter):
+    """Any MuJoCo environment (a Gymnasium ``MujocoEnv``): ``body_mass_scale`` multiplies
+    the masses and inertias of all bodies, ``friction_scale`` the friction of all geoms
+    (both relative to the values the model was built with), and ``gravity`` sets the
+    magnitude of gravity in m/s^2, keeping its direction.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> from fade_rl.envs.dynamics import MujocoAdapter
+        >>> env = gym.make("InvertedPendulum-v5").unwrapped  # needs the mujoco package
+        >>> adapter = MujocoAdapter(env)
+        >>> adapter.defaults
+        {'body_mass_scale': 1.0, 'friction_scale': 1.0, 'gravity': 9.81}
+        >>> [round(m, 2) for m in env.model.body_mass.tolist()]  # world, cart, pole
+        [0.0, 10.47, 5.02]
+        >>> adapter.apply({"body_mass_scale": 2.0, "gravity": 3.0})
+        >>> [round(m, 2) for m in env.model.body_mass.tolist()], env.model.opt.gravity.tolist()
+        ([0.0, 20.94, 10.04], [0.0, 0.0, -3.0])
+    """
+
     family = "MuJoCo"
     parameters: ClassVar[dict[str, float | None]] = {
         "body_mass_scale": 0.0,

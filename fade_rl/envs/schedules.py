@@ -87,7 +87,29 @@ class Schedule(ABC):
     """A value indexed by an environment's own step count.
 
     Subclasses set ``type_name`` (the ``"type"`` key of the config form) and implement
-    :meth:`value`, :meth:`segment`, :meth:`next_change` and :meth:`to_config`.
+    :meth:`value`, :meth:`segment`, :meth:`next_change` and :meth:`to_config`. Calling a
+    schedule is :meth:`value`; two schedules are equal when their configs are.
+
+    Example:
+        A schedule that doubles every 10 steps (each doubling is a discrete change, so it
+        starts a new segment); the wrappers accept it wherever they accept a schedule:
+
+        >>> from fade_rl.envs.schedules import Schedule
+        >>> class Doubling(Schedule):
+        ...     type_name = "doubling"
+        ...     def value(self, t):
+        ...         return 2.0 ** (t // 10)
+        ...     def segment(self, t):
+        ...         return t // 10
+        ...     def next_change(self, t):
+        ...         return (t // 10 + 1) * 10
+        ...     def to_config(self):
+        ...         return {"type": self.type_name}
+        >>> s = Doubling()
+        >>> [s(t) for t in (0, 9, 10, 25)]
+        [1.0, 1.0, 2.0, 4.0]
+        >>> s.segment(25), s.next_change(25), s
+        (2, 30, Doubling())
     """
 
     type_name: ClassVar[str]
@@ -132,7 +154,16 @@ class Schedule(ABC):
 
 
 class Constant(Schedule):
-    """The same value on every step."""
+    """The same value on every step (a plain number given as a schedule becomes one).
+
+    Example:
+        >>> from fade_rl.envs.schedules import NEVER, Constant
+        >>> s = Constant(2.5)
+        >>> s.value(0), s.value(10**6), s.segment(10**6), s.next_change(0) == NEVER
+        (2.5, 2.5, 0, True)
+        >>> s.to_config()
+        {'type': 'constant', 'value': 2.5}
+    """
 
     type_name = "constant"
 
@@ -154,6 +185,14 @@ class Constant(Schedule):
 
 class Piecewise(Schedule):
     """``values[i]`` on steps ``boundaries[i-1] <= t < boundaries[i]``.
+
+    Example:
+        >>> from fade_rl.envs.schedules import Piecewise
+        >>> s = Piecewise(boundaries=[100, 200], values=[1.0, -1.0, 2.0])
+        >>> [s.value(t) for t in (0, 99, 100, 199, 200)]
+        [1.0, 1.0, -1.0, -1.0, 2.0]
+        >>> [s.segment(t) for t in (0, 100, 200)], s.next_change(150)
+        ([0, 1, 2], 200)
 
     Args:
         boundaries: strictly increasing steps ``> 0`` at which the value changes.
@@ -202,7 +241,18 @@ class Piecewise(Schedule):
 
 
 class PeriodicSwitch(Schedule):
-    """Cycle through ``values``, holding each ``period`` steps: ``values[(t // period) % n]``."""
+    """Cycle through ``values``, holding each ``period`` steps: ``values[(t // period) % n]``.
+
+    Every switch starts a new segment, also when the cycle comes back to a value.
+
+    Example:
+        >>> from fade_rl.envs.schedules import PeriodicSwitch
+        >>> s = PeriodicSwitch(values=[1.0, -1.0], period=3)
+        >>> [s.value(t) for t in range(7)]
+        [1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0]
+        >>> [s.segment(t) for t in range(7)], s.next_change(4)
+        ([0, 0, 0, 1, 1, 1, 2], 6)
+    """
 
     type_name = "periodic"
 
@@ -230,6 +280,16 @@ class LinearDrift(Schedule):
     """``start`` until step ``delay``, then a straight line reaching ``end`` after ``duration``
     more steps, then ``end`` for ever:
     ``start + (end - start) * clip((t - delay) / duration, 0, 1)``.
+
+    A continuous change: it stays in segment 0, so it never marks a shift.
+
+    Example:
+        >>> from fade_rl.envs.schedules import LinearDrift
+        >>> s = LinearDrift(start=1.0, end=2.0, duration=100, delay=50)
+        >>> [s.value(t) for t in (0, 50, 75, 100, 150, 1000)]
+        [1.0, 1.0, 1.25, 1.5, 2.0, 2.0]
+        >>> s.segment(1000), s.bounds()
+        (0, (1.0, 2.0))
     """
 
     type_name = "linear"
@@ -267,7 +327,18 @@ class LinearDrift(Schedule):
 
 
 class Sinusoid(Schedule):
-    """``mean + amplitude * sin(2 * pi * t / period + phase)``."""
+    """``mean + amplitude * sin(2 * pi * t / period + phase)``.
+
+    A continuous change: it stays in segment 0, so it never marks a shift.
+
+    Example:
+        >>> from fade_rl.envs.schedules import Sinusoid
+        >>> s = Sinusoid(mean=1.0, amplitude=0.5, period=4)
+        >>> [round(s.value(t), 6) for t in range(5)]
+        [1.0, 1.5, 1.0, 0.5, 1.0]
+        >>> s.segment(3), s.bounds()
+        (0, (0.5, 1.5))
+    """
 
     type_name = "sinusoid"
 
@@ -344,6 +415,23 @@ class RandomWalk(_RandomSchedule):
 
     Starts at ``start``; each move adds ``Normal(0, std)``. ``low``/``high`` of ``None`` mean
     unbounded. See :class:`_RandomSchedule` for how ``seed`` works.
+
+    Example:
+        Each value holds for ``every`` steps; every move starts a new segment; the same
+        seed gives the same path:
+
+        >>> from fade_rl.envs.schedules import RandomWalk
+        >>> s = RandomWalk(start=0.0, std=1.0, every=2, low=-1.0, high=1.0, seed=0)
+        >>> [round(s.value(t), 3) for t in range(8)]
+        [0.0, 0.0, 0.126, 0.126, -0.006, -0.006, 0.634, 0.634]
+        >>> [s.segment(t) for t in range(8)]
+        [0, 0, 1, 1, 2, 2, 3, 3]
+        >>> again = RandomWalk(start=0.0, std=1.0, every=2, low=-1.0, high=1.0, seed=0)
+        >>> again.value(7) == s.value(7)
+        True
+        >>> big_steps = RandomWalk(start=0.0, std=100.0, low=-1.0, high=1.0, seed=0)
+        >>> [big_steps.value(t) for t in range(6)]  # clipped to [low, high]
+        [0.0, 1.0, -1.0, 1.0, 1.0, -1.0]
     """
 
     type_name = "random_walk"
@@ -396,6 +484,15 @@ class RandomWalk(_RandomSchedule):
 class RandomSwitch(_RandomSchedule):
     """``values[0]`` for the first ``every`` steps, then every ``every`` steps a value drawn
     uniformly from the *other* entries of ``values`` (so every switch is a real change).
+    See :class:`_RandomSchedule` for how ``seed`` works.
+
+    Example:
+        >>> from fade_rl.envs.schedules import RandomSwitch
+        >>> s = RandomSwitch(values=[1.0, 2.0, 3.0], every=2, seed=0)
+        >>> [s.value(t) for t in range(10)]
+        [1.0, 1.0, 3.0, 3.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0]
+        >>> [s.segment(t) for t in range(0, 10, 2)], s.next_change(5)
+        ([0, 1, 2, 3, 4], 6)
     """
 
     type_name = "random_switch"
