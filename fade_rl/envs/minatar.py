@@ -66,7 +66,14 @@ def _check_game(game: str, where: str) -> None:
 
 
 def minatar_env_id(game: str) -> str:
-    """A game's registered id: ``"space_invaders"`` -> ``"fade_rl/MinAtar-SpaceInvaders-v0"``."""
+    """A game's registered id: ``"space_invaders"`` -> ``"fade_rl/MinAtar-SpaceInvaders-v0"``.
+
+    Example:
+        >>> from fade_rl.envs.minatar import C_MINATAR_GAMES, minatar_env_id
+        >>> [minatar_env_id(game) for game in C_MINATAR_GAMES]  # doctest: +NORMALIZE_WHITESPACE
+        ['fade_rl/MinAtar-SpaceInvaders-v0', 'fade_rl/MinAtar-Asterix-v0',
+         'fade_rl/MinAtar-Seaquest-v0']
+    """
     _check_game(game, "minatar_env_id")
     name = next(k for k, v in MINATAR_GAMES.items() if v == game)
     return f"fade_rl/MinAtar-{name}-v0"
@@ -83,7 +90,13 @@ def _minatar_module() -> Any:
 
 
 def minatar_channels(game: str) -> int:
-    """How many observation channels a MinAtar game has (Asterix 4 ... Seaquest 10)."""
+    """How many observation channels a MinAtar game has (Asterix 4 ... Seaquest 10).
+
+    Example:
+        >>> from fade_rl.envs.minatar import C_MINATAR_GAMES, minatar_channels
+        >>> {game: minatar_channels(game) for game in C_MINATAR_GAMES}
+        {'space_invaders': 6, 'asterix': 4, 'seaquest': 10}
+    """
     _check_game(game, "minatar_channels")
     return int(_minatar_module().Environment(game).state_shape()[2])
 

@@ -39,6 +39,16 @@ def make_shifted(
     outer ``gym.make`` adds those around the wrappers). Wrappers go on from the inside out
     in the order dynamics, action, observation, reward; each ``*`` argument is the keyword
     arguments of that wrapper (``dynamics`` is its ``params`` dict).
+
+    Example:
+        CartPole with its reward negated (a constant sign, for brevity):
+
+        >>> from fade_rl.envs import make_shifted
+        >>> env = make_shifted("CartPole-v1", reward={"sign": -1.0})
+        >>> _ = env.reset(seed=0)
+        >>> _, reward, _, _, info = env.step(0)
+        >>> reward, info["unshifted_reward"]
+        (-1.0, 1.0)
     """
     spec = gym.spec(base)
     kwargs = {**spec.kwargs, **(base_kwargs or {})}
@@ -217,12 +227,31 @@ ENVS.update(_minatar_envs())
 
 
 def register_envs() -> None:
-    """Register every id in :data:`ENVS` with Gymnasium (repeat calls are no-ops)."""
+    """Register every id in :data:`ENVS` with Gymnasium (repeat calls are no-ops).
+
+    Example:
+        Importing :mod:`fade_rl.envs` already calls it; calling again changes nothing:
+
+        >>> import gymnasium as gym
+        >>> from fade_rl.envs import register_envs
+        >>> register_envs()
+        >>> gym.spec("fade_rl/CartPole-RewardFlip-v0").max_episode_steps
+        500
+    """
     for env_id, (_, kwargs) in ENVS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, **kwargs)
 
 
 def list_envs() -> list[tuple[str, str]]:
-    """Every registered fade_rl id with a one-line description, in registration order."""
+    """Every registered fade_rl id with a one-line description, in registration order.
+
+    Example:
+        >>> from fade_rl.envs import list_envs
+        >>> env_id, description = list_envs()[0]
+        >>> env_id
+        'fade_rl/CartPole-RewardFlip-v0'
+        >>> description
+        'CartPole whose reward flips sign (+1 <-> -1 per step) every 50k steps'
+    """
     return [(env_id, description) for env_id, (description, _) in ENVS.items()]

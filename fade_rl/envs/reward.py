@@ -11,7 +11,17 @@ __all__ = ["RewardShift", "check_sign_schedule"]
 
 
 def check_sign_schedule(schedule: Schedule, where: str) -> None:
-    """Reject a ``sign`` schedule that can take a value other than +1 or -1."""
+    """Reject a ``sign`` schedule that can take a value other than +1 or -1.
+
+    Example:
+        >>> from fade_rl.envs.reward import check_sign_schedule
+        >>> from fade_rl.envs.schedules import Constant, PeriodicSwitch
+        >>> check_sign_schedule(PeriodicSwitch([1.0, -1.0], period=10), "RewardShift")
+        >>> check_sign_schedule(Constant(0.5), "RewardShift")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: RewardShift: sign values must be +1 or -1, got [0.5]; use scale for ...
+    """
     values = getattr(schedule, "values", None)
     if values is None and schedule.type_name == "constant":
         values = (schedule.value(0),)

@@ -48,7 +48,14 @@ TASK_ID = "task_id"
 
 
 def make_atari_task(env_id: str, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """One Atari game with the ``"atari"`` preset preprocessing (see the module docstring)."""
+    """One Atari game with the ``"atari"`` preset preprocessing (see the module docstring).
+
+    Example:
+        >>> from fade_rl.envs.task_sequence import make_atari_task
+        >>> env = make_atari_task("ALE/Pong-v5")  # needs ale_py
+        >>> env.observation_space.shape, env.observation_space.dtype, env.action_space
+        ((4, 84, 84), dtype('uint8'), Discrete(18))
+    """
     import ale_py
 
     gym.register_envs(ale_py)

@@ -51,7 +51,25 @@ def test_values_are_those_of_the_last_step_taken() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["schedules", "reward", "dynamics", "observation", "action", "task_sequence"],
+    [
+        "core",
+        "schedules",
+        "schedules.base",
+        "schedules.deterministic",
+        "schedules.stochastic",
+        "schedules.parsing",
+        "reward",
+        "dynamics.base",
+        "dynamics.classic_control",
+        "dynamics.mujoco",
+        "dynamics.registry",
+        "dynamics.shift",
+        "observation",
+        "action",
+        "minatar",
+        "registration",
+        "task_sequence",
+    ],
 )
 def test_docstring_examples_run(module: str) -> None:
     mod = importlib.import_module(f"fade_rl.envs.{module}")

@@ -134,7 +134,7 @@ def test_acrobot_length_moves_centre_of_mass() -> None:
 
 
 def test_register_adapter_adds_a_family() -> None:
-    from fade_rl.envs import dynamics
+    from fade_rl.envs.dynamics import register_adapter, registry
 
     class FrozenLakeAdapter(DynamicsAdapter):
         family = "FrozenLakeTest"
@@ -150,13 +150,13 @@ def test_register_adapter_adds_a_family() -> None:
         def apply(self, values):
             self.env.test_slip = values["slip"]
 
-    dynamics.register_adapter(FrozenLakeAdapter)
+    register_adapter(FrozenLakeAdapter)
     try:
         env = DynamicsShift(gym.make("FrozenLake-v1"), {"slip": 0.25})
         env.reset(seed=0)
         assert env.unwrapped.test_slip == 0.25
     finally:
-        dynamics._ADAPTERS.remove(FrozenLakeAdapter)
+        registry._ADAPTERS.remove(FrozenLakeAdapter)
 
 
 @pytest.mark.parametrize(
