@@ -43,7 +43,8 @@ def test_yaml_overrides_and_flags(tmp_path: Path) -> None:
     assert (config.method, config.seed) == ("wd", 7)
     assert config.method_params() == {"weight_decay": 0.01, "target": "head"}
     # -n beats -p for the same key (flags come last)
-    assert load_config(path, ["budget.n_timesteps=5"], n_timesteps=6).budget.n_timesteps == 6
+    with pytest.raises(ConfigError, match="budget.n_timesteps is given twice"):
+        load_config(path, ["budget.n_timesteps=5"], n_timesteps=6)  # never replaced in silence
 
 
 def test_config_without_file_takes_env_flag() -> None:
