@@ -20,7 +20,7 @@ Example:
     >>> load_yaml("gamma: 0.9\\ngamma: 0.5\\n", "cfg.yaml")
     Traceback (most recent call last):
     ...
-    fade_rl.experiments.strict_yaml.YamlError: cfg.yaml: line 2: key 'gamma' is given twice; keep one
+    fade_rl.experiments.strict_yaml.YamlError: cfg.yaml: line 2: key 'gamma' is given twice; ...
 """
 
 from __future__ import annotations
