@@ -30,28 +30,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from fade_rl.experiments.checks import (
     ConfigError,
+    StrictModel,
     check_device,
     check_hyperparams,
     non_finite_key,
 )
 from fade_rl.experiments.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
 from fade_rl.experiments.policies import CriticConfig, check_policy
+from fade_rl.experiments.strict_yaml import YamlError, YamlSyntaxError, load_yaml
 from fade_rl.metrics.settings import check_setting
 
 __all__ = [
     "ALGOS",
+    "FLAG_KEYS",
     "METHODS",
     "METHOD_HELP",
     "AlgoConfig",
@@ -62,6 +57,7 @@ __all__ = [
     "LoggingConfig",
     "MethodsConfig",
     "apply_overrides",
+    "check_given_once",
     "load_config",
     "parse_override",
 ]
@@ -70,8 +66,12 @@ __all__ = [
 ALGOS: tuple[str, ...] = ("dqn", "sac", "td3")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+_Strict = StrictModel
+
+#: The longest setting name: it names a folder (most file systems allow 255 bytes).
+MAX_NAME = 120
+#: The most torch threads a run may ask for (``torch.set_num_threads`` crashes on absurd values).
+MAX_TORCH_THREADS = 1024
 
 
 class EnvConfig(_Strict):
@@ -162,7 +162,7 @@ class ExperimentConfig(_Strict):
     ``name`` names the setting: runs land in ``<log_folder>/<name>/<method>/seed_<seed>``.
     """
 
-    name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$")
+    name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$", max_length=MAX_NAME)
     env: EnvConfig
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
     method: str = "fade"
@@ -171,7 +171,7 @@ class ExperimentConfig(_Strict):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     seed: int = Field(default=0, ge=0)
     device: str = "cpu"
-    torch_threads: int = Field(default=1, ge=1)
+    torch_threads: int = Field(default=1, ge=1, le=MAX_TORCH_THREADS)
 
     @field_validator("name")
     @classmethod
@@ -248,19 +248,15 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {exc.start}); save the config as UTF-8"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(
-            f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
-        ) from None
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -286,9 +282,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml(raw, f"override {text!r}") if raw.strip() else ""
+    except YamlSyntaxError:
+        value = raw  # not YAML: the text itself (e.g. -p env.id=ALE/Pong-v5:x)
+    except YamlError as exc:
+        raise ConfigError(str(exc)) from None
     if key.split(".", 1)[0] not in _TOP_LEVEL:
         key = f"algo.hyperparams.{key}"
     return key, value
@@ -312,35 +310,63 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[tuple[str, Any]]) 
     return out
 
 
+#: ``load_config``'s flags -> the dotted key each one sets.
+FLAG_KEYS: dict[str, str] = {
+    "env": "env.id",
+    "algo": "algo.name",
+    "n_timesteps": "budget.n_timesteps",
+    "seed": "seed",
+    "device": "device",
+    "method": "method",
+    "name": "name",
+}
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether setting ``a`` and ``b`` touches one value (equal, or one holds the other)."""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def check_given_once(given: Sequence[tuple[str, str]]) -> None:
+    """Refuse a key that two of ``(dotted key, how it was given)`` set: one would replace
+    the other in silence (``-p seed=5 --seed 3``; ``-p methods.fade={...} -p methods.fade.x=1``).
+
+    Example:
+        >>> check_given_once([("seed", "-p seed=5"), ("seed", "--seed 3")])
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.checks.ConfigError: seed is given twice (-p seed=5 and --seed 3); ...
+    """
+    for i, (key, how) in enumerate(given):
+        for other, other_how in given[:i]:
+            if _overlap(key, other):
+                raise ConfigError(f"{other} is given twice ({other_how} and {how}); keep one")
+
+
 def load_config(
     path: str | Path | None = None,
     overrides: Sequence[str] = (),
     **flags: Any,
 ) -> ExperimentConfig:
-    """Read a YAML file (optional), apply ``-p`` overrides then CLI flags, validate.
+    """Read a YAML file (optional), apply ``-p`` overrides and CLI flags, validate.
 
     Flags (``None`` means not given): ``env`` (``env.id``), ``algo`` (``algo.name``),
-    ``n_timesteps``, ``seed``, ``device``, ``method``, ``name``.
+    ``n_timesteps``, ``seed``, ``device``, ``method``, ``name``. A key set twice (by two
+    overrides, or an override and a flag) is refused, never replaced.
     """
     source = str(path) if path is not None else "config"
     data: dict[str, Any] = read_yaml(path) if path is not None else {}
     if path is not None and "name" not in data:
         data["name"] = Path(path).stem
     pairs = [parse_override(o) for o in overrides]
-    flag_keys = {
-        "env": "env.id",
-        "algo": "algo.name",
-        "n_timesteps": "budget.n_timesteps",
-        "seed": "seed",
-        "device": "device",
-        "method": "method",
-        "name": "name",
-    }
+    given = [(key, f"-p {text}") for (key, _), text in zip(pairs, overrides, strict=True)]
     for flag, value in flags.items():
-        if flag not in flag_keys:
+        if flag not in FLAG_KEYS:
             raise TypeError(f"load_config got an unknown flag {flag!r}")
         if value is not None:
-            pairs.append((flag_keys[flag], value))
+            pairs.append((FLAG_KEYS[flag], value))
+            given.append((FLAG_KEYS[flag], f"--{flag.replace('_', '-')} {value}"))
+    check_given_once(given)
     data = apply_overrides(data, pairs)
     if "name" not in data and isinstance(data.get("env"), dict) and "id" in data["env"]:
         data["name"] = str(data["env"]["id"]).split(":")[-1].replace("/", "_")

@@ -27,9 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from fade_rl.experiments.logs import EPISODES, truncate_episodes, truncate_events
+from fade_rl.experiments.strict_yaml import YamlError, load_yaml
 
 if TYPE_CHECKING:
     from fade_rl.experiments.config import ExperimentConfig
@@ -154,8 +153,8 @@ class RunFolder:
         if not self.config_path.is_file():
             raise RunError(f"{self.path} holds files but no config.yaml; {hint}")
         try:
-            saved = yaml.safe_load(self.config_path.read_text())
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            saved = load_yaml(self.config_path.read_text(), str(self.config_path))
+        except (OSError, UnicodeDecodeError, YamlError) as exc:
             raise RunError(
                 f"{self.config_path} is unreadable ({type(exc).__name__}); {hint}"
             ) from None

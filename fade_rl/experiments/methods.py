@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from fade_rl.experiments.checks import StrictModel
+
 __all__ = [
     "METHODS",
     "METHOD_HELP",
@@ -50,8 +52,7 @@ __all__ = [
 SHIFT_KEY = "shift"
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+_Params = StrictModel
 
 
 class FadeParams(_Params):

@@ -46,7 +46,7 @@ from fade_rl.experiments.build import (
     method_callbacks,
 )
 from fade_rl.experiments.checkpoint import Checkpointer, load_checkpoint
-from fade_rl.experiments.config import ConfigError, ExperimentConfig, validate_config
+from fade_rl.experiments.config import ConfigError, ExperimentConfig, read_yaml, validate_config
 from fade_rl.experiments.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
 from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
 from fade_rl.experiments.logs import EPISODES, read_episodes, write_atomic
@@ -275,4 +275,4 @@ def _train_locked(
 def load_run_config(run_dir: str | Path) -> ExperimentConfig:
     """The resolved config saved in a run folder."""
     path = Path(run_dir) / "config.yaml"
-    return validate_config(yaml.safe_load(path.read_text()), str(path))
+    return validate_config(read_yaml(path), str(path))

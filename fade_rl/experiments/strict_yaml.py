@@ -20,7 +20,7 @@ Example:
     >>> load_yaml("gamma: 0.9\\ngamma: 0.5\\n", "cfg.yaml")
     Traceback (most recent call last):
     ...
-    fade_rl.experiments.strict_yaml.YamlError: cfg.yaml line 2: key 'gamma' is given twice; keep one
+    fade_rl.experiments.strict_yaml.YamlError: cfg.yaml: line 2: key 'gamma' is given twice; ...
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlError", "load_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "YamlError", "YamlSyntaxError", "load_yaml"]
 
 #: The longest YAML text read (a config is a few hundred bytes; a suite manifest a few KiB).
 MAX_BYTES = 1 << 20
@@ -43,6 +43,10 @@ _YAML11_BOOL = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OF
 
 class YamlError(ValueError):
     """YAML that fade-rl refuses to read; the message is one line."""
+
+
+class YamlSyntaxError(YamlError):
+    """Text that is not YAML at all (as opposed to YAML that is refused)."""
 
 
 def _line(node_or_event: Any) -> int:
@@ -59,10 +63,10 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
             if isinstance(key, (dict, list)):
-                raise YamlError(f"{self.source} line {_line(key_node)}: a key must be a scalar")
+                raise YamlError(f"{self.source}: line {_line(key_node)}: a key must be a scalar")
             if key in seen:
                 raise YamlError(
-                    f"{self.source} line {_line(key_node)}: key {key!r} is given twice; keep one"
+                    f"{self.source}: line {_line(key_node)}: key {key!r} is given twice; keep one"
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -71,7 +75,7 @@ class _StrictLoader(yaml.SafeLoader):
         text = str(node.value)
         if _YAML11_BOOL.match(text):
             raise YamlError(
-                f"{self.source} line {_line(node)}: {text!r} is a YAML 1.1 boolean; "
+                f"{self.source}: line {_line(node)}: {text!r} is a YAML 1.1 boolean; "
                 "write true or false, or quote it to mean the string"
             )
         return bool(super().construct_yaml_bool(node))
@@ -93,14 +97,14 @@ def _check_events(text: str, source: str) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise YamlError(
-                f"{source} line {_line(event)}: anchors and aliases (&, *) are not read; "
+                f"{source}: line {_line(event)}: anchors and aliases (&, *) are not read; "
                 "write the value out"
             )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
                 raise YamlError(
-                    f"{source} line {_line(event)}: nested deeper than {MAX_DEPTH} levels; "
+                    f"{source}: line {_line(event)}: nested deeper than {MAX_DEPTH} levels; "
                     "flatten it"
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -123,4 +127,4 @@ def load_yaml(text: str, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise YamlError(f"{source}{where}: not valid YAML ({problem})") from None
+        raise YamlSyntaxError(f"{source}:{where} not valid YAML ({problem})") from None

@@ -23,15 +23,17 @@ import itertools
 import json
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.config import (
+    FLAG_KEYS,
     ConfigError,
     ExperimentConfig,
     apply_overrides,
+    check_given_once,
     load_config,
     parse_override,
     validate_config,
@@ -91,6 +93,33 @@ def parse_grid(specs: Iterable[str]) -> list[list[tuple[str, Any]]]:
     return [list(point) for point in itertools.product(*axes)] if axes else [[]]
 
 
+#: Keys that every job sets itself (``--methods``, ``--seeds``, the grid point's name).
+JOB_AXES = {"method": "--methods", "seed": "--seed (the first seed) and --seeds (how many)"}
+
+
+def check_axes(overrides: Sequence[str], grid: Sequence[str], flags: Mapping[str, Any]) -> None:
+    """Refuse an axis that a sweep would replace in silence: a job's own key (method, seed,
+    a grid point's name) set by ``-p`` or ``--grid``, or a key that two sources set.
+
+    Example:
+        >>> check_axes([], ["seed=5,6"], {})
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.checks.ConfigError: --grid seed=5,6: each run's seed comes from ...
+    """
+    given = [(parse_override(o)[0], f"-p {o}") for o in overrides]
+    given += [
+        (FLAG_KEYS[f], f"--{f.replace('_', '-')} {v}") for f, v in flags.items() if v is not None
+    ]
+    given += [(parse_override(g.split(",", 1)[0])[0], f"--grid {g}") for g in grid if "=" in g]
+    for key, how in given:
+        if key in JOB_AXES:
+            raise ConfigError(f"{how}: each run's {key} comes from {JOB_AXES[key]}; use those")
+        if key == "name" and how.startswith("--grid"):
+            raise ConfigError(f"{how}: a sweep names each grid point's folder itself; drop it")
+    check_given_once(given)
+
+
 def grid_name(base: str, point: Sequence[tuple[str, Any]]) -> str:
     if not point:
         return base
@@ -118,6 +147,7 @@ def make_jobs(
     from fade_rl.experiments.run import check_log_folder
 
     check_log_folder(log_folder)
+    check_axes(overrides, grid, flags)
     points = parse_grid(grid)
     jobs = []
     for path in configs:

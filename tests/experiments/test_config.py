@@ -42,8 +42,9 @@ def test_yaml_overrides_and_flags(tmp_path: Path) -> None:
     assert config.budget.n_timesteps == 999
     assert (config.method, config.seed) == ("wd", 7)
     assert config.method_params() == {"weight_decay": 0.01, "target": "head"}
-    # -n beats -p for the same key (flags come last)
-    assert load_config(path, ["budget.n_timesteps=5"], n_timesteps=6).budget.n_timesteps == 6
+    # a key given by -p and by a flag is refused, not replaced by the flag
+    with pytest.raises(ConfigError, match=r"budget\.n_timesteps is given twice"):
+        load_config(path, ["budget.n_timesteps=5"], n_timesteps=6)  # never replaced in silence
 
 
 def test_config_without_file_takes_env_flag() -> None:

@@ -18,7 +18,7 @@ def test_reads_plain_yaml_like_safe_load() -> None:
 def test_duplicate_key_that_safe_load_keeps_in_silence_is_refused() -> None:
     text = "learning_rate: 0.001\ngamma: 0.9\nlearning_rate: 0.5\n"
     assert yaml.safe_load(text)["learning_rate"] == 0.5  # the fault: the last one wins
-    with pytest.raises(YamlError, match=r"^c.yaml line 3: key 'learning_rate' is given twice"):
+    with pytest.raises(YamlError, match=r"^c.yaml: line 3: key 'learning_rate' is given twice"):
         load_yaml(text, "c.yaml")
 
 
@@ -78,7 +78,7 @@ def test_oversized_text_is_refused() -> None:
 
 
 def test_syntax_error_is_one_line_with_the_line_number() -> None:
-    with pytest.raises(YamlError, match=r"^c.yaml line 2: not valid YAML \(") as caught:
+    with pytest.raises(YamlError, match=r"^c.yaml: line 2 not valid YAML \(") as caught:
         load_yaml("a: [1, 2\n", "c.yaml")
     assert "\n" not in str(caught.value)
 
