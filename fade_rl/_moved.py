@@ -14,6 +14,8 @@ Example:
     ...     import fade_rl._moved_example as old
     >>> old is sys.modules["fade_rl._moved"], caught[0].category.__name__
     (True, 'DeprecationWarning')
+    >>> old.__spec__.name
+    'fade_rl._moved'
     >>> del MOVED["fade_rl._moved_example"], sys.modules["fade_rl._moved_example"]
 """
 
@@ -37,6 +39,9 @@ MOVED: dict[str, str] = {}
 class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Resolves an old path of :data:`MOVED` to the new module, with a deprecation warning."""
 
+    def __init__(self) -> None:
+        self._own_specs: dict[str, importlib.machinery.ModuleSpec | None] = {}
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
@@ -52,10 +57,14 @@ class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=2,
         )
-        return importlib.import_module(new)
+        module = importlib.import_module(new)
+        self._own_specs[spec.name] = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        """The new module is already executed: nothing to do."""
+        """The new module is already executed; give it back its own ``__spec__``, which the
+        import machinery replaced with the old path's."""
+        module.__spec__ = self._own_specs.pop(module.__spec__.name)  # type: ignore[union-attr]
 
 
 def install() -> None:
