@@ -39,8 +39,8 @@ from fade_rl.experiments.checks import (
     check_hyperparams,
     non_finite_key,
 )
-from fade_rl.experiments.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
 from fade_rl.experiments.policies import CriticConfig, check_policy
+from fade_rl.methods import METHOD_HELP, METHODS, PROPOSED, REGISTRY, MethodsConfig
 
 __all__ = [
     "ALGOS",
@@ -133,7 +133,7 @@ class ExperimentConfig(_Strict):
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$")
     env: EnvConfig
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    method: str = "fade"
+    method: str = PROPOSED
     methods: MethodsConfig = Field(default_factory=MethodsConfig)  # type: ignore[valid-type]
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

@@ -1,4 +1,4 @@
-"""Baselines: each changes what it says and leaves the rest alone, on vanilla and FADE models."""
+"""Methods: each changes what it says and leaves the rest alone, on vanilla and FADE models."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import torch as th
 from stable_baselines3 import DQN, PPO, SAC, TD3
 
 from fade_rl import FadeDQN, FadeSAC
-from fade_rl.agents.baselines import (
+from fade_rl.agents.common import no_distribution_validation
+from fade_rl.methods import (
     ContinualBackpropCallback,
     InjectionCallback,
     L2InitCallback,
@@ -28,7 +29,6 @@ from fade_rl.agents.baselines import (
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.agents.common import no_distribution_validation
 from fade_rl.parts import (
     critic_loss,
     critic_networks,
@@ -38,9 +38,8 @@ from fade_rl.parts import (
     run_critics,
     td_targets,
 )
+from tests.agents.helpers import RewardFlip, fix_replay_batch
 from tests.device_contract import META, HostReads, model_to_meta
-
-from .helpers import RewardFlip, fix_replay_batch
 
 
 def _snapshot(module: th.nn.Module) -> dict[str, th.Tensor]:
@@ -480,8 +479,8 @@ def test_every_new_intervention_runs_on_the_models_device(
     assert all(p.device == META for p in model.policy.parameters())
 
 
-@pytest.mark.parametrize("name", ["redo", "reset", "shrink_perturb", "weight_decay"])
+@pytest.mark.parametrize("name", ["redo", "reset", "snp", "wd"])
 def test_docstring_examples(name: str) -> None:
-    module = importlib.import_module(f"fade_rl.agents.baselines.{name}")
+    module = importlib.import_module(f"fade_rl.methods.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
