@@ -46,7 +46,7 @@ from fade_rl.methods.registry import (
 )
 from fade_rl.methods.reset import ResetCallback, ResetParams, reset_parameters
 from fade_rl.methods.snp import ShrinkPerturbCallback, SnpParams, shrink_perturb
-from fade_rl.methods.spec import SHIFT_KEY, MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.methods.trac import TRAC, TRACCallback, TracParams
 from fade_rl.methods.wd import WdParams, WeightDecayCallback, add_weight_decay
 
@@ -58,6 +58,7 @@ __all__ = [
     "PROPOSED",
     "REGISTRY",
     "SHIFT_KEY",
+    "TAG",
     "TRAC",
     "CbpParams",
     "ContinualBackprop",

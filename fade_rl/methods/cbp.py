@@ -32,7 +32,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     SupportedModel,
     check_fraction,
@@ -308,7 +308,7 @@ class ContinualBackpropCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.cbp is not None:
-            self.logger.record("baselines/cbp_replaced", self.cbp.n_replaced)
+            self.logger.record(f"{TAG}/cbp_replaced", self.cbp.n_replaced)
 
     def _on_training_end(self) -> None:
         if self.cbp is not None:

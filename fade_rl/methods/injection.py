@@ -26,7 +26,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.nn import functional as F
 
-from fade_rl.methods.spec import SHIFT_KEY, MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     SupportedModel,
     check_model,
@@ -244,7 +244,7 @@ class InjectionCallback(BaseCallback):
         if due:
             inject_plasticity(self.model)
             self.n_injections += 1
-            self.logger.record("baselines/n_injections", self.n_injections)
+            self.logger.record(f"{TAG}/n_injections", self.n_injections)
             if self.verbose:
                 print(f"InjectionCallback: injected at step {self.num_timesteps}")
         return True

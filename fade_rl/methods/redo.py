@@ -11,7 +11,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
-from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     Periodic,
     SupportedModel,
@@ -101,7 +101,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
             dormant = scores <= tau
             recycled[f"{net.name}/{layer.name}"] = dormant.sum()
             _recycle(model, incoming, outgoing, dormant)
-    # The one host read of the intervention: all counts at once.
+    # The one host read of the method: all counts at once.
     return {name: round(n) for name, n in readout.read_scalars(recycled).items()}
 
 
@@ -140,7 +140,7 @@ class ReDoCallback(BaseCallback):
             if buffer is not None and buffer.size() > 0:
                 counts = redo(self.model, self.tau, self.batch_size)
                 self.n_recycled += sum(counts.values())
-                self.logger.record("baselines/redo_recycled", self.n_recycled)
+                self.logger.record(f"{TAG}/redo_recycled", self.n_recycled)
         return True
 
 

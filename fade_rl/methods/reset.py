@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.methods.spec import SHIFT_KEY, MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     TARGETS,
     Periodic,
@@ -117,7 +117,7 @@ class ResetCallback(BaseCallback):
     def _reset(self, why: str) -> None:
         reset_parameters(self.model, self.target)
         self.n_resets += 1
-        self.logger.record("baselines/n_resets", self.n_resets)
+        self.logger.record(f"{TAG}/n_resets", self.n_resets)
         if self.verbose:
             print(f"ResetCallback: reset {self.target} at step {self.num_timesteps} ({why})")
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     TARGETS,
     Periodic,
@@ -84,7 +84,7 @@ class ShrinkPerturbCallback(BaseCallback):
         if self._period.due(self.num_timesteps):
             shrink_perturb(self.model, self.alpha, self.target)
             self.n_applied += 1
-            self.logger.record("baselines/n_shrink_perturb", self.n_applied)
+            self.logger.record(f"{TAG}/n_shrink_perturb", self.n_applied)
         return True
 
 

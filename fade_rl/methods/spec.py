@@ -19,10 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["SHIFT_KEY", "MethodParams", "MethodSpec", "TuningGrid"]
+__all__ = ["SHIFT_KEY", "TAG", "MethodParams", "MethodSpec", "TuningGrid"]
 
 #: The ``info`` key the environments set on a shift (methods with ``at_shift`` read it).
 SHIFT_KEY = "shift"
+
+#: The TensorBoard namespace of the methods' own scalars (``baselines/n_resets``, ...): the
+#: concept's name when the suite's results were logged, kept so old and new runs read alike.
+TAG = "baselines"
 
 
 class MethodParams(BaseModel):

@@ -41,7 +41,7 @@ from pydantic import Field, field_validator
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import check_model, optimizers_of
 
 __all__ = ["SPEC", "TRAC", "TRACCallback", "TracParams", "erfi"]
@@ -296,7 +296,7 @@ class TRACCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.trac is not None:  # one host read per rollout, which also raises an overflow
-            self.logger.record("baselines/trac_scale", self.trac.scale)
+            self.logger.record(f"{TAG}/trac_scale", self.trac.scale)
 
     def _on_training_end(self) -> None:
         if self.trac is not None:

@@ -158,7 +158,7 @@ def test_weight_decay_validation(kwargs: dict, error: type, message: str) -> Non
         add_weight_decay(DQN("MlpPolicy", "CartPole-v1"), **kwargs)
 
 
-def test_baselines_refuse_other_algorithms() -> None:
+def test_methods_refuse_other_algorithms() -> None:
     ppo = PPO("MlpPolicy", "CartPole-v1", n_steps=64)
     for call in (
         lambda: add_weight_decay(ppo, 0.1),
@@ -399,11 +399,9 @@ def test_redo_validation() -> None:
 
 # ------------------------------------------------------------------ device contract
 @pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
-def test_every_intervention_runs_on_the_models_device(
-    cls: type, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_method_runs_on_the_models_device(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
-    intervention must compute on the model's device. ReDo reads its unit counts once, in
+    method must compute on the model's device. ReDo reads its unit counts once, in
     :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
     reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
@@ -450,7 +448,7 @@ def _critic_step_on_meta(model: Any) -> None:
 
 
 @pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
-def test_every_new_intervention_runs_on_the_models_device(
+def test_every_newer_method_runs_on_the_models_device(
     cls: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """l2init, cbp, injection and TRAC on ``meta``: their step hooks, cbp's replacements and

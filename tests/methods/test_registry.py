@@ -48,6 +48,8 @@ def test_the_repository_manifests_grids_are_the_specs_defaults() -> None:
 
 def test_a_method_the_manifest_leaves_out_tunes_its_specs_default_grid(tmp_path: Path) -> None:
     data = yaml.safe_load(MANIFEST.read_text())
+    for setting in data["settings"].values():
+        setting["config"] = str(MANIFEST.parent / setting["config"])
     data["grids"] = {"wd": {"key": "methods.wd.weight_decay", "values": [0.5, 0.05, 0.005]}}
     suite = load_suite(write_config(tmp_path / "suite.yaml", data))
     assert list(suite.grids) == ["wd", *(m for m in METHODS if m != "wd")]
