@@ -161,7 +161,7 @@ class ExperimentConfig(_Strict):
         return check_device(value)
 
     def method_params(self) -> dict[str, Any]:
-        """The hyperparameters of ``self.method`` (empty for ``none``)."""
+        """The hyperparameters of ``self.method`` (empty for a method without params)."""
         if REGISTRY[self.method].params is None:
             return {}
         return dict(getattr(self.methods, self.method).model_dump())

@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import yaml
 from stable_baselines3 import DQN
 
 from fade_rl import FadeDQN
+from fade_rl._moved import MOVED
 from fade_rl.experiments.build import algorithm_class
 from fade_rl.experiments.config import validate_config
 from fade_rl.experiments.folder import RunError
@@ -97,3 +99,56 @@ def test_a_method_whose_spec_cannot_resume_is_refused_in_one_line(
     message = str(info.value)
     assert "outside the checkpoint, so it cannot resume" in message and "--restart" in message
     assert "\n" not in message
+
+
+#: What the old modules exported; the new ones export all of it.
+OLD_NAMES = {
+    "fade_rl.agents.baselines": [
+        "TRAC",
+        "ContinualBackprop",
+        "ContinualBackpropCallback",
+        "InjectedHead",
+        "InjectionCallback",
+        "L2InitCallback",
+        "ReDoCallback",
+        "ResetCallback",
+        "ShrinkPerturbCallback",
+        "TRACCallback",
+        "WeightDecayCallback",
+        "add_l2_init",
+        "add_weight_decay",
+        "inject_plasticity",
+        "redo",
+        "reset_parameters",
+        "shrink_perturb",
+    ],
+    "fade_rl.agents.baselines.shrink_perturb": ["ShrinkPerturbCallback", "shrink_perturb"],
+    "fade_rl.agents.baselines.weight_decay": ["WeightDecayCallback", "add_weight_decay"],
+    "fade_rl.agents.baselines.trac": ["TRAC", "TRACCallback", "erfi"],
+    "fade_rl.experiments.methods": [
+        "METHODS",
+        "METHOD_HELP",
+        "REGISTRY",
+        "SHIFT_KEY",
+        "CbpParams",
+        "FadeParams",
+        "InjectionParams",
+        "L2InitParams",
+        "MethodSpec",
+        "MethodsConfig",
+        "RedoParams",
+        "ResetParams",
+        "SnpParams",
+        "TracParams",
+        "WdParams",
+    ],
+}
+
+
+@pytest.mark.parametrize("old", sorted(OLD_NAMES))
+def test_old_paths_warn_and_hand_back_the_new_module(old: str) -> None:
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f"{old} has moved to {MOVED[old]}"):
+        module = importlib.import_module(old)
+    assert module is sys.modules[MOVED[old]]
+    assert all(hasattr(module, name) for name in OLD_NAMES[old])
