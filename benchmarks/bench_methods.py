@@ -26,7 +26,7 @@ from stable_baselines3 import DQN, SAC
 
 from benchmarks.bench_agents import _ready, interleaved_rounds
 from fade_rl import FadeDQN, FadeSAC
-from fade_rl.agents.baselines import (
+from fade_rl.methods import (
     TRAC,
     ContinualBackprop,
     add_l2_init,

@@ -33,7 +33,20 @@ from types import ModuleType
 __all__ = ["MOVED", "install"]
 
 #: old dotted module path -> the module that now holds its names (added to by each move).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # methods: fade_rl.agents.baselines and fade_rl.experiments.methods -> fade_rl.methods
+    "fade_rl.agents.baselines": "fade_rl.methods",
+    "fade_rl.agents.baselines.cbp": "fade_rl.methods.cbp",
+    "fade_rl.agents.baselines.hooks": "fade_rl.methods.hooks",
+    "fade_rl.agents.baselines.injection": "fade_rl.methods.injection",
+    "fade_rl.agents.baselines.l2init": "fade_rl.methods.l2init",
+    "fade_rl.agents.baselines.redo": "fade_rl.methods.redo",
+    "fade_rl.agents.baselines.reset": "fade_rl.methods.reset",
+    "fade_rl.agents.baselines.shrink_perturb": "fade_rl.methods.snp",
+    "fade_rl.agents.baselines.trac": "fade_rl.methods.trac",
+    "fade_rl.agents.baselines.weight_decay": "fade_rl.methods.wd",
+    "fade_rl.experiments.methods": "fade_rl.methods",
+}
 
 
 class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.config import METHOD_HELP
+from fade_rl.methods import DEFAULT_COMPARISON
 
 __all__ = ["build_parser", "main"]
 
@@ -82,9 +83,9 @@ def _add_many_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("runs")
     g.add_argument(
         "--methods",
-        default="fade,wd,reset,none",
+        default=",".join(DEFAULT_COMPARISON),
         metavar="A,B",
-        help=f"comma-separated methods (default: fade,wd,reset,none); {_METHODS_HELP}",
+        help=f"comma-separated methods (default: {','.join(DEFAULT_COMPARISON)}); {_METHODS_HELP}",
     )
     g.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds per method (default 3)")
     g.add_argument("--seed", type=int, default=0, metavar="S", help="first seed (default 0)")

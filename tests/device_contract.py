@@ -50,7 +50,7 @@ def model_to_meta(model: Any) -> Any:
     The move keeps each ``nn.Parameter`` object, as ``.to("cuda")`` does (torch otherwise
     makes new Parameters when the storage type changes, cpu -> meta, a difference of the
     stand-in, not of CUDA): it runs with ``torch.__future__``'s swap-on-conversion on, so the
-    optimizers, hooks and interventions holding the parameters keep holding them. This is the
+    optimizers, hooks and methods holding the parameters keep holding them. This is the
     one way the tests move a model. Optimizer state is dropped (it is re-created lazily on the
     new device at the next step); SAC's entropy coefficient and its optimizer are moved too.
     Returns ``model``.

@@ -12,7 +12,7 @@ agent is SB3's DQN with the blog's hyperparameters:
   (greedy actions, epsilon 0), learning from crossing 16 on (~32 steps), a time limit of
   2 steps that ends the episode (stored as done: ``handle_timeout_termination=False``),
   ``replay_ratio`` gradient steps per environment step (the blog's example run: 4).
-- Resets: fade_rl's :class:`~fade_rl.agents.baselines.ResetCallback` on the whole critic
+- Resets: fade_rl's :class:`~fade_rl.methods.ResetCallback` on the whole critic
   (online and target network, optimizer state) every ``reset_every`` environment steps;
   the blog counts its reset period in crossings (10 to 500), and a crossing is 1 or 2
   steps, so 200 steps is roughly 100 to 200 crossings.
@@ -46,7 +46,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 import fade_rl.envs  # noqa: F401 - registers fade_rl/FrozenLake-SwitchingGoal-v0
 from fade_rl.agents import FadeDQN
-from fade_rl.agents.baselines import ResetCallback
+from fade_rl.methods import ResetCallback
 
 ENV_ID = "fade_rl/FrozenLake-SwitchingGoal-v0"
 SWITCH = 200  # the registered id's switch: crossing 200 is the first on the new map

@@ -2,7 +2,7 @@
 Phenomenon in Deep Reinforcement Learning").
 
 Plain SB3 DQN against the same DQN with fade_rl's
-:class:`~fade_rl.agents.baselines.ReDoCallback` (tau 0.1, every ``redo_every`` steps), on
+:class:`~fade_rl.methods.ReDoCallback` (tau 0.1, every ``redo_every`` steps), on
 CartPole-v1 with rl-baselines3-zoo's DQN hyperparameters (Q network 4 -> 256 -> 256 -> 2,
 lr 2.3e-3, batch 64, 128 gradient steps every 256 environment steps). Every ``every``
 steps both runs measure the tau-dormant share of the Q network's hidden units on 512
@@ -27,7 +27,7 @@ import torch
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from fade_rl.agents.baselines import ReDoCallback
+from fade_rl.methods import ReDoCallback
 from fade_rl.metrics.functional import dormant_ratio
 from fade_rl.parts import critic_networks, run_critics
 

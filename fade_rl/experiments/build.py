@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fade_rl.experiments.config import ConfigError, ExperimentConfig
-from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.policies import resolve_policy
+from fade_rl.methods import REGISTRY
 
 if TYPE_CHECKING:
     from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -63,7 +63,7 @@ def make_env(config: ExperimentConfig) -> Any:
 
 
 def algorithm_class(config: ExperimentConfig) -> type[OffPolicyAlgorithm]:
-    """FadeDQN/FadeSAC/FadeTD3 for method ``fade``, SB3's DQN/SAC/TD3 otherwise."""
+    """FadeDQN/FadeSAC/FadeTD3 when the method's spec asks for them, SB3's DQN/SAC/TD3 otherwise."""
     from stable_baselines3 import DQN, SAC, TD3
 
     from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3
@@ -94,7 +94,7 @@ def build_model(config: ExperimentConfig, env: Any, **changes: Any) -> Any:
 
 
 def method_callbacks(config: ExperimentConfig) -> list[Any]:
-    """The SB3 callbacks that apply the run's method (from :data:`~.methods.REGISTRY`)."""
+    """The SB3 callbacks that apply the run's method (from :data:`~fade_rl.methods.REGISTRY`)."""
     spec = REGISTRY[config.method]
     if spec.params is None:
         return []
@@ -125,7 +125,8 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
     except Exception as exc:
         raise ConfigError(
             f"{source}: algo ({config.algo.name}, {config.algo.policy}"
-            f"{', method fade' if config.method == 'fade' else ''}): {_first_line(exc)}"
+            f"{', method ' + config.method if REGISTRY[config.method].fade else ''}): "
+            f"{_first_line(exc)}"
         ) from None
     finally:
         env.close()

@@ -24,6 +24,7 @@ from typing import Any
 
 from fade_rl.experiments.folder import RunError, RunFolder
 from fade_rl.experiments.logs import write_atomic
+from fade_rl.methods import REGISTRY
 
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
@@ -92,7 +93,7 @@ class Checkpointer:
     """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's).
 
     ``extra`` holds ``callbacks`` (the method's), ``counters`` (the method's
-    :attr:`~fade_rl.experiments.methods.MethodSpec.counters`), ``recorder``,
+    :attr:`~fade_rl.methods.MethodSpec.counters`), ``recorder``,
     ``plasticity`` (or ``None``), ``wall_time``, ``session_start`` and ``guard`` (a
     NonFiniteGuard or ``None``: checked before every save, so a checkpoint never holds a
     non-finite parameter).
@@ -224,14 +225,12 @@ def _verify(folder: Path) -> dict[str, Any]:
     return state
 
 
-def _check_injected(states: Sequence[dict[str, Any]]) -> None:
-    """Refuse a checkpoint taken after a plasticity injection (its heads cannot be rebuilt)."""
-    for entry in states:
-        if entry.get("counters", {}).get("n_injections"):
-            raise RunError(
-                f"the model was plasticity-injected ({entry['counters']['n_injections']} times; "
-                "SB3's load rebuilds plain heads), so it cannot resume from this checkpoint"
-            )
+def _check_resumable(method: str, states: Sequence[dict[str, Any]]) -> None:
+    """Refuse a checkpoint the method's spec cannot resume from (given its callbacks' counters)."""
+    counters = {k: v for entry in states for k, v in entry.get("counters", {}).items()}
+    reason = REGISTRY[method].cannot_resume(counters)
+    if reason is not None:
+        raise RunError(f"{reason}, so it cannot resume from this checkpoint")
 
 
 def _load_one(
@@ -248,7 +247,7 @@ def _load_one(
     from fade_rl.experiments.build import algorithm_class, make_env, resolve_device
 
     step = int(state["step"])
-    _check_injected(state["callbacks"])
+    _check_resumable(config.method, state["callbacks"])
     device = resolve_device(config.device)
     if state["env_saved"]:
         with (folder / "env.pkl").open("rb") as fh:

@@ -34,15 +34,15 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from fade_rl.experiments.checks import (
     ConfigError,
-    StrictModel,
     check_device,
     check_hyperparams,
     non_finite_key,
 )
-from fade_rl.experiments.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
 from fade_rl.experiments.policies import CriticConfig, check_policy
 from fade_rl.experiments.strict_yaml import YamlError, YamlSyntaxError, load_yaml
+from fade_rl.methods import METHOD_HELP, METHODS, PROPOSED, REGISTRY, MethodsConfig
 from fade_rl.metrics.settings import check_setting
+from fade_rl.strict import StrictModel
 
 __all__ = [
     "ALGOS",
@@ -165,7 +165,7 @@ class ExperimentConfig(_Strict):
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$", max_length=MAX_NAME)
     env: EnvConfig
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    method: str = "fade"
+    method: str = PROPOSED
     methods: MethodsConfig = Field(default_factory=MethodsConfig)  # type: ignore[valid-type]
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -193,7 +193,7 @@ class ExperimentConfig(_Strict):
         return check_device(value)
 
     def method_params(self) -> dict[str, Any]:
-        """The hyperparameters of ``self.method`` (empty for ``none``)."""
+        """The hyperparameters of ``self.method`` (empty for a method without params)."""
         if REGISTRY[self.method].params is None:
             return {}
         return dict(getattr(self.methods, self.method).model_dump())

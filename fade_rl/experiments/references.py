@@ -28,6 +28,7 @@ import numpy as np
 
 from fade_rl.experiments.config import ExperimentConfig, validate_config
 from fade_rl.experiments.sweep import Job
+from fade_rl.methods import PLAIN
 
 __all__ = [
     "REFERENCES",
@@ -69,7 +70,7 @@ def task_config(
     """The config of a ceiling run: the task frozen, ``steps`` steps, method ``none``."""
     data = setting.to_dict()
     data["env"]["kwargs"] = _merge(data["env"]["kwargs"], env_kwargs)
-    data.update(name=f"{setting.name}__task{index}", method="none", seed=seed)
+    data.update(name=f"{setting.name}__task{index}", method=PLAIN, seed=seed)
     data["budget"]["n_timesteps"] = steps
     logging = data["logging"]
     logging["checkpoint_interval"] = min(logging["checkpoint_interval"], steps)

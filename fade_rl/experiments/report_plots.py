@@ -126,7 +126,7 @@ def plot_setting(
         files.append(save_figure(fig, out / f"plasticity_{setting}.png"))
 
     rates: dict[str, list[np.ndarray]] = defaultdict(list)
-    for r in by_method.get("fade", []):
+    for r in runs:  # the runs whose method learns decay rates saved them
         path = r.path / "lambda.npz"
         if path.is_file():
             with np.load(path) as data:

@@ -50,8 +50,8 @@ from fade_rl.experiments.config import ConfigError, ExperimentConfig, read_yaml,
 from fade_rl.experiments.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
 from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
 from fade_rl.experiments.logs import EPISODES, read_episodes, write_atomic
-from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.summary import package_versions, summarize
+from fade_rl.methods import REGISTRY
 
 __all__ = [
     "RunError",
@@ -259,7 +259,7 @@ def _train_locked(
             model.logger.close()
         env.close()
 
-    if config.method == "fade" and hasattr(model, "fade_decay_rates"):
+    if REGISTRY[config.method].fade and hasattr(model, "fade_decay_rates"):
         rates = {k: v.detach().cpu().numpy() for k, v in model.fade_decay_rates().items()}
         np.savez_compressed(run_dir / "lambda.npz", **rates)
     model.save(run_dir / "final_model.zip")

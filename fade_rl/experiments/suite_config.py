@@ -6,7 +6,8 @@ suite needs to score it: the ``task_keys`` that name a segment's task among its
 merged into the config's, freezing the schedules) and for how many steps its references
 train (``steps``, one segment's budget). A *tier* picks settings and whether methods are
 tuned. A method's *grid* is one knob and its values; ``"x0.5"`` multiplies the setting's own
-value of the key.
+value of the key. A method the manifest gives no grid tunes its spec's default grid
+(:attr:`~fade_rl.methods.MethodSpec.grid`).
 
 Example:
     >>> suite = load_suite("configs/suite/suite.yaml")
@@ -32,7 +33,7 @@ from fade_rl.experiments.config import (
     parse_override,
     read_yaml,
 )
-from fade_rl.experiments.methods import METHODS
+from fade_rl.methods import METHODS, REGISTRY
 
 __all__ = ["TIERS", "Grid", "SettingSpec", "SuiteSpec", "TaskSpec", "load_suite"]
 
@@ -134,11 +135,11 @@ class TierSpec(_Strict):
 
 
 class SuiteSpec(_Strict):
-    """The whole manifest."""
+    """The whole manifest (``grids`` holds every method's: the manifest's or its spec's)."""
 
     tuning_seeds: list[int] = Field(min_length=1)
     reference_seeds: list[int] = Field(min_length=1)
-    grids: dict[str, Grid]
+    grids: dict[str, Grid] = Field(default_factory=dict)
     sensitivity: SensitivitySpec | None = None
     tiers: dict[str, TierSpec]
     settings: dict[str, SettingSpec]
@@ -153,9 +154,9 @@ class SuiteSpec(_Strict):
         unknown = [m for m in self.grids if m not in METHODS]
         if unknown:
             raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
-        missing = [m for m in METHODS if m not in self.grids]
-        if missing:
-            raise ValueError(f"grids: method {missing[0]!r} has no grid; every method needs one")
+        for m in METHODS:
+            if m not in self.grids:
+                self.grids[m] = Grid(**REGISTRY[m].grid.as_dict())
         sizes = {len(g.values) for g in self.grids.values()}
         if len(sizes) > 1:
             raise ValueError("grids: every method needs the same number of values (same budget)")

@@ -343,11 +343,11 @@ def make_suite_report(
         with warnings.catch_warnings():  # nan-means over bins no seed reached yet
             warnings.simplefilter("ignore", RuntimeWarning)
             files += plot_setting(setting, [r for r, _ in runs], scalars, out_dir)
-        fade_frames = [scalars[r.path] for r, _ in runs if r.method == "fade"]
-        finals = [f for f in (_lambda_finals(x) for x in fade_frames) if f]
+        frames = [scalars[r.path] for r, _ in runs]  # only models with decay rates log them
+        finals = [f for f in (_lambda_finals(x) for x in frames) if f]
         if finals:
             spread[setting] = lambda_spread(finals)
-            series = _lambda_series(fade_frames)
+            series = _lambda_series(frames)
             if series:
                 files.append(plot_lambda_time(setting, series, shifts, out_dir))
         lines += [f"![{name}]({name})" for name in files] + [""]

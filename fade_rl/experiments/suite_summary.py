@@ -22,6 +22,7 @@ from fade_rl.experiments.suite_stats import (
     performance_profile,
     probability_of_improvement,
 )
+from fade_rl.methods import PROPOSED
 
 __all__ = ["ALL", "score_section"]
 
@@ -54,13 +55,13 @@ def _table(
     iqm = iqm_with_ci(dict(score), reps)
     final_iqm = iqm_with_ci({m: x for m, x in final.items() if np.isfinite(x).all()}, reps)
     poi: dict[str, tuple] = {}
-    if "fade" in score:
+    if PROPOSED in score:
         for m in methods:
-            if m != "fade":
-                poi[m] = probability_of_improvement(score["fade"], score[m], reps)
+            if m != PROPOSED:
+                poi[m] = probability_of_improvement(score[PROPOSED], score[m], reps)
     lines = [
         "| method | scored runs | score IQM [95% CI] | final score IQM [95% CI] "
-        "| P(fade > method) [95% CI] |",
+        f"| P({PROPOSED} > method) [95% CI] |",
         "|---|---|---|---|---|",
     ]
     rows = []
@@ -81,12 +82,12 @@ def _table(
                 "final_iqm": f[0] if f else None,
                 "final_ci_low": f[1] if f else None,
                 "final_ci_high": f[2] if f else None,
-                "p_fade_better": p[0] if p else None,
+                f"p_{PROPOSED}_better": p[0] if p else None,
                 "p_ci_low": p[1] if p else None,
                 "p_ci_high": p[2] if p else None,
             }
         )
-    return [*lines, ""], rows, iqm, {f"fade,{m}": v for m, v in poi.items()}
+    return [*lines, ""], rows, iqm, {f"{PROPOSED},{m}": v for m, v in poi.items()}
 
 
 def _segments(setting: str, segment_rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -144,7 +145,7 @@ def score_section(
         "step-weighted over the run (the area under the normalized curve). Final score: "
         "the last segment's. A run without a score (failed, no references, a segment "
         "without an episode) is counted in `runs.csv` with its problem, not here. IQM with "
-        f"95% stratified bootstrap CIs (rliable, {reps} resamples); P(fade > method): "
+        f"95% stratified bootstrap CIs (rliable, {reps} resamples); P({PROPOSED} > method): "
         "rliable's probability of improvement (Mann-Whitney, ties count one half), CI from "
         "its stratified independent bootstrap.",
         "",

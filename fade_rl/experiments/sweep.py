@@ -39,6 +39,7 @@ from fade_rl.experiments.config import (
     validate_config,
 )
 from fade_rl.experiments.folder import FAILURE, FolderBusyError, RunFolder, run_dir_for
+from fade_rl.methods import REGISTRY
 
 __all__ = [
     "Job",
@@ -162,9 +163,9 @@ def make_jobs(
                 for seed in seeds:
                     data = {**setting.to_dict(), "method": method, "seed": seed}
                     config = validate_config(data, source)
-                    if (method == "fade") not in built:
+                    if REGISTRY[method].fade not in built:
                         check_buildable(config, source)
-                        built.add(method == "fade")
+                        built.add(REGISTRY[method].fade)
                     jobs.append(Job(config.to_dict(), str(log_folder), tuple(command)))
     labels = [job.label for job in jobs]
     if len(set(labels)) != len(labels):

@@ -16,7 +16,7 @@ from fade_rl.agents.architectures import (
     critic_arch_policy,
     critic_mlp_with_options,
 )
-from tests.agents.baselines_fidelity.models import (
+from tests.methods.fidelity.models import (
     assert_every_trainable_parameter_is_optimized,
     critic_nets,
     tiny,

@@ -74,7 +74,7 @@ def test_grid_values_with_x_multiply_the_settings_own_value() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"grids": {"none": {"key": "learning_rate", "values": [1]}}}, "has no grid"),
+        ({"grids": {"none": {"key": "learning_rate", "values": [1]}}}, "same number of values"),
         ({"tiers": {"smoke": {"tune": False}}}, "give exactly"),
     ],
 )

@@ -16,7 +16,7 @@ from stable_baselines3 import DQN
 from torch import nn
 
 from benchmarks.paper import primacy_bias, redo_dormant
-from fade_rl.agents.baselines import ResetCallback
+from fade_rl.methods import ResetCallback
 
 
 def test_score_counts_crossings_after_the_switch_to_the_first_success() -> None:

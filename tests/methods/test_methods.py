@@ -1,4 +1,4 @@
-"""Baselines: each changes what it says and leaves the rest alone, on vanilla and FADE models."""
+"""Methods: each changes what it says and leaves the rest alone, on vanilla and FADE models."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import torch as th
 from stable_baselines3 import DQN, PPO, SAC, TD3
 
 from fade_rl import FadeDQN, FadeSAC
-from fade_rl.agents.baselines import (
+from fade_rl.agents.common import no_distribution_validation
+from fade_rl.methods import (
     ContinualBackpropCallback,
     InjectionCallback,
     L2InitCallback,
@@ -28,7 +29,6 @@ from fade_rl.agents.baselines import (
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.agents.common import no_distribution_validation
 from fade_rl.parts import (
     critic_loss,
     critic_networks,
@@ -38,9 +38,8 @@ from fade_rl.parts import (
     run_critics,
     td_targets,
 )
+from tests.agents.helpers import RewardFlip, fix_replay_batch
 from tests.device_contract import META, HostReads, model_to_meta
-
-from .helpers import RewardFlip, fix_replay_batch
 
 
 def _snapshot(module: th.nn.Module) -> dict[str, th.Tensor]:
@@ -159,7 +158,7 @@ def test_weight_decay_validation(kwargs: dict, error: type, message: str) -> Non
         add_weight_decay(DQN("MlpPolicy", "CartPole-v1"), **kwargs)
 
 
-def test_baselines_refuse_other_algorithms() -> None:
+def test_methods_refuse_other_algorithms() -> None:
     ppo = PPO("MlpPolicy", "CartPole-v1", n_steps=64)
     for call in (
         lambda: add_weight_decay(ppo, 0.1),
@@ -400,11 +399,9 @@ def test_redo_validation() -> None:
 
 # ------------------------------------------------------------------ device contract
 @pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
-def test_every_intervention_runs_on_the_models_device(
-    cls: type, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_method_runs_on_the_models_device(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
-    intervention must compute on the model's device. ReDo reads its unit counts once, in
+    method must compute on the model's device. ReDo reads its unit counts once, in
     :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
     reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
@@ -451,7 +448,7 @@ def _critic_step_on_meta(model: Any) -> None:
 
 
 @pytest.mark.parametrize("cls", [DQN, FadeDQN, SAC, TD3])
-def test_every_new_intervention_runs_on_the_models_device(
+def test_every_newer_method_runs_on_the_models_device(
     cls: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """l2init, cbp, injection and TRAC on ``meta``: their step hooks, cbp's replacements and
@@ -480,8 +477,8 @@ def test_every_new_intervention_runs_on_the_models_device(
     assert all(p.device == META for p in model.policy.parameters())
 
 
-@pytest.mark.parametrize("name", ["redo", "reset", "shrink_perturb", "weight_decay"])
+@pytest.mark.parametrize("name", ["redo", "reset", "snp", "wd"])
 def test_docstring_examples(name: str) -> None:
-    module = importlib.import_module(f"fade_rl.agents.baselines.{name}")
+    module = importlib.import_module(f"fade_rl.methods.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch as th
+from pydantic import Field, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     TARGETS,
     Periodic,
@@ -21,7 +23,7 @@ from fade_rl.parts import (
     target_parameters,
 )
 
-__all__ = ["ResetCallback", "reset_parameters"]
+__all__ = ["SPEC", "ResetCallback", "ResetParams", "reset_parameters"]
 
 
 def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
@@ -115,7 +117,7 @@ class ResetCallback(BaseCallback):
     def _reset(self, why: str) -> None:
         reset_parameters(self.model, self.target)
         self.n_resets += 1
-        self.logger.record("baselines/n_resets", self.n_resets)
+        self.logger.record(f"{TAG}/n_resets", self.n_resets)
         if self.verbose:
             print(f"ResetCallback: reset {self.target} at step {self.num_timesteps} ({why})")
 
@@ -131,3 +133,33 @@ class ResetCallback(BaseCallback):
         if due:
             self._reset(why)
         return True
+
+
+# ---------------------------------------------------------------------------- the method
+class ResetParams(MethodParams):
+    """Resets: every ``every`` steps and/or at each environment shift."""
+
+    target: Literal["head", "critic", "all"] = "critic"
+    every: int | None = Field(default=None, ge=1)
+    at_shift: bool = True
+
+    @model_validator(mode="after")
+    def _some_trigger(self) -> ResetParams:
+        if self.every is None and not self.at_shift:
+            raise ValueError("set every (steps) and/or at_shift: true")
+        return self
+
+
+def _callbacks(p: ResetParams) -> list[BaseCallback]:
+    key = SHIFT_KEY if p.at_shift else None
+    return [ResetCallback(target=p.target, every=p.every, shift_info_key=key)]
+
+
+SPEC = MethodSpec(
+    "reset",
+    "resets",
+    TuningGrid("methods.reset.target", ("head", "critic", "all")),
+    ResetParams,
+    _callbacks,
+    counters=("n_resets",),
+)

@@ -37,12 +37,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch as th
+from pydantic import Field, field_validator
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import check_model, optimizers_of
 
-__all__ = ["TRAC", "TRACCallback", "erfi"]
+__all__ = ["SPEC", "TRAC", "TRACCallback", "TracParams", "erfi"]
 
 #: Taylor terms of :func:`erfi`: enough for every float64 argument whose erfi is finite
 #: (|x| < 26.7: the terms peak near n = x^2 ~ 710 and are below 1e-17 of the sum by n = 1100).
@@ -294,7 +296,7 @@ class TRACCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.trac is not None:  # one host read per rollout, which also raises an overflow
-            self.logger.record("baselines/trac_scale", self.trac.scale)
+            self.logger.record(f"{TAG}/trac_scale", self.trac.scale)
 
     def _on_training_end(self) -> None:
         if self.trac is not None:
@@ -309,3 +311,33 @@ class TRACCallback(BaseCallback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore TRAC's state before ``learn`` resumes."""
         self._saved = state
+
+
+# ---------------------------------------------------------------------------- the method
+class TracParams(MethodParams):
+    """TRAC (Muppidi et al. 2024) around the critic optimizer; the paper's defaults."""
+
+    betas: list[float] = Field(default_factory=lambda: list(_DEFAULT_BETAS), min_length=1)
+    s_prev: float = Field(default=1e-8, gt=0)
+    eps: float = Field(default=1e-8, gt=0)
+
+    @field_validator("betas")
+    @classmethod
+    def _in_unit_interval(cls, value: list[float]) -> list[float]:
+        bad = [b for b in value if not 0 < b < 1]
+        if bad:
+            raise ValueError(f"each beta must be in (0, 1), got {bad[0]}")
+        return value
+
+
+def _callbacks(p: TracParams) -> list[BaseCallback]:
+    return [TRACCallback(p.betas, p.s_prev, p.eps)]
+
+
+SPEC = MethodSpec(
+    "trac",
+    "TRAC optimizer",
+    TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
+    TracParams,
+    _callbacks,
+)

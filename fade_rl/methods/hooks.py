@@ -1,4 +1,4 @@
-"""A callback whose intervention is a set of optimizer hooks, live only while ``learn`` runs."""
+"""A callback whose method is a set of optimizer hooks, live only while ``learn`` runs."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ __all__ = ["HookCallback"]
 class HookCallback(BaseCallback):
     """Installs hooks (:meth:`_install`) when training starts and removes them when it ends.
 
-    Subclasses: :class:`~fade_rl.agents.baselines.WeightDecayCallback`,
-    :class:`~fade_rl.agents.baselines.L2InitCallback`.
+    Subclasses: :class:`~fade_rl.methods.WeightDecayCallback`,
+    :class:`~fade_rl.methods.L2InitCallback`.
     """
 
     def __init__(self, verbose: int = 0) -> None:

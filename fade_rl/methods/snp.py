@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch as th
+from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     TARGETS,
     Periodic,
@@ -17,7 +21,7 @@ from fade_rl.parts import (
     target_modules,
 )
 
-__all__ = ["ShrinkPerturbCallback", "shrink_perturb"]
+__all__ = ["SPEC", "ShrinkPerturbCallback", "SnpParams", "shrink_perturb"]
 
 
 def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -> None:
@@ -80,5 +84,28 @@ class ShrinkPerturbCallback(BaseCallback):
         if self._period.due(self.num_timesteps):
             shrink_perturb(self.model, self.alpha, self.target)
             self.n_applied += 1
-            self.logger.record("baselines/n_shrink_perturb", self.n_applied)
+            self.logger.record(f"{TAG}/n_shrink_perturb", self.n_applied)
         return True
+
+
+# ---------------------------------------------------------------------------- the method
+class SnpParams(MethodParams):
+    """Shrink & perturb: ``theta = alpha * theta + (1 - alpha) * fresh`` every ``every`` steps."""
+
+    alpha: float = Field(default=0.8, ge=0, le=1)
+    every: int = Field(default=5000, ge=1)
+    target: Literal["head", "critic", "all"] = "critic"
+
+
+def _callbacks(p: SnpParams) -> list[BaseCallback]:
+    return [ShrinkPerturbCallback(p.alpha, p.every, target=p.target)]
+
+
+SPEC = MethodSpec(
+    "snp",
+    "shrink & perturb",
+    TuningGrid("methods.snp.alpha", (0.5, 0.8, 0.95)),
+    SnpParams,
+    _callbacks,
+    counters=("n_applied",),
+)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch as th
+from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.agents.baselines.hooks import HookCallback
+from fade_rl.methods.hooks import HookCallback
+from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     check_choice,
     check_model,
@@ -17,7 +20,7 @@ from fade_rl.parts import (
     target_parameters,
 )
 
-__all__ = ["WeightDecayCallback", "add_weight_decay"]
+__all__ = ["SPEC", "WdParams", "WeightDecayCallback", "add_weight_decay"]
 
 _TARGETS = ("head", "critic")
 
@@ -94,3 +97,24 @@ class WeightDecayCallback(HookCallback):
 
     def _install(self) -> list[RemovableHandle]:
         return add_weight_decay(self.model, self.weight_decay, self.target)
+
+
+# ---------------------------------------------------------------------------- the method
+class WdParams(MethodParams):
+    """Fixed decoupled weight decay (AdamW-style) on the head or the whole critic."""
+
+    weight_decay: float = Field(default=1e-2, ge=0)
+    target: Literal["head", "critic"] = "head"
+
+
+def _callbacks(p: WdParams) -> list[BaseCallback]:
+    return [WeightDecayCallback(p.weight_decay, target=p.target)]
+
+
+SPEC = MethodSpec(
+    "wd",
+    "fixed weight decay",
+    TuningGrid("methods.wd.weight_decay", (0.001, 0.01, 0.1)),
+    WdParams,
+    _callbacks,
+)

@@ -21,10 +21,9 @@ from fade_rl.experiments.config import (
     validate_config,
 )
 from fade_rl.experiments.folder import RunError
-from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.run import run_dir_for, train_run
-
-from .helpers import fast_config
+from fade_rl.methods import REGISTRY
+from tests.experiments.helpers import fast_config
 
 torch.set_num_threads(1)
 

@@ -9,8 +9,8 @@ import pytest
 import torch as th
 from scipy.special import erfi
 
-from fade_rl.agents.baselines import TRAC, TRACCallback
-from tests.agents.baselines_fidelity.models import (
+from fade_rl.methods import TRAC, TRACCallback
+from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
     tiny,
@@ -125,7 +125,7 @@ def test_trac_validation(kwargs, message) -> None:
 
 def test_erfi_matches_scipy_over_the_range_trac_uses() -> None:
     """float64 erfi on the device: 1e-10 relative to scipy wherever erfi is finite."""
-    from fade_rl.agents.baselines.trac import erfi as torch_erfi
+    from fade_rl.methods.trac import erfi as torch_erfi
 
     x = np.concatenate(
         [np.linspace(-26.5, 26.5, 4001), np.logspace(-12, 0, 40), -np.logspace(-12, 0, 40)]

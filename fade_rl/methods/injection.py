@@ -15,23 +15,25 @@ map of its input features: FADE's curvature ``c^T phi^2`` stays exact for it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import torch as th
+from pydantic import Field, field_validator, model_validator
 from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.nn import functional as F
 
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     SupportedModel,
     check_model,
     optimizers_of,
 )
 
-__all__ = ["InjectedHead", "InjectionCallback", "inject_plasticity"]
+__all__ = ["SPEC", "InjectedHead", "InjectionCallback", "InjectionParams", "inject_plasticity"]
 
 
 class InjectedHead(nn.Linear):
@@ -242,7 +244,7 @@ class InjectionCallback(BaseCallback):
         if due:
             inject_plasticity(self.model)
             self.n_injections += 1
-            self.logger.record("baselines/n_injections", self.n_injections)
+            self.logger.record(f"{TAG}/n_injections", self.n_injections)
             if self.verbose:
                 print(f"InjectionCallback: injected at step {self.num_timesteps}")
         return True
@@ -250,3 +252,52 @@ class InjectionCallback(BaseCallback):
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps (JSON-able): the steps already injected at."""
         return {"injected_at": list(self.injected_at)}
+
+
+# ---------------------------------------------------------------------------- the method
+class InjectionParams(MethodParams):
+    """Plasticity injection (Nikishin et al. 2023) at ``at_steps`` and/or at each shift.
+
+    The paper injects once, mid-training, or at each task switch; the default injects at
+    every environment shift.
+    """
+
+    at_steps: list[int] = Field(default_factory=list)
+    at_shift: bool = True
+
+    @field_validator("at_steps")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        bad = [s for s in value if s < 1]
+        if bad:
+            raise ValueError(f"steps must be >= 1, got {bad[0]}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_trigger(self) -> InjectionParams:
+        if not self.at_steps and not self.at_shift:
+            raise ValueError("set at_steps: [steps] and/or at_shift: true")
+        return self
+
+
+def _callbacks(p: InjectionParams) -> list[BaseCallback]:
+    return [InjectionCallback(p.at_steps, SHIFT_KEY if p.at_shift else None)]
+
+
+def _cannot_resume(counters: Mapping[str, Any]) -> str | None:
+    """An injected model cannot resume: SB3's load rebuilds plain heads."""
+    n = counters.get("n_injections")
+    if not n:
+        return None
+    return f"the model was plasticity-injected ({n} times; SB3's load rebuilds plain heads)"
+
+
+SPEC = MethodSpec(
+    "injection",
+    "plasticity injection",
+    TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
+    InjectionParams,
+    _callbacks,
+    counters=("n_injections",),
+    cannot_resume=_cannot_resume,
+)

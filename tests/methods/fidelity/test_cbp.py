@@ -11,8 +11,8 @@ from stable_baselines3 import DQN
 
 from fade_rl import FADE, FadeDQN
 from fade_rl.agents.architectures import CriticArchDQNPolicy
-from fade_rl.agents.baselines import ContinualBackprop, ContinualBackpropCallback
-from tests.agents.baselines_fidelity.models import (
+from fade_rl.methods import ContinualBackprop, ContinualBackpropCallback
+from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
     tiny,

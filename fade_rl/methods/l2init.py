@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch as th
+from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.agents.baselines.hooks import HookCallback
+from fade_rl.methods.hooks import HookCallback
+from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     check_choice,
     check_model,
@@ -17,7 +20,7 @@ from fade_rl.parts import (
     target_parameters,
 )
 
-__all__ = ["L2InitCallback", "add_l2_init"]
+__all__ = ["SPEC", "L2InitCallback", "L2InitParams", "add_l2_init"]
 
 _TARGETS = ("head", "critic", "all")
 
@@ -126,3 +129,28 @@ class L2InitCallback(HookCallback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore ``theta_0`` from :meth:`state_dict` (before ``learn`` resumes)."""
         self.initial = state["initial"]
+
+
+# ---------------------------------------------------------------------------- the method
+class L2InitParams(MethodParams):
+    """L2 Init (Kumar et al. 2023): ``coefficient * ||theta - theta_0||^2`` on the target.
+
+    The paper searches the coefficient over 1e-2 ... 1e-5; the default 1e-3 is the middle
+    of that range (not tuned here).
+    """
+
+    coefficient: float = Field(default=1e-3, ge=0)
+    target: Literal["head", "critic", "all"] = "critic"
+
+
+def _callbacks(p: L2InitParams) -> list[BaseCallback]:
+    return [L2InitCallback(p.coefficient, target=p.target)]
+
+
+SPEC = MethodSpec(
+    "l2init",
+    "L2 Init toward the initial weights",
+    TuningGrid("methods.l2init.coefficient", (0.0001, 0.001, 0.01)),
+    L2InitParams,
+    _callbacks,
+)

@@ -9,8 +9,8 @@ from stable_baselines3 import DQN
 from torch import nn
 
 from fade_rl import FadeDQN, FadeSAC
-from fade_rl.agents.baselines import InjectedHead, InjectionCallback, inject_plasticity
-from tests.agents.baselines_fidelity.models import (
+from fade_rl.methods import InjectedHead, InjectionCallback, inject_plasticity
+from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
     critic_inputs,

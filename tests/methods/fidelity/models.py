@@ -1,4 +1,4 @@
-"""Tiny SB3 models with a filled replay buffer, and the checks every intervention must pass."""
+"""Tiny SB3 models with a filled replay buffer, and the checks every method must pass."""
 
 from __future__ import annotations
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import cast
 
 import torch as th
+from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     Periodic,
     SupportedModel,
@@ -23,7 +25,7 @@ from fade_rl.parts import (
     zero_optimizer_state,
 )
 
-__all__ = ["ReDoCallback", "redo"]
+__all__ = ["SPEC", "ReDoCallback", "RedoParams", "redo"]
 
 
 def _recycle(
@@ -99,7 +101,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
             dormant = scores <= tau
             recycled[f"{net.name}/{layer.name}"] = dormant.sum()
             _recycle(model, incoming, outgoing, dormant)
-    # The one host read of the intervention: all counts at once.
+    # The one host read of the method: all counts at once.
     return {name: round(n) for name, n in readout.read_scalars(recycled).items()}
 
 
@@ -138,5 +140,28 @@ class ReDoCallback(BaseCallback):
             if buffer is not None and buffer.size() > 0:
                 counts = redo(self.model, self.tau, self.batch_size)
                 self.n_recycled += sum(counts.values())
-                self.logger.record("baselines/redo_recycled", self.n_recycled)
+                self.logger.record(f"{TAG}/redo_recycled", self.n_recycled)
         return True
+
+
+# ---------------------------------------------------------------------------- the method
+class RedoParams(MethodParams):
+    """ReDo: recycle tau-dormant units every ``every`` steps."""
+
+    tau: float = Field(default=0.1, ge=0)
+    every: int = Field(default=1000, ge=1)
+    batch_size: int = Field(default=256, ge=1)
+
+
+def _callbacks(p: RedoParams) -> list[BaseCallback]:
+    return [ReDoCallback(tau=p.tau, every=p.every, batch_size=p.batch_size)]
+
+
+SPEC = MethodSpec(
+    "redo",
+    "ReDo",
+    TuningGrid("methods.redo.tau", (0.025, 0.1, 0.3)),
+    RedoParams,
+    _callbacks,
+    counters=("n_recycled",),
+)

@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import torch as th
+from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 from fade_rl.parts import (
     SupportedModel,
     check_fraction,
@@ -41,7 +43,7 @@ from fade_rl.parts import (
     zero_optimizer_state,
 )
 
-__all__ = ["ContinualBackprop", "ContinualBackpropCallback"]
+__all__ = ["SPEC", "CbpParams", "ContinualBackprop", "ContinualBackpropCallback"]
 
 
 def _check_rate(name: str, value: Any, upper_open: bool = False) -> float:
@@ -306,7 +308,7 @@ class ContinualBackpropCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.cbp is not None:
-            self.logger.record("baselines/cbp_replaced", self.cbp.n_replaced)
+            self.logger.record(f"{TAG}/cbp_replaced", self.cbp.n_replaced)
 
     def _on_training_end(self) -> None:
         if self.cbp is not None:
@@ -321,3 +323,25 @@ class ContinualBackpropCallback(BaseCallback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the running state before ``learn`` resumes."""
         self._saved = state
+
+
+# ---------------------------------------------------------------------------- the method
+class CbpParams(MethodParams):
+    """Continual backprop (Dohare et al. 2024), the paper's RL settings as defaults."""
+
+    replacement_rate: float = Field(default=1e-4, ge=0, le=1)
+    decay: float = Field(default=0.99, ge=0, lt=1)
+    maturity_threshold: int = Field(default=100, ge=1)
+
+
+def _callbacks(p: CbpParams) -> list[BaseCallback]:
+    return [ContinualBackpropCallback(p.replacement_rate, p.decay, p.maturity_threshold)]
+
+
+SPEC = MethodSpec(
+    "cbp",
+    "continual backprop",
+    TuningGrid("methods.cbp.replacement_rate", (0.00001, 0.0001, 0.001)),
+    CbpParams,
+    _callbacks,
+)

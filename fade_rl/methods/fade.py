@@ -1,0 +1,43 @@
+"""FADE: the critic heads learn their own decay rates (the FADE optimizer in the Fade agents).
+
+The method itself lives in :mod:`fade_rl.optim` (the optimizer) and the Fade agent classes
+(FadeDQN/FadeSAC/FadeTD3); this module says how a run asks for it: its params are the
+agents' ``fade_kwargs``.
+
+Example:
+    >>> SPEC.fade, FadeParams().meta_lr
+    (True, 1.0)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+
+__all__ = ["SPEC", "FadeParams"]
+
+
+class FadeParams(MethodParams):
+    """FADE's hyperparameters (``fade_kwargs`` of FadeDQN/FadeSAC/FadeTD3).
+
+    Example:
+        >>> FadeParams(meta_lr=10).model_dump()
+        {'meta_lr': 10.0, 'init_decay': 0.0001, 'base': None, 'idbd': None}
+    """
+
+    meta_lr: float = Field(default=1.0, gt=0)
+    init_decay: float = Field(default=1e-4, gt=0, le=1)
+    base: Literal["adam", "sgd"] | None = None
+    idbd: bool | None = None
+
+
+SPEC = MethodSpec(
+    "fade",
+    "FADE",
+    TuningGrid("methods.fade.meta_lr", (1, 10, 100)),
+    FadeParams,
+    fade=True,
+)
