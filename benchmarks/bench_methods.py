@@ -33,7 +33,7 @@ from fade_rl.agents.baselines import (
     add_weight_decay,
     inject_plasticity,
 )
-from fade_rl.parts import optimizers_of
+from fade_rl.algos import optimizers_of
 
 # method -> (uses the FADE algorithm, what to do to a ready model)
 METHODS: dict[str, tuple[bool, Callable[[Any], Any]]] = {

@@ -45,8 +45,8 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 import fade_rl.envs  # noqa: F401 - registers fade_rl/FrozenLake-SwitchingGoal-v0
-from fade_rl.agents import FadeDQN
 from fade_rl.agents.baselines import ResetCallback
+from fade_rl.algos import FadeDQN
 
 ENV_ID = "fade_rl/FrozenLake-SwitchingGoal-v0"
 SWITCH = 200  # the registered id's switch: crossing 200 is the first on the new map

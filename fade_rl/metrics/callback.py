@@ -13,7 +13,7 @@ The callback schedules and writes; each concern lives in its own module:
 * :mod:`fade_rl.metrics.writer` -- history, latest values and the TensorBoard output.
 
 Every tag is listed in ``docs/metrics.md``. Everything is computed on the model's device
-and read to the host once per measurement (:mod:`fade_rl.parts.readout`). The callback
+and read to the host once per measurement (:mod:`fade_rl.nets.readout`). The callback
 leaves training exactly as it would have been: numpy's and torch's random state and the
 policy's mode are restored after each measurement, and ``.grad`` is never written.
 """
@@ -31,12 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
-from fade_rl.metrics.episodes import EpisodeLog
-from fade_rl.metrics.measure import final_layer_means, isolated, measure_critics
-from fade_rl.metrics.probing import memory_scores, probe_critics, record_reference, to_device
-from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
-from fade_rl.metrics.writer import Writer
-from fade_rl.parts import (
+from fade_rl.algos import (
     CriticNetwork,
     Periodic,
     check_model,
@@ -46,6 +41,11 @@ from fade_rl.parts import (
     critic_networks,
     readout,
 )
+from fade_rl.metrics.episodes import EpisodeLog
+from fade_rl.metrics.measure import final_layer_means, isolated, measure_critics
+from fade_rl.metrics.probing import memory_scores, probe_critics, record_reference, to_device
+from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
+from fade_rl.metrics.writer import Writer
 
 __all__ = ["PlasticityCallback"]
 

@@ -4,7 +4,7 @@ The metrics of one hidden layer are listed in :func:`layer_metrics`, those of a 
 parameters in :func:`parameter_metrics` and those of a head's outputs in
 :func:`head_metrics`: adding a metric means adding a line to one of them (its definition
 goes to :mod:`fade_rl.metrics.functional`). Nothing here reads a value on the host; the
-callback reads them all at once (:mod:`fade_rl.parts.readout`).
+callback reads them all at once (:mod:`fade_rl.nets.readout`).
 
 Example:
     >>> import torch
@@ -23,8 +23,7 @@ import torch as th
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
-from fade_rl.metrics import functional as F
-from fade_rl.parts import (
+from fade_rl.algos import (
     CriticNetwork,
     critic_loss,
     decay_rate_tags,
@@ -32,6 +31,7 @@ from fade_rl.parts import (
     run_critics,
     td_targets,
 )
+from fade_rl.metrics import functional as F
 
 __all__ = [
     "final_layer_means",

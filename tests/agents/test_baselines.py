@@ -28,8 +28,7 @@ from fade_rl.agents.baselines import (
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.agents.common import no_distribution_validation
-from fade_rl.parts import (
+from fade_rl.algos import (
     critic_loss,
     critic_networks,
     critic_optimizer,
@@ -38,9 +37,9 @@ from fade_rl.parts import (
     run_critics,
     td_targets,
 )
+from fade_rl.algos.common import no_distribution_validation
+from tests.algos.helpers import RewardFlip, fix_replay_batch
 from tests.device_contract import META, HostReads, model_to_meta
-
-from .helpers import RewardFlip, fix_replay_batch
 
 
 def _snapshot(module: th.nn.Module) -> dict[str, th.Tensor]:
@@ -405,7 +404,7 @@ def test_every_intervention_runs_on_the_models_device(
 ) -> None:
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
     intervention must compute on the model's device. ReDo reads its unit counts once, in
-    :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
+    :func:`fade_rl.nets.readout.read_scalars`, which the stand-in allows and counts."""
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
     reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
     callbacks = [

@@ -12,7 +12,7 @@ that applies it during ``learn``:
 * plasticity injection: :func:`inject_plasticity`, :class:`InjectionCallback`
 * TRAC: :class:`TRAC`, :class:`TRACCallback`
 
-The networks, parameters and optimizers they act on come from :mod:`fade_rl.parts`.
+The networks, parameters and optimizers they act on come from :mod:`fade_rl.algos`.
 """
 
 from fade_rl.agents.baselines.cbp import ContinualBackprop, ContinualBackpropCallback

@@ -31,7 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.parts import (
+from fade_rl.algos import (
     SupportedModel,
     check_fraction,
     check_model,

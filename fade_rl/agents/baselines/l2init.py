@@ -9,7 +9,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from torch.utils.hooks import RemovableHandle
 
 from fade_rl.agents.baselines.hooks import HookCallback
-from fade_rl.parts import (
+from fade_rl.algos import (
     check_choice,
     check_model,
     check_nonnegative,

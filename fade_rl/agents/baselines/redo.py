@@ -10,7 +10,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
-from fade_rl.parts import (
+from fade_rl.algos import (
     Periodic,
     SupportedModel,
     check_model,
@@ -56,7 +56,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     """Re-initialize the critic's tau-dormant units on a replay batch.
 
     For every hidden layer of each critic MLP (a linear layer followed by another),
-    units with score ``<= tau`` (:func:`fade_rl.parts.dormant_scores` of the layer's output
+    units with score ``<= tau`` (:func:`fade_rl.nets.dormant_scores` of the layer's output
     on the batch) get fresh incoming weights and bias (a new draw of the layer's
     initialization) and zero outgoing weights; the optimizer moments (and FADE traces,
     with decay rates back at ``init_decay``) of exactly those weights are zeroed.

@@ -6,7 +6,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.parts import (
+from fade_rl.algos import (
     TARGETS,
     Periodic,
     check_choice,

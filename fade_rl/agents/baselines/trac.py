@@ -40,7 +40,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.parts import check_model, optimizers_of
+from fade_rl.algos import check_model, optimizers_of
 
 __all__ = ["TRAC", "TRACCallback", "erfi"]
 

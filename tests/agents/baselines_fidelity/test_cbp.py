@@ -10,8 +10,8 @@ import torch as th
 from stable_baselines3 import DQN
 
 from fade_rl import FADE, FadeDQN
-from fade_rl.agents.architectures import CriticArchDQNPolicy
 from fade_rl.agents.baselines import ContinualBackprop, ContinualBackpropCallback
+from fade_rl.algos import CriticArchDQNPolicy
 from tests.agents.baselines_fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
