@@ -1,4 +1,4 @@
-"""Shared helpers of the agents tests: small envs, fixed replay batches, curvature recording."""
+"""Shared helpers of the algos tests: small envs, fixed replay batches, curvature recording."""
 
 from __future__ import annotations
 
@@ -6,8 +6,28 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+
+from fade_rl.algos import FAMILIES, AlgorithmFamily
+
+
+#: A small environment each family's algorithm can act in (a new family adds its own).
+SMALL_ENVS = {"dqn": "CartPole-v1", "sac": "Pendulum-v1", "td3": "Pendulum-v1"}
+
+
+def small_env_id(family: AlgorithmFamily) -> str:
+    """A small environment whose action space the family's algorithm supports."""
+    if family.name not in SMALL_ENVS:
+        raise KeyError(f"tests/algos/helpers.py: give the {family.name} family a SMALL_ENVS entry")
+    return SMALL_ENVS[family.name]
+
+
+#: ``(family, a small environment id)`` for every registered family: what tests parametrize.
+FAMILY_CASES = [
+    pytest.param(family, small_env_id(family), id=name) for name, family in FAMILIES.items()
+]
 
 
 class RewardFlip(gym.Wrapper):

@@ -10,16 +10,21 @@ tests replace that method by a recorder and run everything else on meta.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import torch as th
 from torch.overrides import TorchFunctionMode
 
-from fade_rl import FadeDQN, FadeSAC, FadeTD3
+from fade_rl import FadeDQN
+from fade_rl.nets import CriticPass
+from tests.algos.helpers import FAMILY_CASES
 from tests.device_contract import META, model_to_meta, parameters_kept
 
-CASES = [(FadeDQN, "CartPole-v1"), (FadeSAC, "Pendulum-v1"), (FadeTD3, "Pendulum-v1")]
+CASES = [
+    pytest.param(case.values[0].fade_class, case.values[1], id=case.id) for case in FAMILY_CASES
+]
 
 
 def _filled(algorithm: type, env_id: str, **kwargs: Any) -> Any:
@@ -92,12 +97,15 @@ def _dqn_curvature_calls(device: th.device) -> list[str]:
     head = model.fade_heads["q_net"]
     for p in (head.weight, head.bias):
         p.grad = th.zeros_like(p)
-    phi = th.ones(8, 16, device=device)
-    actions = th.zeros(8, 1, dtype=th.long, device=device)
-    td_errors = th.full((8, 1), 0.5, device=device)
+    passes = {"q_net": CriticPass(head_input=th.ones(8, 16, device=device))}
+    batch = SimpleNamespace(actions=th.zeros(8, 1, dtype=th.long, device=device))
+    q_values = {"q_net": th.zeros(8, 2, device=device)}
+    taken = {"q_net": th.full((8, 1), 0.5, device=device)}  # td errors 0.5 against zeros
+    targets = th.zeros(8, 1, device=device)
     total_norm = th.tensor(20.0, device=device)
     with _Calls() as calls:
-        model._set_dqn_curvature(head, phi, actions, td_errors, total_norm)
+        c = model.family.output_hessian(model, batch, q_values, taken, targets, total_norm)
+        model._set_heads_curvature(passes, c)
     return calls.names
 
 

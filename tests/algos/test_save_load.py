@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch as th
-from stable_baselines3 import DQN, SAC, TD3
+from stable_baselines3 import DQN
 
 from fade_rl import FadeDQN, FadeSAC, FadeTD3
-from fade_rl.algos import FadeCheckpointError
+from fade_rl.algos import FAMILIES, FadeCheckpointError
 
-from .helpers import fix_replay_batch
+from .helpers import FAMILY_CASES, fix_replay_batch
 
 CASES = [
-    (FadeDQN, DQN, "CartPole-v1"),
-    (FadeSAC, SAC, "Pendulum-v1"),
-    (FadeTD3, TD3, "Pendulum-v1"),
+    pytest.param(family.fade_class, family.sb3_class, env_id, id=case.id)
+    for case in FAMILY_CASES
+    for family, env_id in [case.values]
 ]
 
 
@@ -134,7 +134,7 @@ def test_round_trip_through_a_file_object() -> None:
     assert [g["fade"] for g in loaded.critic.optimizer.param_groups] == [False, True]
 
 
-@pytest.mark.parametrize("loader", [SAC, TD3, DQN])
+@pytest.mark.parametrize("loader", [family.sb3_class for family in FAMILIES.values()])
 def test_a_vanilla_loader_of_a_fade_zip_names_itself(loader: type, tmp_path: Path) -> None:
     """Old code named the saving algorithm's SB3 base (DQN.load) whatever loader was called."""
     FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8])).save(tmp_path / "f.zip")
