@@ -36,16 +36,30 @@ class AlgorithmFamily(Protocol):
     ``model`` below is an instance of :attr:`sb3_class` (:meth:`owns` says which models).
     """
 
-    #: The registry key: the config's ``algo.name`` and the CLI's ``--algo``.
-    name: str
-    #: The vanilla SB3 algorithm class (its subclasses belong to the family too).
-    sb3_class: type
-    #: The FADE version of :attr:`sb3_class` (FadeDQN, ...).
-    fade_class: type
-    #: The base class of the algorithm's policies (recognises a saved zip's algorithm).
-    policy_class: type
-    #: The policy class with critic architecture options (layer norm, CReLU).
-    critic_arch_policy: type
+    @property
+    def name(self) -> str:
+        """The registry key: the config's ``algo.name`` and the CLI's ``--algo``."""
+        ...
+
+    @property
+    def sb3_class(self) -> type:
+        """The vanilla SB3 algorithm class (its subclasses belong to the family too)."""
+        ...
+
+    @property
+    def fade_class(self) -> type:
+        """The FADE version of :attr:`sb3_class` (FadeDQN, ...)."""
+        ...
+
+    @property
+    def policy_class(self) -> type:
+        """The base class of the algorithm's policies (recognises a saved zip's algorithm)."""
+        ...
+
+    @property
+    def critic_arch_policy(self) -> type:
+        """The policy class with critic architecture options (layer norm, CReLU)."""
+        ...
 
     def owns(self, model: Any) -> bool:
         """Whether ``model`` is of this family (an instance of :attr:`sb3_class`)."""
@@ -65,7 +79,7 @@ class AlgorithmFamily(Protocol):
         ...
 
     def critic_target_nets(self, model: Any) -> dict[str, nn.Module]:
-        """The target network of each of :meth:`critic_q_nets`, by the same names."""
+        """The target network of each of :meth:`critic_q_nets`, by the same names ({} if none)."""
         ...
 
     # ------------------------------------------------------- batch and targets

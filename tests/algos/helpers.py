@@ -12,7 +12,6 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from fade_rl.algos import FAMILIES, AlgorithmFamily
 
-
 #: A small environment each family's algorithm can act in (a new family adds its own).
 SMALL_ENVS = {"dqn": "CartPole-v1", "sac": "Pendulum-v1", "td3": "Pendulum-v1"}
 

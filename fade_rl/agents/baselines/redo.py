@@ -15,6 +15,7 @@ from fade_rl.algos import (
     SupportedModel,
     check_model,
     check_positive_int,
+    check_replay_buffer,
     check_tau,
     critic_networks,
     dormant_scores,
@@ -82,8 +83,8 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     model = check_model(model, "redo")
     tau = check_tau(tau)
     check_positive_int("batch_size", batch_size)
-    buffer = model.replay_buffer
-    if buffer is None or buffer.size() == 0:
+    buffer = check_replay_buffer(model, "redo")
+    if buffer.size() == 0:
         raise ValueError("redo scores units on replay samples, but the replay buffer is empty")
     data = buffer.sample(batch_size, env=model._vec_normalize_env)
     networks = critic_networks(model)
