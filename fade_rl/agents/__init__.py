@@ -37,4 +37,6 @@ def __getattr__(name: str) -> Any:
         DeprecationWarning,
         stacklevel=2,
     )
-    return getattr(importlib.import_module("fade_rl.algos"), name)
+    value = getattr(importlib.import_module("fade_rl.algos"), name)
+    globals()[name] = value  # warned once, as an import of a moved module is
+    return value
