@@ -26,6 +26,7 @@ from stable_baselines3 import DQN, SAC
 
 from benchmarks.bench_agents import _ready, interleaved_rounds
 from fade_rl import FadeDQN, FadeSAC
+from fade_rl.algos import optimizers_of
 from fade_rl.methods import (
     TRAC,
     ContinualBackprop,
@@ -33,7 +34,6 @@ from fade_rl.methods import (
     add_weight_decay,
     inject_plasticity,
 )
-from fade_rl.parts import optimizers_of
 
 # method -> (uses the FADE algorithm, what to do to a ready model)
 METHODS: dict[str, tuple[bool, Callable[[Any], Any]]] = {

@@ -23,10 +23,10 @@ _moved.install()  # old module paths keep importing, with a DeprecationWarning
 # public name -> module that defines it
 _EXPORTS = {
     "FADE": "fade_rl.optim",
-    "FadeDQN": "fade_rl.agents",
-    "FadeSAC": "fade_rl.agents",
-    "FadeTD3": "fade_rl.agents",
-    "attach_fade": "fade_rl.agents",
+    "FadeDQN": "fade_rl.algos",
+    "FadeSAC": "fade_rl.algos",
+    "FadeTD3": "fade_rl.algos",
+    "attach_fade": "fade_rl.algos",
     "PlasticityCallback": "fade_rl.metrics",
     "NonFiniteGuard": "fade_rl.experiments.guard",
 }
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3, attach_fade
+    from fade_rl.algos import FadeDQN, FadeSAC, FadeTD3, attach_fade
     from fade_rl.experiments.guard import NonFiniteGuard
     from fade_rl.metrics import PlasticityCallback
     from fade_rl.optim import FADE

@@ -46,6 +46,27 @@ MOVED: dict[str, str] = {
     "fade_rl.agents.baselines.trac": "fade_rl.methods.trac",
     "fade_rl.agents.baselines.weight_decay": "fade_rl.methods.wd",
     "fade_rl.experiments.methods": "fade_rl.methods",
+    # algos: fade_rl.agents (but agents.baselines) and fade_rl.parts -> fade_rl.algos, fade_rl.nets
+    "fade_rl.agents.architectures": "fade_rl.algos",
+    "fade_rl.agents.attach": "fade_rl.algos.attach",
+    "fade_rl.agents.checkpoint": "fade_rl.algos.checkpoint",
+    "fade_rl.agents.common": "fade_rl.algos.common",
+    "fade_rl.agents.dqn": "fade_rl.algos.dqn",
+    "fade_rl.agents.extractors": "fade_rl.algos.extractors",
+    "fade_rl.agents.sac": "fade_rl.algos.sac",
+    "fade_rl.agents.td3": "fade_rl.algos.td3",
+    "fade_rl.parts": "fade_rl.algos",
+    "fade_rl.parts.checks": "fade_rl.algos",
+    "fade_rl.parts.critics": "fade_rl.algos",
+    "fade_rl.parts.decay": "fade_rl.algos.decay",
+    "fade_rl.parts.dormancy": "fade_rl.nets.dormancy",
+    "fade_rl.parts.heads": "fade_rl.algos",
+    "fade_rl.parts.modules": "fade_rl.nets.modules",
+    "fade_rl.parts.optimizers": "fade_rl.algos.optimizers",
+    "fade_rl.parts.readout": "fade_rl.nets.readout",
+    "fade_rl.parts.schedule": "fade_rl.nets.schedule",
+    "fade_rl.parts.targets": "fade_rl.algos.targets",
+    "fade_rl.parts.td": "fade_rl.algos.td",
 }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.algos.registry import ALGORITHM_NAMES
 from fade_rl.experiments.config import METHOD_HELP
 from fade_rl.methods import DEFAULT_COMPARISON
 
@@ -54,7 +55,7 @@ def _add_setting_flags(p: argparse.ArgumentParser, many_configs: bool = False) -
     g.add_argument(
         "--env", metavar="ID", help="environment id (overrides env.id); see `fade-rl envs`"
     )
-    g.add_argument("--algo", choices=["dqn", "sac", "td3"], help="algorithm (overrides algo.name)")
+    g.add_argument("--algo", choices=ALGORITHM_NAMES, help="algorithm (overrides algo.name)")
     g.add_argument(
         "-n", "--n-timesteps", type=int, metavar="N", help="environment steps per run (budget)"
     )

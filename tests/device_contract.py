@@ -86,7 +86,7 @@ def _optimizers(model: Any) -> list[th.optim.Optimizer]:
 
 
 class HostReads:
-    """Stand-ins for :mod:`fade_rl.parts.readout`, the one place measured values leave the device.
+    """Stand-ins for :mod:`fade_rl.nets.readout`, the one place measured values leave the device.
 
     Install with :meth:`install`; every value reaching a read must then be a one-element
     ``meta`` tensor (anything else was computed off the device), each call is counted, and
@@ -99,7 +99,7 @@ class HostReads:
         self.tags: list[str] = []
 
     def install(self, monkeypatch: Any) -> HostReads:
-        from fade_rl.parts import readout
+        from fade_rl.nets import readout
 
         monkeypatch.setattr(readout, "read_scalars", self.read_scalars)
         monkeypatch.setattr(readout, "read_histograms", self.read_histograms)

@@ -45,7 +45,7 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 import fade_rl.envs  # noqa: F401 - registers fade_rl/FrozenLake-SwitchingGoal-v0
-from fade_rl.agents import FadeDQN
+from fade_rl.algos import FadeDQN
 from fade_rl.methods import ResetCallback
 
 ENV_ID = "fade_rl/FrozenLake-SwitchingGoal-v0"

@@ -27,9 +27,9 @@ import torch
 from stable_baselines3 import DQN
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
+from fade_rl.algos import critic_networks, run_critics
 from fade_rl.methods import ReDoCallback
 from fade_rl.metrics.functional import dormant_ratio
-from fade_rl.parts import critic_networks, run_critics
 
 ENV_ID = "CartPole-v1"
 METHODS = ("none", "redo")

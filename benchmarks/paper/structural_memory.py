@@ -44,8 +44,8 @@ import torch
 from torch import Tensor, nn
 
 from fade_rl.metrics.functional import linear_probe_r2
+from fade_rl.nets import fresh_copy
 from fade_rl.optim import FADE, linear_head_curvature
-from fade_rl.parts import fresh_copy
 
 HALF_SIDE, RING, BLIND_SPOT = 3.0, (1.5, 3.5), 1.5
 N_POINTS, N_PROBE, N_OUT_B = 5000, 1000, 20

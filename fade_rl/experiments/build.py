@@ -64,16 +64,13 @@ def make_env(config: ExperimentConfig) -> Any:
 
 def algorithm_class(config: ExperimentConfig) -> type[OffPolicyAlgorithm]:
     """FadeDQN/FadeSAC/FadeTD3 when the method's spec asks for them, SB3's DQN/SAC/TD3 otherwise."""
-    from stable_baselines3 import DQN, SAC, TD3
+    from fade_rl.algos import FAMILIES
 
-    from fade_rl.agents import FadeDQN, FadeSAC, FadeTD3
-
-    table: dict[str, tuple[type[OffPolicyAlgorithm], type[OffPolicyAlgorithm]]] = {
-        "dqn": (DQN, FadeDQN),
-        "sac": (SAC, FadeSAC),
-        "td3": (TD3, FadeTD3),
-    }
-    return table[config.algo.name][REGISTRY[config.method].fade]
+    family = FAMILIES[config.algo.name]
+    cls: type[OffPolicyAlgorithm] = (
+        family.fade_class if REGISTRY[config.method].fade else family.sb3_class
+    )
+    return cls
 
 
 def build_model(config: ExperimentConfig, env: Any, **changes: Any) -> Any:

@@ -82,9 +82,9 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 # ---------------------------------------------------------------------------- SB3 checks
 def _algo_class(name: str) -> type:
-    from stable_baselines3 import DQN, SAC, TD3
+    from fade_rl.algos import FAMILIES
 
-    return {"dqn": DQN, "sac": SAC, "td3": TD3}[name]
+    return FAMILIES[name].sb3_class
 
 
 def _sb3_parameters(name: str) -> dict[str, inspect.Parameter]:

@@ -28,10 +28,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
+from fade_rl.algos.registry import ALGORITHM_NAMES
 from fade_rl.experiments.checks import (
     ConfigError,
     check_device,
@@ -62,8 +63,8 @@ __all__ = [
     "parse_override",
 ]
 
-#: Algorithms by config name.
-ALGOS: tuple[str, ...] = ("dqn", "sac", "td3")
+#: Algorithms by config name (the algorithm families' registry).
+ALGOS: tuple[str, ...] = ALGORITHM_NAMES
 
 
 _Strict = StrictModel
@@ -106,10 +107,17 @@ class EnvConfig(_Strict):
 class AlgoConfig(_Strict):
     """The algorithm, its SB3 policy and keyword arguments (checked against SB3's signature)."""
 
-    name: Literal["dqn", "sac", "td3"] = "dqn"
+    name: str = "dqn"
     policy: str = "MlpPolicy"
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     critic: CriticConfig = Field(default_factory=CriticConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _known_algo(cls, value: str) -> str:
+        if value not in ALGOS:
+            raise ValueError(f"unknown algorithm {value!r}; use one of {', '.join(ALGOS)}")
+        return value
 
 
 class BudgetConfig(_Strict):

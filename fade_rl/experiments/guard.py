@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.parts import next_multiple
+from fade_rl.nets.schedule import next_multiple
 
 __all__ = ["NonFiniteError", "NonFiniteGuard"]
 

@@ -1,7 +1,7 @@
 """The policy a config asks for: critic architecture options and named features extractors.
 
 ``algo.critic: {layer_norm: true, crelu: false}`` selects
-:func:`fade_rl.agents.architectures.critic_arch_policy` (CriticArchDQNPolicy,
+:func:`fade_rl.algos.critic_arch_policy` (CriticArchDQNPolicy,
 CriticArchSACPolicy or CriticArchTD3Policy) with those options in ``policy_kwargs``;
 it combines with every method. YAML cannot name a Python class, so
 ``policy_kwargs.features_extractor_class`` takes a name from :data:`EXTRACTORS`.
@@ -29,7 +29,7 @@ __all__ = ["EXTRACTORS", "CriticConfig", "check_policy", "resolve_policy"]
 
 #: Features extractors a YAML config may name: name -> "module:class".
 EXTRACTORS: dict[str, str] = {
-    "minatar_cnn": "fade_rl.agents.extractors:MinAtarCNN",
+    "minatar_cnn": "fade_rl.algos.extractors:MinAtarCNN",
     "nature_cnn": "stable_baselines3.common.torch_layers:NatureCNN",
     "flatten": "stable_baselines3.common.torch_layers:FlattenExtractor",
 }
@@ -99,7 +99,7 @@ def resolve_policy(
         kwargs["features_extractor_class"] = _extractor_class(kwargs["features_extractor_class"])
     if not critic.any:
         return policy, kwargs
-    from fade_rl.agents.architectures import critic_arch_policy
+    from fade_rl.algos import critic_arch_policy
 
     kwargs = {**(kwargs or {}), "layer_norm": critic.layer_norm, "crelu": critic.crelu}
     return critic_arch_policy(algorithm), kwargs

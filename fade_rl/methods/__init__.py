@@ -17,7 +17,7 @@ FADE ones alike:
 * TRAC: :class:`TRAC`, :class:`TRACCallback`
 * FADE: the Fade agents (:mod:`~fade_rl.methods.fade` holds its params)
 
-The networks, parameters and optimizers they act on come from :mod:`fade_rl.parts`.
+The networks, parameters and optimizers they act on come from :mod:`fade_rl.algos`.
 
 Example:
     >>> from fade_rl.methods import METHODS, REGISTRY

@@ -32,8 +32,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     SupportedModel,
     check_fraction,
     check_model,
@@ -42,6 +41,7 @@ from fade_rl.parts import (
     optimizers_of,
     zero_optimizer_state,
 )
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "CbpParams", "ContinualBackprop", "ContinualBackpropCallback"]
 

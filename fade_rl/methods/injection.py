@@ -20,18 +20,18 @@ from typing import Any, cast
 
 import torch as th
 from pydantic import Field, field_validator, model_validator
-from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch import nn
 from torch.nn import functional as F
 
-from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     SupportedModel,
     check_model,
+    family_of,
     optimizers_of,
 )
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "InjectedHead", "InjectionCallback", "InjectionParams", "inject_plasticity"]
 
@@ -112,14 +112,9 @@ def _last_holder(net: nn.Module) -> nn.Sequential:
 
 def _critic_pairs(model: SupportedModel) -> list[tuple[str, nn.Module, nn.Module]]:
     """``(name, online critic net, target critic net)`` per critic."""
-    if isinstance(model, DQN):
-        return [("q_net", model.policy.q_net.q_net, model.policy.q_net_target.q_net)]
-    return [
-        (f"qf{i}", online, target)
-        for i, (online, target) in enumerate(
-            zip(model.critic.q_networks, model.critic_target.q_networks, strict=True)
-        )
-    ]
+    family = family_of(model, "inject_plasticity")
+    online, target = family.critic_q_nets(model), family.critic_target_nets(model)
+    return [(name, net, target[name]) for name, net in online.items()]
 
 
 def _swap_in_optimizers(

@@ -10,15 +10,15 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.methods.hooks import HookCallback
-from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     check_choice,
     check_model,
     check_nonnegative,
     optimizers_of,
     target_parameters,
 )
+from fade_rl.methods.hooks import HookCallback
+from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "L2InitCallback", "L2InitParams", "add_l2_init"]
 

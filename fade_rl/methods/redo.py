@@ -11,12 +11,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
-from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     Periodic,
     SupportedModel,
     check_model,
     check_positive_int,
+    check_replay_buffer,
     check_tau,
     critic_networks,
     dormant_scores,
@@ -24,6 +24,7 @@ from fade_rl.parts import (
     run_critics,
     zero_optimizer_state,
 )
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ReDoCallback", "RedoParams", "redo"]
 
@@ -58,7 +59,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     """Re-initialize the critic's tau-dormant units on a replay batch.
 
     For every hidden layer of each critic MLP (a linear layer followed by another),
-    units with score ``<= tau`` (:func:`fade_rl.parts.dormant_scores` of the layer's output
+    units with score ``<= tau`` (:func:`fade_rl.nets.dormant_scores` of the layer's output
     on the batch) get fresh incoming weights and bias (a new draw of the layer's
     initialization) and zero outgoing weights; the optimizer moments (and FADE traces,
     with decay rates back at ``init_decay``) of exactly those weights are zeroed.
@@ -84,8 +85,8 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     model = check_model(model, "redo")
     tau = check_tau(tau)
     check_positive_int("batch_size", batch_size)
-    buffer = model.replay_buffer
-    if buffer is None or buffer.size() == 0:
+    buffer = check_replay_buffer(model, "redo")
+    if buffer.size() == 0:
         raise ValueError("redo scores units on replay samples, but the replay buffer is empty")
     data = buffer.sample(batch_size, env=model._vec_normalize_env)
     networks = critic_networks(model)

@@ -9,8 +9,7 @@ from pydantic import Field, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     TARGETS,
     Periodic,
     check_choice,
@@ -22,6 +21,7 @@ from fade_rl.parts import (
     target_pairs,
     target_parameters,
 )
+from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ResetCallback", "ResetParams", "reset_parameters"]
 

@@ -9,8 +9,7 @@ from pydantic import Field
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import (
+from fade_rl.algos import (
     TARGETS,
     Periodic,
     check_choice,
@@ -20,6 +19,7 @@ from fade_rl.parts import (
     fresh_copy,
     target_modules,
 )
+from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ShrinkPerturbCallback", "SnpParams", "shrink_perturb"]
 

@@ -41,8 +41,8 @@ from pydantic import Field, field_validator
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
+from fade_rl.algos import check_model, optimizers_of
 from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
-from fade_rl.parts import check_model, optimizers_of
 
 __all__ = ["SPEC", "TRAC", "TRACCallback", "TracParams", "erfi"]
 

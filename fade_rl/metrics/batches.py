@@ -23,8 +23,7 @@ from typing import Any, Protocol
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 
-from fade_rl.parts import check_model, check_replay_buffer
-from fade_rl.parts.checks import SupportedModel
+from fade_rl.algos import SupportedModel, check_model, check_replay_buffer
 
 __all__ = ["BatchSource", "ReplaySource", "batch_source"]
 

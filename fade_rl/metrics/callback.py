@@ -17,7 +17,7 @@ The callback schedules and writes; each concern lives in its own module:
   config uses the same checks).
 
 Every tag is listed in ``docs/metrics.md``. Everything is computed on the model's device
-and read to the host once per measurement (:mod:`fade_rl.parts.readout`). The callback
+and read to the host once per measurement (:mod:`fade_rl.nets.readout`). The callback
 leaves training exactly as it would have been: numpy's and torch's random state and the
 policy's mode are restored after each measurement, and ``.grad`` is never written.
 """
@@ -34,6 +34,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
+from fade_rl.algos import CriticNetwork, Periodic, critic_networks, readout
 from fade_rl.metrics import registry
 from fade_rl.metrics.batches import BatchSource, batch_source
 from fade_rl.metrics.episodes import EpisodeLog
@@ -43,7 +44,6 @@ from fade_rl.metrics.settings import MeasurementSettings
 from fade_rl.metrics.shifts import Episode, SegmentStats, Shift
 from fade_rl.metrics.summaries import final_means
 from fade_rl.metrics.writer import Writer
-from fade_rl.parts import CriticNetwork, Periodic, critic_networks, readout
 
 __all__ = ["PlasticityCallback"]
 

@@ -2,12 +2,12 @@
 
 Every function takes plain tensors and returns a 0-d tensor (or a dict of them) on the
 device of its inputs, with no host synchronisation: a training loop on a GPU reads them
-when it logs, all at once (:func:`fade_rl.parts.readout.read_scalars`); ``float(...)`` reads
+when it logs, all at once (:func:`fade_rl.nets.readout.read_scalars`); ``float(...)`` reads
 one. They can be tested on small hand-computed matrices. Feature matrices are
 ``[batch, units]``: one row per sample, one column per unit of a layer.
 
 * :func:`dormant_ratio` -- share of tau-dormant units (Sokar et al. 2023; the scores are
-  :func:`fade_rl.parts.dormant_scores`, re-exported here).
+  :func:`fade_rl.nets.dormant_scores`, re-exported here).
 * :func:`active_units` -- share of (sample, unit) activations that are non-zero.
 * :func:`srank` -- smallest k whose top-k singular values reach ``1 - delta`` of their sum
   (Kumar et al. 2021).
@@ -35,8 +35,8 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor
 
-from fade_rl.parts.checks import check_tau
-from fade_rl.parts.dormancy import dormant_scores
+from fade_rl.nets.checks import check_tau
+from fade_rl.nets.dormancy import dormant_scores
 
 __all__ = [
     "active_units",

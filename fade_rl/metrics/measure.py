@@ -3,7 +3,7 @@
 The metrics come from :mod:`fade_rl.metrics.registry`: each scope's entries run on what
 that scope receives (every hidden layer, every set of parameters, every head, the critic
 loss, FADE's decay rates); add a metric there, not here. Nothing here reads a value on
-the host; the callback reads them all at once (:mod:`fade_rl.parts.readout`).
+the host; the callback reads them all at once (:mod:`fade_rl.nets.readout`).
 
 Example:
     >>> import torch
@@ -22,11 +22,11 @@ import torch as th
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
+from fade_rl.algos import CriticNetwork, critic_loss, rng_devices, run_critics, td_targets
+from fade_rl.algos.decay import fade_decay_rates
 from fade_rl.metrics import registry
 from fade_rl.metrics.inputs import HeadOutputs, LayerFeatures, ParameterSet
 from fade_rl.metrics.summaries import final_means
-from fade_rl.parts import CriticNetwork, critic_loss, rng_devices, run_critics, td_targets
-from fade_rl.parts.decay import fade_decay_rates
 
 __all__ = [
     "final_layer_means",

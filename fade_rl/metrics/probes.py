@@ -31,7 +31,7 @@ import torch
 from torch import Tensor, nn
 
 from fade_rl.metrics.functional import linear_probe_r2, r2_score
-from fade_rl.parts.modules import fresh_copy
+from fade_rl.nets.modules import fresh_copy
 
 __all__ = ["memory_probe", "plasticity_probe"]
 
@@ -74,7 +74,7 @@ def plasticity_probe(
         lr: Adam's learning rate.
         seed: seeds the random targets and the fresh initialisation.
         fresh: a freshly initialised network to compare with (default: ``module``
-            re-initialised by :func:`~fade_rl.parts.fresh_copy`).
+            re-initialised by :func:`~fade_rl.nets.fresh_copy`).
 
     Returns:
         ``{"loss": trained copy, "fresh_loss": fresh copy, "ratio": loss / fresh_loss}``.

@@ -10,7 +10,7 @@ model's device.
 Example:
     >>> import torch
     >>> from stable_baselines3 import DQN
-    >>> from fade_rl.parts import critic_networks
+    >>> from fade_rl.algos import critic_networks
     >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10)
     >>> _ = model.learn(40)
     >>> networks = critic_networks(model)
@@ -31,7 +31,7 @@ from torch import nn
 
 from fade_rl.metrics import registry
 from fade_rl.metrics.inputs import MemoryInputs, ProbeInputs
-from fade_rl.parts import CriticNetwork, run_critics
+from fade_rl.nets import CriticNetwork, run_critics
 
 __all__ = ["ProbeNet", "memory_scores", "probe_critics", "record_reference", "to_device"]
 
@@ -42,7 +42,7 @@ class ProbeNet(nn.Module):
     Example:
         >>> import torch
         >>> from stable_baselines3 import DQN
-        >>> from fade_rl.parts import critic_networks
+        >>> from fade_rl.algos import critic_networks
         >>> model = DQN("MlpPolicy", "CartPole-v1")
         >>> ProbeNet(critic_networks(model)[0])(torch.zeros(3, 4)).shape
         torch.Size([3, 2])

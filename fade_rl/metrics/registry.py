@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fade_rl.algos.decay import decay_rate_summary
 from fade_rl.metrics import functional as F
 from fade_rl.metrics.inputs import LayerFeatures, ProbeInputs
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from fade_rl.metrics.shifts import segment_scalars
-from fade_rl.parts.decay import decay_rate_summary
 
 __all__ = [
     "METRICS",

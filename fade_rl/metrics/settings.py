@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from fade_rl.parts.checks import check_positive_int, check_tau
+from fade_rl.algos import check_positive_int, check_tau
 
 __all__ = ["SHIFT_REFERENCES", "MeasurementSettings", "check_setting"]
 

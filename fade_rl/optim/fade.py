@@ -311,7 +311,7 @@ class FADE(Optimizer):
         """The state of ``p``, with every entry its group needs created if missing.
 
         Entries already there are kept, so Adam moments moved in from another
-        optimizer (see ``fade_rl.agents.attach_fade``) gain fresh FADE state.
+        optimizer (see ``fade_rl.algos.attach_fade``) gain fresh FADE state.
         """
         state = self.state[p]
         if len(state) == state_size(group):  # the common case: every entry is there

@@ -14,7 +14,16 @@ import torch as th
 from stable_baselines3 import DQN, PPO, SAC, TD3
 
 from fade_rl import FadeDQN, FadeSAC
-from fade_rl.agents.common import no_distribution_validation
+from fade_rl.algos import (
+    critic_loss,
+    critic_networks,
+    critic_optimizer,
+    dormant_scores,
+    fresh_copy,
+    run_critics,
+    td_targets,
+)
+from fade_rl.algos.common import no_distribution_validation
 from fade_rl.methods import (
     ContinualBackpropCallback,
     InjectionCallback,
@@ -29,16 +38,7 @@ from fade_rl.methods import (
     reset_parameters,
     shrink_perturb,
 )
-from fade_rl.parts import (
-    critic_loss,
-    critic_networks,
-    critic_optimizer,
-    dormant_scores,
-    fresh_copy,
-    run_critics,
-    td_targets,
-)
-from tests.agents.helpers import RewardFlip, fix_replay_batch
+from tests.algos.helpers import RewardFlip, fix_replay_batch
 from tests.device_contract import META, HostReads, model_to_meta
 
 
@@ -402,7 +402,7 @@ def test_redo_validation() -> None:
 def test_every_method_runs_on_the_models_device(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
     """On ``meta`` (see tests/device_contract.py) a host read or a CPU tensor raises: each
     method must compute on the model's device. ReDo reads its unit counts once, in
-    :func:`fade_rl.parts.readout.read_scalars`, which the stand-in allows and counts."""
+    :func:`fade_rl.nets.readout.read_scalars`, which the stand-in allows and counts."""
     model = model_to_meta(_dqn(cls) if cls in (DQN, FadeDQN) else _sac(cls))
     reads = HostReads().install(monkeypatch)  # after the CPU part (FadeDQN's log dumps read)
     callbacks = [

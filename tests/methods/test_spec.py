@@ -262,7 +262,7 @@ def test_counters_of_stateless_callbacks_come_back(
 # ---------------------------------------------------------------------------- architecture
 @pytest.mark.parametrize("algo", ["dqn", "sac"])
 def test_critic_options_reach_the_model_and_fade_finds_its_head(algo: str, tmp_path: Path) -> None:
-    from fade_rl.agents.architectures import CReLU
+    from fade_rl.nets import CReLU
 
     data = _dqn("fade") if algo == "dqn" else _sac("fade")
     data["algo"]["critic"] = {"layer_norm": True, "crelu": True}

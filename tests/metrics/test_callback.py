@@ -14,8 +14,8 @@ from stable_baselines3 import DQN, PPO, SAC, TD3
 from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
+from fade_rl.algos import decay_rate_tags, readout
 from fade_rl.metrics import functional as M
-from fade_rl.parts import decay_rate_tags, readout
 from tests.metrics.helpers import FLIP_PERIOD, histograms, pendulum_env, reward_flip_env, scalars
 
 SMALL_DQN: dict[str, Any] = dict(

@@ -5,8 +5,8 @@ does mixing in a CPU tensor (one made without ``device=``): the two faults a GPU
 hit as a stall or a crash. See ``tests/device_contract.py``.
 
 Design: everything a measurement computes stays a tensor on the model's device, and the
-values leave the device in ONE place, :func:`fade_rl.parts.readout.read_scalars` (one
-batched read of all scalars) and :func:`~fade_rl.parts.readout.read_histograms`. The tests
+values leave the device in ONE place, :func:`fade_rl.nets.readout.read_scalars` (one
+batched read of all scalars) and :func:`~fade_rl.nets.readout.read_histograms`. The tests
 replace exactly those two functions with stand-ins that check every value reaching them is
 a meta tensor and return placeholders, so everything before the read runs on meta and any
 other host read or CPU tensor fails the test. They also count the reads: one per step that

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
-from fade_rl.parts import fresh_copy
+from fade_rl.nets import fresh_copy
 
 
 def _net(seed: int = 0) -> nn.Sequential:

@@ -10,7 +10,7 @@ import torch as th
 from stable_baselines3 import DQN
 
 from fade_rl import FADE, FadeDQN
-from fade_rl.agents.architectures import CriticArchDQNPolicy
+from fade_rl.algos import CriticArchDQNPolicy
 from fade_rl.methods import ContinualBackprop, ContinualBackpropCallback
 from tests.methods.fidelity.models import (
     ALGORITHMS,

@@ -7,8 +7,8 @@ import torch as th
 from stable_baselines3 import DQN, SAC
 
 from fade_rl import FadeDQN
+from fade_rl.algos import target_parameters
 from fade_rl.methods import L2InitCallback, add_l2_init
-from fade_rl.parts import target_parameters
 from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,

@@ -16,8 +16,8 @@ import torch as th
 from stable_baselines3 import DQN, SAC
 
 from fade_rl import FadeDQN
+from fade_rl.algos import fresh_copy, target_modules, target_pairs
 from fade_rl.methods import add_weight_decay, redo, reset_parameters, shrink_perturb
-from fade_rl.parts import fresh_copy, target_modules, target_pairs
 from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,

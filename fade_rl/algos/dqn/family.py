@@ -1,0 +1,99 @@
+"""The DQN family: one Q network, the Huber TD loss, the Q network's target copy.
+
+Example:
+    >>> from stable_baselines3 import DQN
+    >>> from fade_rl.algos import family_of
+    >>> model = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]))
+    >>> family = family_of(model)
+    >>> family.name, list(family.critic_q_nets(model))
+    ('dqn', ['q_net'])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN
+from stable_baselines3.dqn.policies import DQNPolicy
+from torch import nn
+from torch.nn import functional as F
+
+from fade_rl.algos.dqn.policy import CriticArchDQNPolicy
+from fade_rl.algos.offpolicy import OffPolicyFamily
+from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
+from fade_rl.optim import dqn_output_hessian, grad_clip_factor
+
+__all__ = ["DQNFamily"]
+
+
+class DQNFamily(OffPolicyFamily):
+    """SB3's DQN (and FadeDQN): the online Q network ``"q_net"`` takes observations only."""
+
+    name = "dqn"
+    sb3_class = DQN
+    policy_class = DQNPolicy
+    critic_arch_policy = CriticArchDQNPolicy
+
+    def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
+        return {"q_net": model.policy.q_net.q_net}
+
+    def critic_target_nets(self, model: Any) -> dict[str, nn.Module]:
+        return {"q_net": model.policy.q_net_target.q_net}
+
+    def critic_networks(self, model: Any) -> list[CriticNetwork]:
+        q_net = model.policy.q_net
+        return [
+            CriticNetwork(
+                name="q_net",
+                extractor=q_net.features_extractor,
+                owner=q_net,
+                layers=critic_blocks(q_net.q_net, "policy.q_net.q_net"),
+                takes_actions=False,
+                extractor_layer=extractor_layer(q_net.features_extractor),
+            )
+        ]
+
+    def value_targets(self, model: Any, batch: Any, **options: Any) -> th.Tensor:
+        """``r + (1 - d) gamma max_a Q_target(s', a)``, as SB3's DQN computes it."""
+        next_q = model.q_net_target(batch.next_observations).max(dim=1).values.reshape(-1, 1)
+        return batch.rewards + (1 - batch.dones) * self.discounts(model, batch) * next_q
+
+    def critic_loss(
+        self, q_values: dict[str, th.Tensor], batch: Any, targets: th.Tensor
+    ) -> tuple[th.Tensor, dict[str, th.Tensor]]:
+        """``smooth_l1(Q[b, a_b], target)``; ``taken`` is ``{"q_net": Q[b, a_b]}``."""
+        taken = th.gather(q_values["q_net"], dim=1, index=batch.actions.long())
+        return F.smooth_l1_loss(taken, targets), {"q_net": taken}
+
+    def output_hessian(
+        self,
+        model: Any,
+        batch: Any,
+        q_values: dict[str, th.Tensor],
+        taken: dict[str, th.Tensor],
+        targets: th.Tensor,
+        grad_norm: th.Tensor | None = None,
+    ) -> th.Tensor:
+        """``c[b, k] = s [k == a_b] [|delta_b| < 1] / B``, ``s`` the gradient-clipping factor.
+
+        Only the taken action's row, only samples in Huber's quadratic zone; ``s`` is
+        ``grad_clip_factor(grad_norm, max_grad_norm)`` (a device tensor: no host read).
+        """
+        td_errors = taken["q_net"].detach() - targets
+        c = dqn_output_hessian(batch.actions, td_errors, q_values["q_net"].shape[1])
+        if grad_norm is not None:
+            c.mul_(grad_clip_factor(grad_norm, model.max_grad_norm))
+        return c
+
+    def critic_optimizer_owner(self, model: Any) -> Any:
+        return model.policy
+
+    def optimizers(self, model: Any) -> list[th.optim.Optimizer]:
+        return [model.policy.optimizer]
+
+    def trained_modules(self, model: Any, target: str) -> list[nn.Module]:
+        return [model.policy.q_net]
+
+    def target_pairs(self, model: Any) -> list[tuple[nn.Module, nn.Module]]:
+        return [(model.policy.q_net, model.policy.q_net_target)]

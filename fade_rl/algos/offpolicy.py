@@ -1,0 +1,138 @@
+"""What the replay-buffer families (DQN, SAC, TD3) share: batches from the replay buffer.
+
+:class:`OffPolicyFamily` is a base for an :class:`~fade_rl.algos.AlgorithmFamily` whose
+algorithm learns from a replay buffer; :class:`TwinCriticFamily` adds SB3's
+``ContinuousCritic`` (SAC, TD3). A family without a replay buffer (PPO) implements the
+protocol without them.
+
+Example:
+    >>> from stable_baselines3 import DQN
+    >>> from fade_rl.algos import family_of
+    >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10)
+    >>> _ = model.learn(20)
+    >>> family_of(model).sample_batch(model, 4).rewards.shape
+    torch.Size([4, 1])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.buffers import ReplayBuffer
+from torch import nn
+from torch.nn import functional as F
+
+from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
+
+__all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
+
+
+def check_replay_buffer(model: Any, who: str) -> ReplayBuffer:
+    """The model's replay buffer, or a ValueError saying how to give it one."""
+    buffer = getattr(model, "replay_buffer", None)
+    if buffer is None:
+        raise ValueError(
+            f"the {type(model).__name__} model has no replay buffer; {who} samples its batches "
+            "from it. Create the model normally (its replay buffer is built in _setup_model), "
+            "or after loading call model.load_replay_buffer(path)."
+        )
+    return buffer
+
+
+class OffPolicyFamily:
+    """A family of an SB3 off-policy algorithm: its batches come from the replay buffer.
+
+    Subclasses set the class attributes ``name``, ``sb3_class``, ``policy_class`` and
+    ``critic_arch_policy`` and implement the critics, targets, loss and curvature.
+
+    Args:
+        fade_class: the algorithm's FADE version (FadeDQN, ...).
+    """
+
+    name: str
+    sb3_class: type
+    policy_class: type
+    critic_arch_policy: type
+
+    def __init__(self, fade_class: type) -> None:
+        self.fade_class = fade_class
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.fade_class.__name__})"
+
+    def owns(self, model: Any) -> bool:
+        """Whether ``model`` is an instance of the family's SB3 class (FADE version included)."""
+        return isinstance(model, self.sb3_class)
+
+    def sample_batch(self, model: Any, batch_size: int) -> Any:
+        """A batch from the replay buffer, as SB3's ``train()`` samples it."""
+        buffer = check_replay_buffer(model, f"{type(model).__name__}.train")
+        return buffer.sample(batch_size, env=model._vec_normalize_env)
+
+    @staticmethod
+    def discounts(model: Any, batch: Any) -> Any:
+        """The batch's per-sample discounts (n-step buffers), else the model's ``gamma``."""
+        discounts = getattr(batch, "discounts", None)
+        return model.gamma if discounts is None else discounts
+
+
+class TwinCriticFamily(OffPolicyFamily):
+    """SAC and TD3: twin Q networks ``"qf0"``, ``"qf1"`` in SB3's ``ContinuousCritic``.
+
+    The critic loss is ``critic_loss_scale * sum_i mse(Q_i, target)``.
+    """
+
+    #: SAC halves the sum of the twin critics' MSE losses; TD3 does not.
+    critic_loss_scale: float = 1.0
+
+    def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
+        return {f"qf{i}": net for i, net in enumerate(model.critic.q_networks)}
+
+    def critic_target_nets(self, model: Any) -> dict[str, nn.Module]:
+        return {f"qf{i}": net for i, net in enumerate(model.critic_target.q_networks)}
+
+    def critic_networks(self, model: Any) -> list[CriticNetwork]:
+        critic = model.critic
+        shared = getattr(critic, "share_features_extractor", False)
+        features = None if shared else extractor_layer(critic.features_extractor)
+        return [
+            CriticNetwork(
+                name=name,
+                extractor=critic.features_extractor,
+                owner=critic,
+                layers=critic_blocks(net, f"critic.q_networks[{i}]"),
+                takes_actions=True,
+                extractor_layer=features,
+                shared_extractor=shared,
+            )
+            for i, (name, net) in enumerate(self.critic_q_nets(model).items())
+        ]
+
+    def critic_loss(
+        self, q_values: dict[str, th.Tensor], batch: Any, targets: th.Tensor
+    ) -> tuple[th.Tensor, dict[str, th.Tensor]]:
+        """``scale * sum_i mse(Q_i, target)``, as SB3 computes it; ``taken`` is ``q_values``."""
+        loss: th.Tensor | None = None
+        for q in q_values.values():
+            term = F.mse_loss(q, targets)
+            loss = term if loss is None else loss + term
+        assert loss is not None, "a twin critic has critics"
+        if self.critic_loss_scale != 1.0:
+            loss = self.critic_loss_scale * loss
+        return loss, dict(q_values)
+
+    def critic_optimizer_owner(self, model: Any) -> Any:
+        return model.critic
+
+    def optimizers(self, model: Any) -> list[th.optim.Optimizer]:
+        return [model.critic.optimizer, model.actor.optimizer]
+
+    def trained_modules(self, model: Any, target: str) -> list[nn.Module]:
+        critic = model.critic
+        modules: list[nn.Module] = list(self.critic_q_nets(model).values())
+        if not critic.share_features_extractor:
+            modules.append(critic.features_extractor)
+        if target == "all":
+            modules.append(model.actor)
+        return modules

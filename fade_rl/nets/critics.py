@@ -1,0 +1,207 @@
+"""Critic networks as blocks, run with every hidden layer's output kept: the one forward pass.
+
+The activations are captured by walking the network ourselves in one forward pass on the
+batch being measured, never by forward hooks that keep "the last forward pass" (SAC runs
+its critics again inside the actor loss, which would overwrite such a cache). The FADE
+algorithms train through this same pass (:func:`run_critics` keeps each head's input
+features), and the metrics and ReDo measure through it.
+
+Which networks a model's critics are is its algorithm family's knowledge
+(:func:`fade_rl.algos.critic_networks` builds them: ``"q_net"`` for DQN, ``"qf0"``, ``"qf1"``
+for SAC's and TD3's twins).
+
+A network is cut into blocks: each ``nn.Linear`` / ``nn.Conv*`` starts one, and the modules
+after it (activations, normalisation) belong to it. Blocks before the last are hidden layers
+``"hidden0"``, ``"hidden1"``, ...: their output (after the activation) is what the dormancy
+and rank metrics read. The last block is ``"head"``; its output is the Q-values. A features
+extractor with parameters (e.g. ``NatureCNN``) is one more hidden layer, ``"features"``.
+ReDo recycles the units of these same hidden layers.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> from stable_baselines3.common.torch_layers import FlattenExtractor
+    >>> from stable_baselines3.dqn.policies import QNetwork
+    >>> from gymnasium import spaces
+    >>> obs, act = spaces.Box(-1, 1, (3,)), spaces.Discrete(2)
+    >>> q = QNetwork(obs, act, FlattenExtractor(obs), 3, net_arch=[8, 8])
+    >>> net = CriticNetwork("q_net", q.features_extractor, q, critic_blocks(q.q_net, "q"), False)
+    >>> [layer.name for layer in net.layers]
+    ['hidden0', 'hidden1', 'head']
+    >>> record = run_critics([net], torch.zeros(5, 3), None)["q_net"]
+    >>> record.activations["hidden1"].shape, record.head_input.shape, record.q_values.shape
+    (torch.Size([5, 8]), torch.Size([5, 8]), torch.Size([5, 2]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch as th
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+__all__ = [
+    "CriticNetwork",
+    "CriticPass",
+    "Layer",
+    "critic_blocks",
+    "extractor_layer",
+    "q_values_of",
+    "run_critics",
+]
+
+_WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+@dataclass
+class Layer:
+    """One block of a critic network: its modules and its parameters."""
+
+    name: str
+    modules: list[nn.Module]
+
+    def parameters(self) -> list[nn.Parameter]:
+        """The block's parameters in a fixed order."""
+        return [p for m in self.modules for p in m.parameters()]
+
+    def forward(self, x: th.Tensor) -> th.Tensor:
+        """Run the block's modules in order."""
+        for module in self.modules:
+            x = module(x)
+        return x
+
+
+@dataclass
+class CriticNetwork:
+    """One Q network of a model: its features extractor, its blocks, whether it takes actions."""
+
+    name: str
+    extractor: BaseFeaturesExtractor
+    owner: BaseModel  # the module with ``extract_features`` (QNetwork or ContinuousCritic)
+    layers: list[Layer]
+    takes_actions: bool
+    extractor_layer: Layer | None = None
+    #: The extractor is the actor's too: training computes its features without gradient.
+    shared_extractor: bool = False
+
+    @property
+    def hidden(self) -> list[Layer]:
+        """Hidden layers (features extractor first, if it has parameters), not the head."""
+        extra = [self.extractor_layer] if self.extractor_layer is not None else []
+        return extra + self.layers[:-1]
+
+    @property
+    def head(self) -> Layer:
+        """The last block, producing the Q-values."""
+        return self.layers[-1]
+
+    def parameters(self) -> list[nn.Parameter]:
+        """Every parameter the network's output depends on (extractor included)."""
+        params = list(self.extractor.parameters())
+        return params + [p for layer in self.layers for p in layer.parameters()]
+
+
+@dataclass
+class CriticPass:
+    """The outputs of one forward pass: hidden activations by layer name, the head's input
+    features (``phi``, what FADE's curvature reads) and the Q-values."""
+
+    activations: dict[str, th.Tensor] = field(default_factory=dict)
+    head_input: th.Tensor | None = None
+    q_values: th.Tensor | None = None
+
+
+def _flatten(module: nn.Module) -> Iterator[nn.Module]:
+    if isinstance(module, nn.Sequential):
+        for child in module:
+            yield from _flatten(child)
+    else:
+        yield module
+
+
+def critic_blocks(net: nn.Module, where: str) -> list[Layer]:
+    """``net`` (an ``nn.Sequential``, possibly nested) cut into blocks named as above."""
+    if not isinstance(net, nn.Sequential):
+        raise TypeError(
+            f"{where} is a {type(net).__name__}, not an nn.Sequential; fade_rl walks the "
+            "critic's layers itself (metrics, ReDo) and needs SB3's MLP critics (net_arch) or "
+            "an nn.Sequential of layers"
+        )
+    blocks = _cut(net)
+    names = [f"hidden{i}" for i in range(len(blocks) - 1)] + ["head"]
+    return [Layer(name, modules) for name, modules in zip(names, blocks, strict=True)]
+
+
+def _cut(net: nn.Module) -> list[list[nn.Module]]:
+    blocks: list[list[nn.Module]] = []
+    for module in _flatten(net):
+        if isinstance(module, _WEIGHT_LAYERS) or not blocks:
+            blocks.append([module])
+        else:
+            blocks[-1].append(module)
+    return blocks
+
+
+def extractor_layer(extractor: nn.Module) -> Layer | None:
+    """The ``"features"`` hidden layer of an extractor with parameters; None without."""
+    if any(True for _ in extractor.parameters()):
+        return Layer("features", [extractor])
+    return None
+
+
+def run_critics(
+    networks: list[CriticNetwork],
+    obs: Any,
+    actions: th.Tensor | None,
+    *,
+    hidden: bool = True,
+    training: bool = False,
+) -> dict[str, CriticPass]:
+    """One forward pass of every network on ``(obs[, actions])``: Q-values, head inputs kept.
+
+    Runs with the caller's grad mode, so gradients can flow from the Q-values. With
+    ``hidden`` every hidden layer's output is kept too. With ``training`` the features of
+    an extractor shared with the actor are computed without gradient, as SB3's critic
+    loss does (``ContinuousCritic.forward``); networks sharing one extractor run it once.
+    """
+    out: dict[str, CriticPass] = {}
+    inputs_cache: dict[int, tuple[th.Tensor, th.Tensor]] = {}  # extractor -> (features, input)
+    for net in networks:
+        key = id(net.extractor)
+        if key not in inputs_cache:
+            if training and net.takes_actions:
+                with th.set_grad_enabled(not net.shared_extractor):
+                    features = net.owner.extract_features(obs, net.extractor)
+            else:
+                features = net.owner.extract_features(obs, net.extractor)
+            if net.takes_actions:
+                if actions is None:
+                    raise ValueError(f"network {net.name} needs actions")
+                inputs_cache[key] = (features, th.cat([features, actions], dim=1))
+            else:
+                inputs_cache[key] = (features, features)
+        features, x = inputs_cache[key]
+        record = CriticPass()
+        if hidden and net.extractor_layer is not None:
+            record.activations["features"] = features
+        for layer in net.layers[:-1]:
+            x = layer.forward(x)
+            if hidden:
+                record.activations[layer.name] = x
+        record.head_input = x
+        record.q_values = net.head.forward(x)
+        out[net.name] = record
+    return out
+
+
+def q_values_of(passes: dict[str, CriticPass]) -> dict[str, th.Tensor]:
+    """The Q-values of each network's pass, by name."""
+    out = {}
+    for name, record in passes.items():
+        assert record.q_values is not None, "run_critics sets the Q-values"
+        out[name] = record.q_values
+    return out
