@@ -31,7 +31,36 @@ from types import ModuleType
 __all__ = ["MOVED", "install"]
 
 #: old dotted module path -> the module that now holds its names (added to by each move).
-MOVED: dict[str, str] = {}
+MOVED: dict[str, str] = {
+    # wings: fade_rl/experiments/<module>.py -> fade_rl/experiments/{runs,sweeps,suite,reports}/
+    # (fade_rl.experiments.suite is now the suite wing, which still exports SuiteRun & co.)
+    "fade_rl.experiments.build": "fade_rl.experiments.runs.build",
+    "fade_rl.experiments.callbacks": "fade_rl.experiments.runs.callbacks",
+    "fade_rl.experiments.checkpoint": "fade_rl.experiments.runs.checkpoint",
+    "fade_rl.experiments.checks": "fade_rl.experiments.runs.checks",
+    "fade_rl.experiments.compact": "fade_rl.experiments.reports.compact",
+    "fade_rl.experiments.config": "fade_rl.experiments.runs.config",
+    "fade_rl.experiments.folder": "fade_rl.experiments.runs.folder",
+    "fade_rl.experiments.guard": "fade_rl.experiments.runs.guard",
+    "fade_rl.experiments.logs": "fade_rl.experiments.runs.logs",
+    "fade_rl.experiments.policies": "fade_rl.experiments.runs.policies",
+    "fade_rl.experiments.pool": "fade_rl.experiments.sweeps.local",
+    "fade_rl.experiments.references": "fade_rl.experiments.suite.references",
+    "fade_rl.experiments.report": "fade_rl.experiments.reports.plain",
+    "fade_rl.experiments.report_load": "fade_rl.experiments.reports.load",
+    "fade_rl.experiments.report_plots": "fade_rl.experiments.reports.plots",
+    "fade_rl.experiments.report_stats": "fade_rl.experiments.reports.stats",
+    "fade_rl.experiments.run": "fade_rl.experiments.runs.run",
+    "fade_rl.experiments.score": "fade_rl.experiments.suite.score",
+    "fade_rl.experiments.suite_config": "fade_rl.experiments.suite.manifest",
+    "fade_rl.experiments.suite_plots": "fade_rl.experiments.reports.suite_plots",
+    "fade_rl.experiments.suite_report": "fade_rl.experiments.reports.suite",
+    "fade_rl.experiments.suite_stats": "fade_rl.experiments.reports.suite_stats",
+    "fade_rl.experiments.suite_summary": "fade_rl.experiments.reports.suite_summary",
+    "fade_rl.experiments.suite_tables": "fade_rl.experiments.reports.suite_tables",
+    "fade_rl.experiments.summary": "fade_rl.experiments.runs.summary",
+    "fade_rl.experiments.sweep": "fade_rl.experiments.sweeps",
+}
 
 
 class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fade_rl.experiments.config import METHOD_HELP
+from fade_rl.experiments.runs.config import METHOD_HELP
 
 __all__ = ["build_parser", "main"]
 
@@ -252,7 +252,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def _methods(text: str) -> list[str]:
-    from fade_rl.experiments.config import METHODS, ConfigError
+    from fade_rl.experiments.runs.config import METHODS, ConfigError
 
     methods = [m.strip() for m in text.split(",") if m.strip()]
     for m in methods:
@@ -284,8 +284,8 @@ def _cmd_envs(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from fade_rl.experiments.config import load_config
-    from fade_rl.experiments.run import run_dir_for, train_run
+    from fade_rl.experiments.runs.config import load_config
+    from fade_rl.experiments.runs.run import run_dir_for, train_run
 
     config = load_config(
         args.config, args.params, method=args.method, seed=args.seed, **_flags(args)
@@ -310,14 +310,14 @@ def _cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _run_many(args: argparse.Namespace, argv: Sequence[str], configs: list[Any], grid: list[str]):
-    from fade_rl.experiments.sweep import make_jobs, run_jobs
+    from fade_rl.experiments.sweeps import make_jobs, run_jobs
 
     if args.seeds < 1:
-        from fade_rl.experiments.config import ConfigError
+        from fade_rl.experiments.runs.config import ConfigError
 
         raise ConfigError(f"--seeds: must be >= 1, got {args.seeds}")
     if args.workers < 1:
-        from fade_rl.experiments.config import ConfigError
+        from fade_rl.experiments.runs.config import ConfigError
 
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
     jobs = make_jobs(
@@ -347,7 +347,7 @@ def _run_many(args: argparse.Namespace, argv: Sequence[str], configs: list[Any],
 
 
 def _cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from fade_rl.experiments.report import make_report
+    from fade_rl.experiments.reports.plain import make_report
 
     jobs, results = _run_many(args, argv, [args.config], [])
     setting_dir = Path(args.log_folder) / jobs[0].config["name"]
@@ -367,9 +367,9 @@ def _cmd_sweep(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from fade_rl.experiments.config import ConfigError
-    from fade_rl.experiments.report import make_report
-    from fade_rl.experiments.suite_report import is_suite_folder, make_suite_report
+    from fade_rl.experiments.reports.plain import make_report
+    from fade_rl.experiments.reports.suite import is_suite_folder, make_suite_report
+    from fade_rl.experiments.runs.config import ConfigError
 
     if args.reps < 1:
         raise ConfigError(f"--reps: must be >= 1 bootstrap resample, got {args.reps}")
@@ -385,10 +385,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
-    from fade_rl.experiments.config import ConfigError
-    from fade_rl.experiments.run import check_log_folder
-    from fade_rl.experiments.suite import SuiteRun
-    from fade_rl.experiments.suite_config import load_suite
+    from fade_rl.experiments.runs.config import ConfigError
+    from fade_rl.experiments.runs.run import check_log_folder
+    from fade_rl.experiments.suite.manifest import load_suite
+    from fade_rl.experiments.suite.phases import SuiteRun
 
     if args.workers < 1:
         raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
@@ -417,7 +417,7 @@ def _run_counts(results: Sequence[Any]) -> str:
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
-    from fade_rl.experiments.config import ConfigError
+    from fade_rl.experiments.runs.config import ConfigError
 
     if text is None:
         return None
@@ -429,7 +429,7 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 
 def _cmd_suite(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from fade_rl.experiments.suite import PHASES
+    from fade_rl.experiments.suite.phases import REPORT, RUN_PHASES
 
     run = _suite_run(
         args,
@@ -440,7 +440,16 @@ def _cmd_suite(args: argparse.Namespace, argv: Sequence[str]) -> int:
         restart=args.restart,
         shard=_shard(args.shard),
     )
-    results = run.run([p for p in PHASES if not args.phase or p in args.phase])
+    results = run.run([p for p in RUN_PHASES if not args.phase or p in args.phase])
+    if not args.phase or REPORT in args.phase:
+        import time
+
+        from fade_rl.experiments.reports.suite import make_suite_report
+
+        started = time.time()
+        make_suite_report(run.folder)
+        results[REPORT] = []
+        run.record_time(REPORT, started, [])
     for phase, phase_results in results.items():
         if phase != "report":
             print(f"{phase}: {_run_counts(phase_results)}")
@@ -471,8 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    from fade_rl.experiments.config import ConfigError
-    from fade_rl.experiments.folder import RunError
+    from fade_rl.experiments.runs.config import ConfigError
+    from fade_rl.experiments.runs.folder import RunError
 
     try:
         if args.command == "envs":

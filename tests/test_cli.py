@@ -224,7 +224,7 @@ def test_unavailable_cuda_is_refused(
 def test_auto_device_picks_cuda_only_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from fade_rl.experiments.build import resolve_device
+    from fade_rl.experiments.runs.build import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu"

@@ -3,16 +3,16 @@
 The layer the ``fade-rl`` CLI drives; see ``docs/experiments.md``.
 """
 
-from fade_rl.experiments.config import (
+from fade_rl.experiments.runs.config import (
     METHODS,
     ConfigError,
     ExperimentConfig,
     load_config,
     validate_config,
 )
-from fade_rl.experiments.folder import RunError, RunFolder, is_complete, run_dir_for, run_name
-from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.run import train_run
+from fade_rl.experiments.runs.folder import RunError, RunFolder, is_complete, run_dir_for, run_name
+from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
+from fade_rl.experiments.runs.run import train_run
 
 __all__ = [
     "METHODS",

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from fade_rl.cli import build_parser
-from fade_rl.experiments import run as run_module
-from fade_rl.experiments.config import (
+from fade_rl.experiments.methods import REGISTRY
+from fade_rl.experiments.runs import run as run_module
+from fade_rl.experiments.runs.config import (
     METHOD_HELP,
     METHODS,
     ConfigError,
@@ -20,9 +21,8 @@ from fade_rl.experiments.config import (
     MethodsConfig,
     validate_config,
 )
-from fade_rl.experiments.folder import RunError
-from fade_rl.experiments.methods import REGISTRY
-from fade_rl.experiments.run import run_dir_for, train_run
+from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.runs.run import run_dir_for, train_run
 
 from .helpers import fast_config
 
