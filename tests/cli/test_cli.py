@@ -12,7 +12,7 @@ import yaml
 
 from fade_rl.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 TINY = {
     "name": "cli_flip",
