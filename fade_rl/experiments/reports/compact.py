@@ -40,8 +40,21 @@ from typing import Any
 
 import numpy as np
 
-from fade_rl.experiments.reports.load import SCALARS_CSV, Problems, find_runs, read_scalars
-from fade_rl.experiments.runs.logs import EPISODES, EPISODES_GZ
+from fade_rl.experiments.reports.load import Problems, find_runs, read_scalars
+from fade_rl.experiments.runs.folder import (
+    COMMAND,
+    COMPACT_MANIFEST,
+    CONFIG,
+    EPISODES,
+    EPISODES_GZ,
+    FAILURE,
+    LAMBDA,
+    SCALARS_CSV,
+    SUMMARY,
+    VERSIONS,
+)
+from fade_rl.experiments.suite.phases import PROTOCOL, TIMING
+from fade_rl.experiments.suite.references import REFERENCES
 
 __all__ = [
     "DROPPED_TAGS",
@@ -58,13 +71,13 @@ MAX_POINTS = 200
 LAMBDA_LIMIT = 64 * 1024
 DROPPED_TAGS = frozenset({"time/fps", "rollout/exploration_rate"})
 WHOLE_TAGS = frozenset({"episode/return"})
-MANIFEST = "compact.json"
+MANIFEST = COMPACT_MANIFEST
 #: Files copied as they are (when present).
-_COPIED = ("config.yaml", "versions.json", "summary.json", "command.txt", "failure.json")
+_COPIED = (CONFIG, VERSIONS, SUMMARY, COMMAND, FAILURE)
 #: Every file a compact run folder may hold (stale ones are replaced on a rewrite).
-_MANAGED = (*_COPIED, EPISODES_GZ, "lambda.npz", SCALARS_CSV, MANIFEST)
+_MANAGED = (*_COPIED, EPISODES_GZ, LAMBDA, SCALARS_CSV, MANIFEST)
 #: The suite's own files, copied as they are (globs relative to the suite folder).
-_SUITE_FILES = ("protocol.json", "timing.jsonl", "*_results*.json", "references/*.json")
+_SUITE_FILES = (PROTOCOL, TIMING, "*_results*.json", f"{REFERENCES}/*.json")
 
 
 def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
@@ -120,7 +133,7 @@ def _up_to_date(run_dir: Path, dest: Path) -> bool:
     """The compact folder was finished from the same ``summary.json`` and ``failure.json``."""
     if not (dest / MANIFEST).is_file():
         return False
-    for name in ("summary.json", "failure.json"):
+    for name in (SUMMARY, FAILURE):
         src, out = run_dir / name, dest / name
         if src.is_file() != out.is_file():
             return False
@@ -165,7 +178,7 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
     if (run_dir / EPISODES).is_file():
         (dest / EPISODES_GZ).write_bytes(_gzip_bytes((run_dir / EPISODES).read_text()))
         kept.append(EPISODES_GZ)
-    lam = run_dir / "lambda.npz"
+    lam = run_dir / LAMBDA
     if lam.is_file():
         if lam.stat().st_size < LAMBDA_LIMIT:
             shutil.copyfile(lam, dest / lam.name)

@@ -8,7 +8,6 @@ file (collected in :class:`Problems`, printed on stderr and listed in ``report.m
 
 from __future__ import annotations
 
-import json
 import struct
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.config import METHODS
-
-#: A compact run folder's scalars (see :mod:`fade_rl.experiments.reports.compact`).
-SCALARS_CSV = "scalars.csv.gz"
+from fade_rl.experiments.runs.folder import CONFIG, EVENTS, SCALARS_CSV, VERSIONS, RunFolder
 
 __all__ = [
     "SCALARS_CSV",
@@ -63,18 +60,6 @@ def method_order(method: str) -> int:
     return METHODS.index(method) if method in METHODS else len(METHODS)
 
 
-def _read_json(path: Path, problems: Problems) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.add(f"{path}: unreadable ({type(exc).__name__}); the run is listed as corrupt")
-        return None
-    if not isinstance(data, dict):
-        problems.add(f"{path}: not a JSON object; the run is listed as corrupt")
-        return None
-    return data
-
-
 def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list[RunRecord]:
     """Every run folder under ``paths`` (completed, unfinished, failed and corrupt)."""
     import yaml
@@ -85,9 +70,9 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
     for root in map(Path, paths):
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such folder")
-        for config_path in sorted(root.rglob("config.yaml")):
+        for config_path in sorted(root.rglob(CONFIG)):
             run_dir = config_path.parent
-            if run_dir in seen or not (run_dir / "versions.json").is_file():
+            if run_dir in seen or not (run_dir / VERSIONS).is_file():
                 continue
             seen.add(run_dir)
             try:
@@ -96,23 +81,8 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
             except Exception as exc:
                 problems.add(f"{config_path}: unreadable ({type(exc).__name__}); run skipped")
                 continue
-            summary_path, failure = run_dir / "summary.json", run_dir / "failure.json"
-            summary: dict[str, Any] = {}
-            status, error = "unfinished", None
-            if summary_path.is_file():
-                read = _read_json(summary_path, problems)
-                if read is None:
-                    status, error = "corrupt", f"{summary_path} is unreadable"
-                else:
-                    summary = read
-            if status != "corrupt":
-                if summary.get("status") == "completed":
-                    status = "completed"
-                elif summary.get("status") == "failed":
-                    status, error = "failed", summary.get("reason")
-                elif failure.is_file():
-                    data = _read_json(failure, problems) or {}
-                    status, error = "failed", data.get("error", f"{failure} is unreadable")
+            outcome = RunFolder(run_dir).outcome(problems.add)
+            status, summary, error = outcome.status, outcome.summary, outcome.error
             records.append(RunRecord(run_dir, name, method, seed, status, summary, error))
     records.sort(key=lambda r: (r.setting, method_order(r.method), r.method, r.seed))
     return records
@@ -157,7 +127,7 @@ def read_scalars(run_dir: Path, problems: Problems | None = None) -> Any:
     from tbparse import SummaryReader
 
     problems = problems if problems is not None else Problems()
-    events = sorted(run_dir.glob("events.out.tfevents.*"))
+    events = sorted(run_dir.glob(EVENTS))
     if not events and (run_dir / SCALARS_CSV).is_file():
         frame = pd.read_csv(run_dir / SCALARS_CSV, dtype={"tag": str})
         return frame.sort_values(["tag", "step"]).reset_index(drop=True)

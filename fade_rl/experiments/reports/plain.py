@@ -43,6 +43,7 @@ from fade_rl.experiments.reports.load import (
 )
 from fade_rl.experiments.reports.plots import plasticity_tags, plot_setting
 from fade_rl.experiments.reports.stats import format_ci, format_number, iqm_with_ci, shift_stats
+from fade_rl.experiments.runs.folder import CONFIG
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import score_run
 
@@ -104,7 +105,7 @@ def make_report(
             "path": str(r.path),
         }
         if r.status == "completed":
-            config = yaml.safe_load((r.path / "config.yaml").read_text())
+            config = yaml.safe_load((r.path / CONFIG).read_text())
             result = score_run(r.summary, config, references.get(r.setting))
             if result.score is not None:
                 row.update(score=result.score, final_score=result.final_score)

@@ -14,6 +14,7 @@ import numpy as np
 
 from fade_rl.experiments.reports.load import RunRecord, method_order
 from fade_rl.experiments.reports.stats import binned
+from fade_rl.experiments.runs.folder import LAMBDA
 
 __all__ = ["plasticity_tags", "plot_setting", "save_figure"]
 
@@ -152,7 +153,7 @@ def plot_setting(
 
     rates: dict[str, list[np.ndarray]] = defaultdict(list)
     for r in by_method.get("fade", []):
-        path = r.path / "lambda.npz"
+        path = r.path / LAMBDA
         if path.is_file():
             with np.load(path) as data:
                 for head in data.files:

@@ -59,6 +59,7 @@ from fade_rl.experiments.reports.suite_tables import (
     timing_table,
 )
 from fade_rl.experiments.runs.config import lookup
+from fade_rl.experiments.runs.folder import CONFIG, SUMMARY
 from fade_rl.experiments.suite.phases import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING, TUNING
 from fade_rl.experiments.suite.references import REFERENCES, load_references
 from fade_rl.experiments.suite.score import (
@@ -82,10 +83,7 @@ def _load(root: Path, problems: Problems) -> list[tuple[RunRecord, dict[str, Any
 
     if not root.is_dir():
         return []
-    return [
-        (r, yaml.safe_load((r.path / "config.yaml").read_text()))
-        for r in find_runs([root], problems)
-    ]
+    return [(r, yaml.safe_load((r.path / CONFIG).read_text())) for r in find_runs([root], problems)]
 
 
 def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
@@ -93,7 +91,7 @@ def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
     out: dict[str, tuple[int, float]] = {}
     for phase in (REFERENCES, TUNING, HELD_OUT, SENSITIVITY):
         times = []
-        for path in sorted((folder / phase).glob("**/summary.json")):
+        for path in sorted((folder / phase).glob(f"**/{SUMMARY}")):
             try:
                 seconds = json.loads(path.read_text()).get("wall_time_s")
             except (OSError, ValueError):

@@ -22,12 +22,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fade_rl.experiments.runs.folder import RunError, RunFolder
-from fade_rl.experiments.runs.logs import write_atomic
+from fade_rl.experiments.runs.folder import (
+    CHECKPOINT,
+    CHECKPOINT_STATE,
+    CHECKPOINTS,
+    ENV_STATE,
+    MODEL,
+    PLASTICITY_STATE,
+    REPLAY_BUFFER,
+    RunError,
+    RunFolder,
+)
+from fade_rl.experiments.runs.logs import cut_logs, write_atomic
 
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
-CHECKPOINT = "checkpoint.json"
 
 
 def _callback_state(callbacks: Sequence[Any], counters: Sequence[str], folder: Path) -> list[dict]:
@@ -131,24 +140,24 @@ class Checkpointer:
         if guard is not None:
             guard.check_model(model)
         step = int(model.num_timesteps)
-        root = self.folder.path / "checkpoints"
+        root = self.folder.path / CHECKPOINTS
         folder = root / f"step_{step}"
         tmp = root / f".step_{step}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)  # our own half-written save
         tmp.mkdir(parents=True)
-        model.save(tmp / "model.zip")
+        model.save(tmp / MODEL)
         if getattr(model, "replay_buffer", None) is not None:
-            model.save_replay_buffer(tmp / "replay_buffer.pkl")
+            model.save_replay_buffer(tmp / REPLAY_BUFFER)
         env_saved = True
         try:
-            with (tmp / "env.pkl").open("wb") as fh:
+            with (tmp / ENV_STATE).open("wb") as fh:
                 cloudpickle.dump(model.get_env(), fh)
         except Exception:
             env_saved = False
-            (tmp / "env.pkl").unlink(missing_ok=True)
+            (tmp / ENV_STATE).unlink(missing_ok=True)
         plasticity = self.extra.get("plasticity")
         if plasticity is not None:
-            th.save(plasticity.state_dict(), tmp / "plasticity.pt")
+            th.save(plasticity.state_dict(), tmp / PLASTICITY_STATE)
         recorder = self.extra["recorder"]
         recorder.flush()
         wall = self.extra["wall_time"] + (time.perf_counter() - self.extra["session_start"])
@@ -160,7 +169,7 @@ class Checkpointer:
             "wall_time": wall,
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
         }
-        (tmp / "state.json").write_text(json.dumps(state, indent=1))
+        (tmp / CHECKPOINT_STATE).write_text(json.dumps(state, indent=1))
         if folder.exists():  # a checkpoint of this very step, superseded
             shutil.rmtree(folder)
         os.replace(tmp, folder)
@@ -187,7 +196,7 @@ class LoadedCheckpoint:
 
 def _candidates(run: RunFolder) -> list[Path]:
     """Checkpoint folders, newest first; says so when ``checkpoint.json`` is unreadable."""
-    root = run.path / "checkpoints"
+    root = run.path / CHECKPOINTS
     found = sorted(
         (p for p in root.glob("step_*") if p.is_dir() and p.name[5:].isdigit()),
         key=lambda p: -int(p.name[5:]),
@@ -212,7 +221,7 @@ def _candidates(run: RunFolder) -> list[Path]:
 
 def _verify(folder: Path) -> dict[str, Any]:
     """The checkpoint's ``state.json`` if every file it lists is intact; raise otherwise."""
-    state = json.loads((folder / "state.json").read_text())
+    state = json.loads((folder / CHECKPOINT_STATE).read_text())
     if not isinstance(state, dict) or int(state["step"]) != int(folder.name[5:]):
         raise ValueError("state.json names another step")
     for name, expected in state.get("files", {}).items():
@@ -251,7 +260,7 @@ def _load_one(
     _check_injected(state["callbacks"])
     device = resolve_device(config.device)
     if state["env_saved"]:
-        with (folder / "env.pkl").open("rb") as fh:
+        with (folder / ENV_STATE).open("rb") as fh:
             env = cloudpickle.load(fh)
     else:
         warnings.warn(
@@ -261,12 +270,12 @@ def _load_one(
         env = make_env(config)
     try:
         cls = algorithm_class(config)
-        model = cls.load(folder / "model.zip", env=env, device=device, force_reset=False)
-        if (folder / "replay_buffer.pkl").is_file():
-            model.load_replay_buffer(folder / "replay_buffer.pkl")  # SB3 moves it to model.device
+        model = cls.load(folder / MODEL, env=env, device=device, force_reset=False)
+        if (folder / REPLAY_BUFFER).is_file():
+            model.load_replay_buffer(folder / REPLAY_BUFFER)  # SB3 moves it to model.device
         if int(model.num_timesteps) != step:
             raise ValueError(f"model at step {model.num_timesteps}, state.json says {step}")
-        saved = folder / "plasticity.pt"
+        saved = folder / PLASTICITY_STATE
         if plasticity is not None and saved.is_file():
             plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
         _restore_callback_state(methods, state["callbacks"], folder, model.device)
@@ -313,7 +322,7 @@ def load_checkpoint(
             os.replace(bad, bad.with_name(f"unusable_{bad.name}_{stamp}"))
         if problems:
             warnings.warn(f"{run.path}: resuming from {folder.name}", stacklevel=2)
-        run.cut_logs(loaded.step)
+        cut_logs(run.path, loaded.step)
         write_atomic(run.path / CHECKPOINT, json.dumps({"step": loaded.step, "path": folder.name}))
         return loaded
     if problems:

@@ -1,19 +1,23 @@
-"""The one owner of a run folder: its lock, config identity, completion, resumes and logs.
+"""The one owner of a run folder: its file names, lock, config identity, status and resumes.
 
 Every piece of code that reads or writes a run folder (``train``, ``compare``, ``sweep``,
-:func:`~fade_rl.experiments.sweeps.backends.run_jobs`, :func:`~fade_rl.experiments.sweeps.jobs.execute_job`)
-asks a :class:`RunFolder`. It
+:func:`~fade_rl.experiments.sweeps.backends.run_jobs`,
+:func:`~fade_rl.experiments.sweeps.jobs.execute_job`, the reports) asks a :class:`RunFolder`. It
 
 * names the folder: ``<log_folder>/<setting>/<method>/seed_<seed>`` (:func:`run_dir_for`);
 * holds an exclusive lock (``fcntl.flock`` on ``run.lock``) for the whole training, so a
   second process on the same folder stops with "run folder X is in use by pid N";
 * compares the saved ``config.yaml`` with the run's config *before* it looks at
   completion: a changed config is refused, never reported as complete;
-* knows whether the run is complete, and records every resume as it starts
+* knows whether the run is complete (:meth:`RunFolder.status`, what a new start does) and
+  how it ended (:meth:`RunFolder.outcome`: completed, failed, unfinished or corrupt, what a
+  report and the suite's selection read), and records every resume as it starts
   (``resumes.jsonl``);
+* names every file a run folder holds (the constants below: no other module spells them);
 * deletes nothing unless told to (:meth:`RunFolder.clear`, the ``--restart`` flag).
 
-Checkpoints and their fallback live in :mod:`fade_rl.experiments.runs.checkpoint`.
+Checkpoints and their fallback live in :mod:`fade_rl.experiments.runs.checkpoint`, the
+logs in :mod:`fade_rl.experiments.runs.logs`.
 """
 
 from __future__ import annotations
@@ -23,23 +27,59 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from fade_rl.experiments.runs.logs import EPISODES, truncate_episodes, truncate_events
-
 if TYPE_CHECKING:
     from fade_rl.experiments.runs.config import ExperimentConfig
 
-__all__ = ["FolderBusyError", "RunError", "RunFolder", "is_complete", "run_dir_for", "run_name"]
+__all__ = [
+    "COMPLETED",
+    "CORRUPT",
+    "FAILED",
+    "UNFINISHED",
+    "FolderBusyError",
+    "Outcome",
+    "RunError",
+    "RunFolder",
+    "is_complete",
+    "run_dir_for",
+    "run_name",
+]
 
-SUMMARY = "summary.json"
+# ------------------------------------------------------------- every file of a run folder
+CONFIG = "config.yaml"  # the run's config (its identity)
+VERSIONS = "versions.json"  # package versions and the device
+COMMAND = "command.txt"  # every command line that made or resumed the run
+SUMMARY = "summary.json"  # the run's outcome (written last)
+FAILURE = "failure.json"  # a sweep's record of a run that failed to start or died
 LOCK = "run.lock"
 RESUMES = "resumes.jsonl"
-FAILURE = "failure.json"
+EPISODES = "episodes.jsonl"  # one line per episode or shift
+EVENTS = "events.out.tfevents.*"  # TensorBoard (a glob)
+LAMBDA = "lambda.npz"  # FADE's final decay rates
+FINAL_MODEL = "final_model.zip"
+CHECKPOINT = "checkpoint.json"  # names the newest checkpoint folder
+CHECKPOINTS = "checkpoints"  # checkpoints/step_<n>/, each holding:
+MODEL = "model.zip"
+REPLAY_BUFFER = "replay_buffer.pkl"
+ENV_STATE = "env.pkl"
+PLASTICITY_STATE = "plasticity.pt"
+CHECKPOINT_STATE = "state.json"
+# a compact run folder (fade_rl.experiments.reports.compact) keeps CONFIG, VERSIONS,
+# SUMMARY, COMMAND, FAILURE and LAMBDA, plus:
+EPISODES_GZ = EPISODES + ".gz"
+SCALARS_CSV = "scalars.csv.gz"
+COMPACT_MANIFEST = "compact.json"
+
+# ----------------------------------------------------------------- how a run ended
+COMPLETED, FAILED, UNFINISHED, CORRUPT = "completed", "failed", "unfinished", "corrupt"
+
 #: Files that say nothing about a run's content (a lock; a sweep's record of a failed start).
 _BOOKKEEPING = frozenset({LOCK, FAILURE})
 #: Keys of a config that do not change what a run computes (a run may resume elsewhere).
@@ -137,7 +177,7 @@ class RunFolder:
     @property
     def config_path(self) -> Path:
         """The folder's ``config.yaml``."""
-        return self.path / "config.yaml"
+        return self.path / CONFIG
 
     def has_content(self) -> bool:
         """Whether the folder holds anything besides its lock and a failed start's record."""
@@ -218,11 +258,56 @@ class RunFolder:
                     steps.append(int(json.loads(line)["step"]))
         return steps
 
-    def cut_logs(self, step: int) -> int:
-        """Cut TensorBoard events and episode lines back to ``step``; return events dropped."""
-        dropped = truncate_events(self.path, step)
-        truncate_episodes(self.path / EPISODES, step)
-        return dropped
+    # ------------------------------------------------------------------- outcome
+    def outcome(self, warn: Callable[[str], None] | None = None) -> Outcome:
+        """How the run ended: :data:`COMPLETED`, :data:`FAILED`, :data:`UNFINISHED` or
+        :data:`CORRUPT` (an unreadable ``summary.json``), with its summary and error.
+
+        ``warn`` is told about each unreadable file (naming it).
+
+        >>> import tempfile
+        >>> RunFolder(tempfile.mkdtemp()).outcome().status
+        'unfinished'
+        """
+        summary_path, failure = self.path / SUMMARY, self.path / FAILURE
+        if summary_path.is_file():
+            summary = _read_json(summary_path, warn)
+            if summary is None:
+                return Outcome(CORRUPT, {}, f"{summary_path} is unreadable")
+            if summary.get("status") == COMPLETED:
+                return Outcome(COMPLETED, summary)
+            if summary.get("status") == FAILED:
+                return Outcome(FAILED, summary, summary.get("reason"))
+        else:
+            summary = {}
+        if failure.is_file():
+            data = _read_json(failure, warn) or {}
+            return Outcome(FAILED, summary, data.get("error", f"{failure} is unreadable"))
+        return Outcome(UNFINISHED, summary)
+
+
+@dataclass
+class Outcome:
+    """How a run ended (:meth:`RunFolder.outcome`): its status, summary and error."""
+
+    status: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _read_json(path: Path, warn: Callable[[str], None] | None) -> dict[str, Any] | None:
+    """The JSON object in ``path``; ``None`` (and a warning naming it) when unreadable."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        why = f"unreadable ({type(exc).__name__})"
+    else:
+        if isinstance(data, dict):
+            return data
+        why = "not a JSON object"
+    if warn is not None:
+        warn(f"{path}: {why}; the run is listed as corrupt")
+    return None
 
 
 def is_complete(run_dir: str | Path) -> bool:

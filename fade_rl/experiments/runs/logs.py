@@ -12,18 +12,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.folder import EPISODES, EPISODES_GZ, EVENTS
+
 __all__ = [
     "EPISODES",
     "EPISODES_GZ",
+    "cut_logs",
     "read_episodes",
     "truncate_episodes",
     "truncate_events",
     "write_atomic",
 ]
-
-EPISODES = "episodes.jsonl"
-#: A compact run folder's episodes (see :mod:`fade_rl.experiments.reports.compact`).
-EPISODES_GZ = EPISODES + ".gz"
 
 #: Tags logged at the step *before* the one that logged them (a shift's first step).
 _EARLY_TAGS = frozenset({"env/segment"})
@@ -59,7 +58,7 @@ def truncate_events(run_dir: Path, step: int) -> int:
     from tensorboard.summary.writer.record_writer import RecordWriter
 
     dropped = 0
-    for path in sorted(run_dir.glob("events.out.tfevents.*")):
+    for path in sorted(run_dir.glob(EVENTS)):
         records = list(RawEventFileLoader(str(path)).Load())
         kept = []
         for raw in records:
@@ -76,6 +75,13 @@ def truncate_events(run_dir: Path, step: int) -> int:
             for raw in kept:
                 writer.write(raw)
         os.replace(tmp, path)
+    return dropped
+
+
+def cut_logs(run_dir: Path, step: int) -> int:
+    """Cut TensorBoard events and episode lines back to ``step``; return events dropped."""
+    dropped = truncate_events(run_dir, step)
+    truncate_episodes(run_dir / EPISODES, step)
     return dropped
 
 

@@ -47,9 +47,21 @@ from fade_rl.experiments.runs.build import (
 )
 from fade_rl.experiments.runs.checkpoint import Checkpointer, load_checkpoint
 from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig, validate_config
-from fade_rl.experiments.runs.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
+from fade_rl.experiments.runs.folder import (
+    COMMAND,
+    CONFIG,
+    EPISODES,
+    FINAL_MODEL,
+    LAMBDA,
+    SUMMARY,
+    VERSIONS,
+    RunError,
+    RunFolder,
+    is_complete,
+    run_dir_for,
+)
 from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.runs.logs import EPISODES, read_episodes, write_atomic
+from fade_rl.experiments.runs.logs import cut_logs, read_episodes, write_atomic
 from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.runs.summary import package_versions, summarize
 
@@ -176,13 +188,13 @@ def _train_locked(
     loaded = load_checkpoint(run, config, recorder, methods, plasticity) if existing else None
     if existing and loaded is None:
         warnings.warn(f"{run_dir}: no checkpoint yet; starting over from step 0", stacklevel=2)
-        run.cut_logs(0)
+        cut_logs(run_dir, 0)
     if existing:
         run.record_resume(loaded.step if loaded else 0)
 
     write_atomic(run.config_path, yaml.safe_dump(config.to_dict(), sort_keys=False))
     argv = list(command) if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
-    with (run_dir / "command.txt").open("a") as fh:
+    with (run_dir / COMMAND).open("a") as fh:
         verb = f"resumed at step {loaded.step if loaded else 0}" if existing else "started"
         fh.write(f"# {verb} {time.strftime('%Y-%m-%d %H:%M:%S')} in {os.getcwd()}\n")
         fh.write(shlex.join(argv) + "\n")
@@ -194,7 +206,7 @@ def _train_locked(
     else:
         model, env, wall_time = loaded.model, loaded.env, loaded.wall_time
     device = device_info(model)
-    write_atomic(run_dir / "versions.json", json.dumps({**package_versions(), **device}, indent=1))
+    write_atomic(run_dir / VERSIONS, json.dumps({**package_versions(), **device}, indent=1))
     model.set_logger(configure(str(run_dir), ["tensorboard"]))
     if not existing:
         write_layout(model)  # TensorBoard's custom-scalars panels (return, plasticity, FADE)
@@ -261,8 +273,8 @@ def _train_locked(
 
     if config.method == "fade" and hasattr(model, "fade_decay_rates"):
         rates = {k: v.detach().cpu().numpy() for k, v in model.fade_decay_rates().items()}
-        np.savez_compressed(run_dir / "lambda.npz", **rates)
-    model.save(run_dir / "final_model.zip")
+        np.savez_compressed(run_dir / LAMBDA, **rates)
+    model.save(run_dir / FINAL_MODEL)
     summary = summarize(
         run_dir, config, int(model.num_timesteps), wall_time, recorder.initial_values
     )
@@ -274,5 +286,5 @@ def _train_locked(
 
 def load_run_config(run_dir: str | Path) -> ExperimentConfig:
     """The resolved config saved in a run folder."""
-    path = Path(run_dir) / "config.yaml"
+    path = Path(run_dir) / CONFIG
     return validate_config(yaml.safe_load(path.read_text()), str(path))

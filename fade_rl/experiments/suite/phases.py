@@ -42,7 +42,7 @@ import numpy as np
 
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
-from fade_rl.experiments.runs.folder import RunError, RunFolder
+from fade_rl.experiments.runs.folder import COMPLETED, CORRUPT, FAILED, RunError, RunFolder
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.references import (
     REFERENCES,
@@ -380,12 +380,13 @@ class SuiteRun:
 
 def _finished_summary(job: Job) -> dict[str, Any] | None:
     """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
-    path = job.run_dir / "summary.json"
-    summary = json.loads(path.read_text()) if path.is_file() else {}
-    if summary.get("status") == "completed":
-        return summary
-    if summary.get("status") == "failed" or (job.run_dir / "failure.json").is_file():
+    outcome = RunFolder(job.run_dir).outcome()
+    if outcome.status == COMPLETED:
+        return outcome.summary
+    if outcome.status == FAILED:
         return None
+    if outcome.status == CORRUPT:
+        raise RunError(f"run {job.label}: {outcome.error}; rerun it with --restart")
     raise RunError(f"run {job.label} has not finished; run the tuning phase first")
 
 

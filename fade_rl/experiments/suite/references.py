@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
+from fade_rl.experiments.runs.folder import SUMMARY
 from fade_rl.experiments.sweeps.jobs import Job
 
 __all__ = [
@@ -120,7 +121,7 @@ def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
 
 
 def _ceiling_return(run_dir: Path) -> float:
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / SUMMARY).read_text())
     segments = summary["segments"]
     if len(segments) != 1:
         raise ValueError(
