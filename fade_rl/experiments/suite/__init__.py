@@ -15,6 +15,7 @@ from fade_rl.experiments.suite.phases import (
     SENSITIVITY,
     TIMING,
     TUNING,
+    Point,
     SuiteRun,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "SENSITIVITY",
     "TIMING",
     "TUNING",
+    "Point",
     "SuiteRun",
 ]
