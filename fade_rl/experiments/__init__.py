@@ -1,6 +1,10 @@
-"""Experiments: typed configs, one resumable run, sweeps (local or Ray), reports.
+"""Experiments: typed configs, one resumable run, sweeps (local or Ray), the suite, reports.
 
-The layer the ``fade-rl`` CLI drives; see ``docs/experiments.md``.
+The layer the ``fade-rl`` CLI drives, in four wings, lowest first (each imports only from
+itself and the wings below it): :mod:`~fade_rl.experiments.runs` (a config, one run, its
+folder), :mod:`~fade_rl.experiments.sweeps` (many runs, locally or on Ray),
+:mod:`~fade_rl.experiments.suite` (the benchmark) and :mod:`~fade_rl.experiments.reports`.
+See ``docs/experiments.md`` and ``docs/architecture.md``.
 """
 
 from fade_rl.experiments.runs.config import (
