@@ -15,6 +15,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import TensorBoardOutputFormat
 
+from fade_rl.envs.core import SHIFT_VALUES
 from fade_rl.metrics.episodes import EpisodeLog
 
 __all__ = ["EpisodeRecorder", "ProgressBar", "tensorboard_writer"]
@@ -71,8 +72,8 @@ class EpisodeRecorder(BaseCallback):
 
     def _on_step(self) -> bool:
         infos: list[dict[str, Any]] = self.locals.get("infos", [])
-        if self.initial_values is None and infos and "shift_values" in infos[0]:
-            self.initial_values = _jsonable(infos[0]["shift_values"])
+        if self.initial_values is None and infos and SHIFT_VALUES in infos[0]:
+            self.initial_values = _jsonable(infos[0][SHIFT_VALUES])
         self._log.ensure_envs(max(1, len(infos)))
         self._log.track(infos, self.num_timesteps)
         for record in self._log.events:
