@@ -288,7 +288,11 @@ class RunFolder:
 
 @dataclass
 class Outcome:
-    """How a run ended (:meth:`RunFolder.outcome`): its status, summary and error."""
+    """How a run ended (:meth:`RunFolder.outcome`): its status, summary and error.
+
+    >>> Outcome(FAILED, error="non-finite reward at step 300").status
+    'failed'
+    """
 
     status: str
     summary: dict[str, Any] = field(default_factory=dict)
