@@ -371,7 +371,7 @@ def run_supervised(setting: str, steps: int, seeds: int, sample_every: int) -> d
 def rl_config(
     setting: str, seed: int, meta_lr: float, init_decay: float, steps: int | None, name: str
 ) -> Any:
-    from fade_rl.experiments.config import load_config, validate_config
+    from fade_rl.experiments.runs.config import load_config, validate_config
 
     if setting == "dqn":
         overrides = [f"methods.fade.meta_lr={meta_lr}", f"methods.fade.init_decay={init_decay}"]
@@ -412,7 +412,7 @@ def rl_config(
 @contextmanager
 def normalized_models(meta_lr: float) -> Iterator[None]:
     """PROTOTYPE: every model ``train_run`` builds gets :class:`NormalizedMetaFADE` heads."""
-    from fade_rl.experiments import run as run_module
+    from fade_rl.experiments.runs import run as run_module
 
     original = run_module.build_model
 
@@ -432,7 +432,7 @@ def normalized_models(meta_lr: float) -> Iterator[None]:
 def run_rl(args: argparse.Namespace, setting: str, seed: int) -> dict[str, Any]:
     from contextlib import nullcontext
 
-    from fade_rl.experiments.run import train_run
+    from fade_rl.experiments.runs.run import train_run
 
     tag = f"{setting}_{args.variant}_mlr{args.meta_lr:g}_id{args.init_decay:g}"
     config = rl_config(setting, seed, args.meta_lr, args.init_decay, args.steps, tag)

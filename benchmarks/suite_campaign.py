@@ -1,7 +1,7 @@
 """Commit a running suite campaign's finished runs, compacted, as they finish.
 
 Every ``--every`` seconds: compact the suite folder ``--src`` into ``--dest``
-(:func:`fade_rl.experiments.compact.compact_tree`) and, when ``--dest`` has changes,
+(:func:`fade_rl.experiments.reports.compact.compact_tree`) and, when ``--dest`` has changes,
 commit them, and only them (``git add -- DEST``, ``git commit -m ... -- DEST``): what
 else is staged in the repository stays staged and uncommitted. While another git
 command holds ``.git/index.lock`` the commit waits for the next pass (``--once``: it
@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from types import FrameType
 
-from fade_rl.experiments.compact import MANIFEST, compact_tree
+from fade_rl.experiments.reports.compact import MANIFEST, compact_tree
 
 _stop = False
 

@@ -28,7 +28,7 @@ _EXPORTS = {
     "FadeTD3": "fade_rl.algos",
     "attach_fade": "fade_rl.algos",
     "PlasticityCallback": "fade_rl.metrics",
-    "NonFiniteGuard": "fade_rl.experiments.guard",
+    "NonFiniteGuard": "fade_rl.experiments.runs.guard",
 }
 
 __all__ = [
@@ -44,7 +44,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from fade_rl.algos import FadeDQN, FadeSAC, FadeTD3, attach_fade
-    from fade_rl.experiments.guard import NonFiniteGuard
+    from fade_rl.experiments.runs.guard import NonFiniteGuard
     from fade_rl.metrics import PlasticityCallback
     from fade_rl.optim import FADE
 

@@ -69,7 +69,7 @@ def test_each_family_satisfies_the_protocol(family: AlgorithmFamily, env_id: str
 
 def test_the_config_and_the_cli_offer_the_registered_algorithms() -> None:
     from fade_rl.cli import build_parser
-    from fade_rl.experiments.config import ALGOS
+    from fade_rl.experiments.runs.config import ALGOS
 
     assert ALGOS == ALGORITHM_NAMES == tuple(FAMILIES)
     parser = build_parser()

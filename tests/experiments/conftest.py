@@ -12,8 +12,8 @@ from .helpers import small_config
 @pytest.fixture(scope="session")
 def small_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Finished runs of the tiny setting (fade, none x seeds 0, 1); returns their log folder."""
-    from fade_rl.experiments.config import validate_config
-    from fade_rl.experiments.run import train_run
+    from fade_rl.experiments.runs.config import validate_config
+    from fade_rl.experiments.runs.run import train_run
 
     root = tmp_path_factory.mktemp("runs")
     for method in ("fade", "none"):

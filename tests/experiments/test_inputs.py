@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fade_rl.cli import main
-from fade_rl.experiments.config import MAX_NAME, load_config
+from fade_rl.experiments.runs.config import MAX_NAME, load_config
 
 TINY = {
     "name": "inputs",

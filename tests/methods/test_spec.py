@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from fade_rl.cli import build_parser
-from fade_rl.experiments import run as run_module
-from fade_rl.experiments.config import (
+from fade_rl.experiments.runs import run as run_module
+from fade_rl.experiments.runs.config import (
     METHOD_HELP,
     METHODS,
     ConfigError,
@@ -20,8 +20,8 @@ from fade_rl.experiments.config import (
     MethodsConfig,
     validate_config,
 )
-from fade_rl.experiments.folder import RunError
-from fade_rl.experiments.run import run_dir_for, train_run
+from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.runs.run import run_dir_for, train_run
 from fade_rl.methods import REGISTRY
 from tests.experiments.helpers import fast_config
 

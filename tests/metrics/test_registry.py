@@ -10,7 +10,7 @@ import pytest
 import torch as th
 from torch import nn
 
-from fade_rl.experiments.report_plots import plasticity_tags
+from fade_rl.experiments.reports.plots import plasticity_tags
 from fade_rl.metrics import registry
 from fade_rl.metrics.inputs import (
     HeadOutputs,

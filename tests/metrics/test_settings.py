@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fade_rl import PlasticityCallback
-from fade_rl.experiments.config import ConfigError, validate_config
+from fade_rl.experiments.runs.config import ConfigError, validate_config
 from fade_rl.metrics.settings import MeasurementSettings, check_setting
 
 #: config key under ``logging`` -> the callback's argument.

@@ -1,0 +1,41 @@
+"""``fade-rl compare``: methods x seeds on one setting, then its report."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fade_rl.cli.options import add_run_options, add_setting_options
+from fade_rl.cli.sweep import run_many
+
+__all__ = ["add", "run"]
+
+
+def add(sub: Any) -> None:
+    """Register the ``compare`` command."""
+    p = sub.add_parser(
+        "compare",
+        help="run methods x seeds on one setting, then report",
+        description="Run every method with every seed on one setting (skipping finished "
+        "runs), then write the report into <log-folder>/<setting>/report and print its table.",
+    )
+    add_setting_options(p)
+    add_run_options(p.add_argument_group("runs"))
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the comparison, then report it; exit code 1 if a run failed."""
+    from fade_rl.experiments.reports.plain import make_report
+
+    jobs, results = run_many(args, argv, [args.config], [])
+    setting_dir = Path(args.log_folder) / jobs[0].config["name"]
+    report = make_report([setting_dir])
+    print()
+    print(report["table"])
+    print(f"report: {report['out'] / 'report.md'}")
+    print(f"tensorboard --logdir {shlex.quote(str(setting_dir))}")
+    return 1 if any(r.status == "failed" for r in results) else 0

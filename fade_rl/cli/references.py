@@ -1,0 +1,38 @@
+"""``fade-rl references``: a suite setting's reference returns (random floor, fresh ceiling)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from fade_rl.cli.options import add_no_progress, add_suite_options, add_workers
+from fade_rl.cli.suite import suite_run
+
+__all__ = ["add", "run"]
+
+
+def add(sub: Any) -> None:
+    """Register the ``references`` command."""
+    p = sub.add_parser(
+        "references",
+        help="make a suite setting's reference returns (random floor, fresh-agent ceiling)",
+        description="Train the ceiling runs of each task of the settings (a fresh agent on "
+        "the task alone), roll out the random floors, and write "
+        "<log-folder>/references/<setting>.json with the config they belong to.",
+    )
+    add_suite_options(p)
+    add_workers(p)
+    add_no_progress(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the references phase; exit code 1 if a run failed."""
+    suite = suite_run(args, argv)
+    results = suite.run(["references"])
+    failed = [r for r in results["references"] if r.status == "failed"]
+    for r in failed:
+        print(f"  FAILED {r.label}: {r.error}")
+    print(f"references: {suite.folder / 'references'}")
+    return 1 if failed else 0

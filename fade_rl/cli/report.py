@@ -1,0 +1,48 @@
+"""``fade-rl report``: run folders (or a suite folder) into report.md, CSVs and plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["add", "run"]
+
+
+def add(sub: Any) -> None:
+    """Register the ``report`` command."""
+    p = sub.add_parser(
+        "report",
+        help="aggregate run folders into report.md, CSVs and plots",
+        description="Read run folders (TensorBoard events, summaries), aggregate over seeds "
+        "(IQM, 95%% stratified bootstrap CIs), add shift-recovery statistics, write "
+        "report.md, report.csv, runs.csv, segments.csv and PNG plots.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="run folders or folders above them")
+    p.add_argument(
+        "--out", "-o", metavar="DIR", help="output folder (default: <first PATH>/report)"
+    )
+    p.add_argument(
+        "--reps", type=int, default=2000, metavar="R", help="bootstrap resamples (default 2000)"
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Write the report (the suite report for a suite folder); print its table."""
+    from fade_rl.experiments.reports.plain import make_report
+    from fade_rl.experiments.reports.suite import is_suite_folder, make_suite_report
+    from fade_rl.experiments.runs.config import ConfigError
+
+    if args.reps < 1:
+        raise ConfigError(f"--reps: must be >= 1 bootstrap resample, got {args.reps}")
+    if len(args.paths) == 1 and is_suite_folder(args.paths[0]):
+        report = make_suite_report(args.paths[0], args.out, reps=args.reps)
+        for setting in report["unreferenced"]:
+            print(f"{setting}: no references, so no score", file=sys.stderr)
+    else:
+        report = make_report(args.paths, args.out, reps=args.reps)
+    print(report["table"])
+    print(f"report: {report['out'] / 'report.md'} ({report['runs']} runs)")
+    return 0

@@ -1,0 +1,108 @@
+"""``fade-rl suite``: the plasticity benchmark's phases in order, then the suite report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fade_rl.cli.options import (
+    add_address,
+    add_backend,
+    add_methods,
+    add_no_progress,
+    add_restart,
+    add_suite_options,
+    add_workers,
+    check_workers,
+    parse_methods,
+    parse_shard,
+)
+from fade_rl.cli.sweep import run_counts
+from fade_rl.experiments.suite.phases import PHASES, REPORT, RUN_PHASES
+
+__all__ = ["add", "run", "suite_run"]
+
+
+def add(sub: Any) -> None:
+    """Register the ``suite`` command."""
+    p = sub.add_parser(
+        "suite",
+        help="run the plasticity benchmark: references, tuning, held-out seeds, report",
+        description=f"Run the suite's phases in order ({', '.join(PHASES)}) for a tier of "
+        "configs/suite/suite.yaml; finished runs are skipped, so rerunning resumes. The "
+        "report lands in <log-folder>/report.",
+    )
+    add_suite_options(p)
+    p.add_argument(
+        "--phase",
+        action="append",
+        choices=list(PHASES),
+        help="run only this phase (repeat for several; default: all, in order)",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run jobs K, K+N, ... of each phase in this process, one at a time (N such "
+        "processes share a machine without a process per run)",
+    )
+    g = p.add_argument_group("runs")
+    add_methods(g, None)
+    add_workers(g)
+    add_backend(g)
+    add_address(g)
+    add_restart(g)
+    add_no_progress(g)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the chosen phases, then the report; exit code 1 if a run failed."""
+    from fade_rl.experiments.reports.suite import make_suite_report
+
+    suite = suite_run(
+        args,
+        argv,
+        methods=parse_methods(args.methods) if args.methods else None,
+        backend=args.backend,
+        address=args.address,
+        restart=args.restart,
+        shard=parse_shard(args.shard),
+    )
+    results = suite.run([p for p in RUN_PHASES if not args.phase or p in args.phase])
+    if not args.phase or REPORT in args.phase:
+        started = time.time()
+        make_suite_report(suite.folder)
+        suite.record_time(REPORT, started, [])
+    for phase, phase_results in results.items():
+        print(f"{phase}: {run_counts(phase_results)}")
+    failed = [r for rs in results.values() for r in rs if r.status == "failed"]
+    for r in failed:
+        print(f"  FAILED {r.label}: {r.error}")
+    if not args.phase or REPORT in args.phase:
+        print(f"report: {suite.folder / 'report' / 'report.md'}")
+    return 1 if failed else 0
+
+
+def suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
+    """The :class:`~fade_rl.experiments.suite.phases.SuiteRun` the suite options describe."""
+    from fade_rl.experiments.runs.run import check_log_folder
+    from fade_rl.experiments.suite.manifest import load_suite
+    from fade_rl.experiments.suite.phases import SuiteRun
+
+    check_workers(args)
+    folder = args.log_folder or f"runs/suite_{args.tier}"
+    check_log_folder(folder)
+    settings = [s for s in (args.settings or "").split(",") if s]
+    return SuiteRun(
+        load_suite(args.manifest),
+        args.tier,
+        Path(folder),
+        settings=settings or None,
+        workers=args.workers,
+        progress=not args.no_progress,
+        command=["fade-rl", *argv],
+        **extra,
+    )

@@ -1,0 +1,156 @@
+"""Reading run folders for a report (which runs there are, their summaries and scalars) and
+writing a report's files.
+
+Nothing unreadable is dropped silently: a corrupt ``summary.json`` or ``failure.json``, an
+empty, truncated or corrupt TensorBoard events file each give a warning that names the
+file (collected in :class:`Problems`, printed on stderr and listed in ``report.md``).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fade_rl.experiments.runs.config import METHODS
+from fade_rl.experiments.runs.folder import CONFIG, EVENTS, SCALARS_CSV, VERSIONS, RunFolder
+
+__all__ = [
+    "SCALARS_CSV",
+    "Problems",
+    "RunRecord",
+    "check_events_file",
+    "find_runs",
+    "method_order",
+    "read_scalars",
+    "write_report_files",
+]
+
+
+@dataclass
+class RunRecord:
+    """One run folder as the report sees it."""
+
+    path: Path
+    setting: str
+    method: str
+    seed: int
+    status: str
+    summary: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Problems:
+    """Warnings about unreadable files, each naming its file (printed as they come)."""
+
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        """Record ``text`` and print it on stderr."""
+        self.lines.append(text)
+        print(f"fade-rl: warning: {text}", file=sys.stderr)
+
+
+def method_order(method: str) -> int:
+    """A method's place in the shared vocabulary (unknown methods last)."""
+    return METHODS.index(method) if method in METHODS else len(METHODS)
+
+
+def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list[RunRecord]:
+    """Every run folder under ``paths`` (completed, unfinished, failed and corrupt)."""
+    import yaml
+
+    problems = problems if problems is not None else Problems()
+    seen: set[Path] = set()
+    records = []
+    for root in map(Path, paths):
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such folder")
+        for config_path in sorted(root.rglob(CONFIG)):
+            run_dir = config_path.parent
+            if run_dir in seen or not (run_dir / VERSIONS).is_file():
+                continue
+            seen.add(run_dir)
+            try:
+                config = yaml.safe_load(config_path.read_text())
+                name, method, seed = config["name"], config["method"], int(config["seed"])
+            except Exception as exc:
+                problems.add(f"{config_path}: unreadable ({type(exc).__name__}); run skipped")
+                continue
+            outcome = RunFolder(run_dir).outcome(problems.add)
+            status, summary, error = outcome.status, outcome.summary, outcome.error
+            records.append(RunRecord(run_dir, name, method, seed, status, summary, error))
+    records.sort(key=lambda r: (r.setting, method_order(r.method), r.method, r.seed))
+    return records
+
+
+def check_events_file(path: Path) -> str | None:
+    """What is wrong with a TensorBoard events file (``None``: every record intact).
+
+    Walks the TFRecord framing (length, its CRC, data, its CRC) of every record.
+    """
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+
+    data = path.read_bytes()
+    if not data:
+        return "empty file"
+    pos = 0
+    while pos < len(data):
+        if pos + 12 > len(data):
+            return f"truncated at byte {pos}"
+        header = data[pos : pos + 8]
+        (length,) = struct.unpack("<Q", header)
+        (length_crc,) = struct.unpack("<I", data[pos + 8 : pos + 12])
+        if masked_crc32c(header) != length_crc:
+            return f"corrupt record header at byte {pos}"
+        end = pos + 12 + length
+        if end + 4 > len(data):
+            return f"truncated at byte {pos}"
+        (data_crc,) = struct.unpack("<I", data[end : end + 4])
+        if masked_crc32c(data[pos + 12 : end]) != data_crc:
+            return f"corrupt record at byte {pos}"
+        pos = end + 4
+    return None
+
+
+def read_scalars(run_dir: Path, problems: Problems | None = None) -> Any:
+    """The run's TensorBoard scalars as a long pandas frame (``step``, ``tag``, ``value``).
+
+    Each damaged events file is named in ``problems`` (what is readable of it is kept).
+    A compact run folder (no events file) is read from its ``scalars.csv.gz``.
+    """
+    import pandas as pd
+    from tbparse import SummaryReader
+
+    problems = problems if problems is not None else Problems()
+    events = sorted(run_dir.glob(EVENTS))
+    if not events and (run_dir / SCALARS_CSV).is_file():
+        frame = pd.read_csv(run_dir / SCALARS_CSV, dtype={"tag": str})
+        return frame.sort_values(["tag", "step"]).reset_index(drop=True)
+    for path in events:
+        issue = check_events_file(path)
+        if issue is not None:
+            problems.add(f"{path}: {issue}; its scalars are missing from the report")
+    frame = SummaryReader(str(run_dir), pivot=False).scalars
+    if len(frame) == 0:
+        return frame
+    return frame.sort_values(["tag", "step"]).reset_index(drop=True)
+
+
+def write_report_files(
+    out_dir: Path,
+    lines: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    run_rows: Sequence[Mapping[str, Any]],
+    segment_rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Write ``report.md`` (``lines``) and ``report.csv``, ``runs.csv``, ``segments.csv``."""
+    import pandas as pd
+
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    for name, table in (("report", rows), ("runs", run_rows), ("segments", segment_rows)):
+        pd.DataFrame(list(table)).to_csv(out_dir / f"{name}.csv", index=False)

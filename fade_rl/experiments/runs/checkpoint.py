@@ -1,0 +1,334 @@
+"""A run's checkpoints: saving everything a resume needs, and loading the newest intact one.
+
+``checkpoints/step_<n>/`` holds ``model.zip`` (FADE's state included), ``replay_buffer.pkl``,
+``env.pkl``, ``plasticity.pt`` and ``state.json``; ``state.json`` is written last and lists
+the size and SHA-256 of every other file. A checkpoint whose ``state.json`` is missing or
+unreadable, or whose files do not match it, or that fails to load, is skipped with a
+warning, and the newest intact older one is used. Skipped checkpoints are renamed to
+``checkpoints/unusable_step_<n>_<time>`` (kept, never deleted). Every load maps tensors
+to the current run's device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fade_rl.experiments.runs.folder import RunError, RunFolder
+from fade_rl.experiments.runs.logs import write_atomic
+from fade_rl.methods import REGISTRY
+from fade_rl.experiments.runs.folder import (
+    CHECKPOINT,
+    CHECKPOINT_STATE,
+    CHECKPOINTS,
+    ENV_STATE,
+    MODEL,
+    PLASTICITY_STATE,
+    REPLAY_BUFFER,
+    RunError,
+    RunFolder,
+)
+from fade_rl.experiments.runs.logs import cut_logs, write_atomic
+
+__all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
+
+
+
+def _callback_state(callbacks: Sequence[Any], counters: Sequence[str], folder: Path) -> list[dict]:
+    """Each callback's state through its own API; tensors go to ``callback_<i>.pt``.
+
+    ``state_dict()`` (tensors) is saved with ``torch.save``; ``state()`` (JSON) and the
+    method's ``counters`` (attributes of callbacks without a state API) go to the entry.
+    """
+    import torch as th
+
+    out = []
+    for i, cb in enumerate(callbacks):
+        entry: dict[str, Any] = {"class": type(cb).__name__}
+        if hasattr(cb, "state"):
+            entry["state"] = cb.state()
+        entry["counters"] = {name: getattr(cb, name) for name in counters if hasattr(cb, name)}
+        if hasattr(cb, "state_dict"):
+            tensors = cb.state_dict()
+            if tensors is not None:
+                entry["tensors"] = f"callback_{i}.pt"
+                th.save(tensors, folder / entry["tensors"])
+        out.append(entry)
+    return out
+
+
+_ENTRY_KEYS = ("class", "state", "counters", "tensors")
+
+
+def _restore_callback_state(
+    callbacks: Sequence[Any], states: Sequence[dict[str, Any]], folder: Path, device: Any
+) -> None:
+    import torch as th
+
+    if len(states) != len(callbacks):
+        raise RunError(
+            f"checkpoint holds {len(states)} method callbacks, the run has {len(callbacks)}"
+        )
+    for cb, entry in zip(callbacks, states, strict=True):
+        if entry.get("class") != type(cb).__name__:
+            raise RunError(
+                f"checkpoint callback {entry.get('class')} does not match {type(cb).__name__}"
+            )
+        if "tensors" in entry:
+            saved = th.load(folder / entry["tensors"], map_location=device, weights_only=True)
+            cb.load_state_dict(saved)
+        legacy = {
+            k: v for k, v in entry.items() if k not in _ENTRY_KEYS
+        }  # older checkpoints: counters at top level
+        for key, value in {**legacy, **entry.get("state", {}), **entry.get("counters", {})}.items():
+            setattr(cb, key, value)
+
+
+def _digest(path: Path) -> dict[str, Any]:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return {"size": path.stat().st_size, "sha256": sha.hexdigest()}
+
+
+class Checkpointer:
+    """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's).
+
+    ``extra`` holds ``callbacks`` (the method's), ``counters`` (the method's
+    :attr:`~fade_rl.methods.MethodSpec.counters`), ``recorder``,
+    ``plasticity`` (or ``None``), ``wall_time``, ``session_start`` and ``guard`` (a
+    NonFiniteGuard or ``None``: checked before every save, so a checkpoint never holds a
+    non-finite parameter).
+    """
+
+    def __init__(self, folder: RunFolder, interval: int, keep: int, extra: dict[str, Any]) -> None:
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        outer = self
+
+        class _CB(BaseCallback):
+            def _on_training_start(self) -> None:
+                outer._next = (self.num_timesteps // interval + 1) * interval
+
+            def _on_step(self) -> bool:
+                if self.num_timesteps >= outer._next:
+                    while outer._next <= self.num_timesteps:
+                        outer._next += interval
+                    outer.save(self.model)
+                return True
+
+        self.callback = _CB()
+        self.folder = folder
+        self.keep = keep
+        self.extra = extra
+        self._next = interval
+        #: The step of the newest checkpoint this run has (0: none yet).
+        self.saved_step = 0
+
+    def save(self, model: Any) -> None:
+        """Write ``checkpoints/step_<n>/`` and then mark it in ``checkpoint.json``."""
+        import cloudpickle
+        import torch as th
+
+        guard = self.extra.get("guard")
+        if guard is not None:
+            guard.check_model(model)
+        step = int(model.num_timesteps)
+        root = self.folder.path / CHECKPOINTS
+        folder = root / f"step_{step}"
+        tmp = root / f".step_{step}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)  # our own half-written save
+        tmp.mkdir(parents=True)
+        model.save(tmp / MODEL)
+        if getattr(model, "replay_buffer", None) is not None:
+            model.save_replay_buffer(tmp / REPLAY_BUFFER)
+        env_saved = True
+        try:
+            with (tmp / ENV_STATE).open("wb") as fh:
+                cloudpickle.dump(model.get_env(), fh)
+        except Exception:
+            env_saved = False
+            (tmp / ENV_STATE).unlink(missing_ok=True)
+        plasticity = self.extra.get("plasticity")
+        if plasticity is not None:
+            th.save(plasticity.state_dict(), tmp / PLASTICITY_STATE)
+        recorder = self.extra["recorder"]
+        recorder.flush()
+        wall = self.extra["wall_time"] + (time.perf_counter() - self.extra["session_start"])
+        state = {
+            "step": step,
+            "env_saved": env_saved,
+            "callbacks": _callback_state(self.extra["callbacks"], self.extra["counters"], tmp),
+            "recorder": recorder.state(),
+            "wall_time": wall,
+            "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
+        }
+        (tmp / CHECKPOINT_STATE).write_text(json.dumps(state, indent=1))
+        if folder.exists():  # a checkpoint of this very step, superseded
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+        write_atomic(self.folder.path / CHECKPOINT, json.dumps({"step": step, "path": folder.name}))
+        self.saved_step = step
+        old = sorted(
+            (p for p in root.glob("step_*") if p != folder and p.name[5:].isdigit()),
+            key=lambda p: int(p.name[5:]),
+        )
+        for path in old[: max(0, len(old) - (self.keep - 1))]:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A checkpoint loaded into a run: model, environment, wall time so far and step."""
+
+    model: Any
+    env: Any
+    wall_time: float
+    step: int
+    folder: Path
+
+
+def _candidates(run: RunFolder) -> list[Path]:
+    """Checkpoint folders, newest first; says so when ``checkpoint.json`` is unreadable."""
+    root = run.path / CHECKPOINTS
+    found = sorted(
+        (p for p in root.glob("step_*") if p.is_dir() and p.name[5:].isdigit()),
+        key=lambda p: -int(p.name[5:]),
+    )
+    marker = run.path / CHECKPOINT
+    if marker.is_file():
+        try:
+            named = json.loads(marker.read_text())["path"]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            warnings.warn(
+                f"{marker} is unreadable; looking for the newest intact checkpoint instead",
+                stacklevel=3,
+            )
+        else:
+            if found and named != found[0].name:
+                warnings.warn(
+                    f"{marker} names {named}, but {found[0].name} is newer; trying that first",
+                    stacklevel=3,
+                )
+    return found
+
+
+def _verify(folder: Path) -> dict[str, Any]:
+    """The checkpoint's ``state.json`` if every file it lists is intact; raise otherwise."""
+    state = json.loads((folder / CHECKPOINT_STATE).read_text())
+    if not isinstance(state, dict) or int(state["step"]) != int(folder.name[5:]):
+        raise ValueError("state.json names another step")
+    for name, expected in state.get("files", {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise ValueError(f"{name} is missing")
+        if _digest(path) != expected:
+            raise ValueError(f"{name} is truncated or corrupt (size/SHA-256 mismatch)")
+    return state
+
+
+def _check_resumable(method: str, states: Sequence[dict[str, Any]]) -> None:
+    """Refuse a checkpoint the method's spec cannot resume from (given its callbacks' counters)."""
+    counters = {k: v for entry in states for k, v in entry.get("counters", {}).items()}
+    reason = REGISTRY[method].cannot_resume(counters)
+    if reason is not None:
+        raise RunError(f"{reason}, so it cannot resume from this checkpoint")
+
+
+def _load_one(
+    folder: Path,
+    state: dict[str, Any],
+    config: Any,
+    recorder: Any,
+    methods: Sequence[Any],
+    plasticity: Any,
+) -> LoadedCheckpoint:
+    import cloudpickle
+    import torch as th
+
+    from fade_rl.experiments.runs.build import algorithm_class, make_env, resolve_device
+
+    step = int(state["step"])
+    _check_resumable(config.method, state["callbacks"])
+    device = resolve_device(config.device)
+    if state["env_saved"]:
+        with (folder / ENV_STATE).open("rb") as fh:
+            env = cloudpickle.load(fh)
+    else:
+        warnings.warn(
+            f"{folder}: the environment could not be saved; it restarts its schedules at step 0",
+            stacklevel=3,
+        )
+        env = make_env(config)
+    try:
+        cls = algorithm_class(config)
+        model = cls.load(folder / MODEL, env=env, device=device, force_reset=False)
+        if (folder / REPLAY_BUFFER).is_file():
+            model.load_replay_buffer(folder / REPLAY_BUFFER)  # SB3 moves it to model.device
+        if int(model.num_timesteps) != step:
+            raise ValueError(f"model at step {model.num_timesteps}, state.json says {step}")
+        saved = folder / PLASTICITY_STATE
+        if plasticity is not None and saved.is_file():
+            plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
+        _restore_callback_state(methods, state["callbacks"], folder, model.device)
+    except BaseException:
+        env.close()
+        raise
+    rec = state["recorder"]
+    recorder.n_episodes = rec["n_episodes"]
+    recorder.n_shifts = rec["n_shifts"]
+    recorder.initial_values = rec["initial_values"]
+    return LoadedCheckpoint(model, env, float(state["wall_time"]), step, folder)
+
+
+def load_checkpoint(
+    run: RunFolder,
+    config: Any,
+    recorder: Any,
+    methods: Sequence[Any],
+    plasticity: Any = None,
+) -> LoadedCheckpoint | None:
+    """Load the newest intact checkpoint of ``run`` and cut its logs back to that step.
+
+    Each unusable checkpoint is named in a warning and moved aside; ``None`` when the run
+    has no checkpoint at all. Raises :class:`RunError` (naming ``--restart``) when it has
+    checkpoints but none is usable.
+    """
+    candidates = _candidates(run)
+    problems = []
+    for folder in candidates:
+        try:
+            state = _verify(folder)
+            loaded = _load_one(folder, state, config, recorder, methods, plasticity)
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problems.append(f"{folder.name} ({reason})")
+            warnings.warn(
+                f"{run.path}: checkpoint {folder.name} is unusable ({reason}); "
+                "falling back to the next older one",
+                stacklevel=2,
+            )
+            continue
+        for bad in candidates[: candidates.index(folder)]:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            os.replace(bad, bad.with_name(f"unusable_{bad.name}_{stamp}"))
+        if problems:
+            warnings.warn(f"{run.path}: resuming from {folder.name}", stacklevel=2)
+        cut_logs(run.path, loaded.step)
+        write_atomic(run.path / CHECKPOINT, json.dumps({"step": loaded.step, "path": folder.name}))
+        return loaded
+    if problems:
+        raise RunError(
+            f"{run.path}: no usable checkpoint ({'; '.join(problems)}); "
+            "pass --restart to discard this run and start it afresh"
+        )
+    return None

@@ -1,0 +1,201 @@
+"""The suite's manifest (``configs/suite/suite.yaml``): settings, tiers, grids and seeds.
+
+A *setting* is an experiment config (``configs/suite/<setting>.yaml``) plus what the
+suite needs to score it: the ``task_keys`` that name a segment's task among its
+``shift_values``, and one entry per task saying how to build that task alone (``env_kwargs``
+merged into the config's, freezing the schedules) and for how many steps its references
+train (``steps``, one segment's budget). A *tier* picks settings and whether methods are
+tuned. A method's *grid* is one knob and its values; ``"x0.5"`` multiplies the setting's own
+value of the key. A method the manifest gives no grid tunes its spec's default grid
+(:attr:`~fade_rl.methods.MethodSpec.grid`).
+
+Example:
+    >>> suite = load_suite("configs/suite/suite.yaml")
+    >>> suite.grids["fade"].key, suite.tuning_seeds
+    ('methods.fade.meta_lr', [100, 101])
+    >>> [s.name for s in suite.tier_settings("standard")][:2]
+    ['dqn_reward_flip', 'dqn_obs_permute']
+    >>> suite.setting("dqn_reward_flip").held_out()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.config import (
+    ExperimentConfig,
+    load_config,
+    lookup,
+    parse_override,
+    read_yaml,
+)
+from fade_rl.methods import METHODS, REGISTRY
+
+__all__ = ["TIERS", "Grid", "SettingSpec", "SuiteSpec", "TaskSpec", "load_suite"]
+
+#: The tiers, smallest first.
+TIERS: tuple[str, ...] = ("smoke", "standard", "full")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskSpec(_Strict):
+    """One task of a setting: the shift values that name it and how to build it alone."""
+
+    values: dict[str, Any]
+    steps: int = Field(ge=1, description="the references' training budget (one segment)")
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class SmokeSpec(_Strict):
+    """How the smoke tier shrinks a setting: ``-p`` overrides and the tasks' steps."""
+
+    overrides: list[str] = Field(default_factory=list)
+    task_steps: int = Field(ge=1)
+
+
+class SettingSpec(_Strict):
+    """One setting of the suite (its config file is relative to the manifest)."""
+
+    name: str = ""
+    config: str
+    tiers: list[str]
+    held_out_seeds: int = Field(ge=1)
+    task_keys: list[str]
+    tasks: list[TaskSpec] = Field(min_length=1)
+    smoke: SmokeSpec
+    folder: Path = Path(".")
+
+    def held_out(self, tier_seeds: int | None = None) -> list[int]:
+        """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
+        n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
+        return list(range(n))
+
+    def overrides(self, tier: str) -> list[str]:
+        """The ``-p`` overrides the tier applies to the config."""
+        return list(self.smoke.overrides) if tier == "smoke" else []
+
+    def tasks_for(self, tier: str) -> list[TaskSpec]:
+        """The tasks, with the smoke tier's shorter reference budget."""
+        if tier != "smoke":
+            return list(self.tasks)
+        return [t.model_copy(update={"steps": self.smoke.task_steps}) for t in self.tasks]
+
+    def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
+        """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""
+        return load_config(
+            self.folder / self.config, [*self.overrides(tier), *(extra or [])], name=self.name
+        )
+
+
+class Grid(_Strict):
+    """One method's tuning grid: a dotted config key and its values."""
+
+    key: str
+    values: list[Any] = Field(min_length=1)
+
+    def points(self, config: ExperimentConfig) -> list[tuple[str, Any]]:
+        """``(dotted key, value)`` per grid value, ``"xF"`` resolved against ``config``."""
+        key = parse_override(f"{self.key}=0")[0]
+        out = []
+        for value in self.values:
+            if isinstance(value, str) and value.startswith("x"):
+                base = lookup(config.to_dict(), key)
+                try:
+                    value = float(base) * float(value[1:])
+                except (TypeError, ValueError):
+                    raise ConfigError(
+                        f"grid {self.key}: {value!r} multiplies the setting's value, but "
+                        f"{key} is {base!r}; give plain values"
+                    ) from None
+            out.append((key, value))
+        return out
+
+
+class SensitivitySpec(_Strict):
+    """A method's extra grid on the tuning seeds, reported but never used for selection."""
+
+    method: str
+    axes: dict[str, list[Any]]
+
+
+class TierSpec(_Strict):
+    """What a tier does: tune or not, and caps on its seeds."""
+
+    tune: bool
+    sensitivity: bool = False
+    held_out_seeds: int | None = Field(default=None, ge=1)
+    reference_seeds: int | None = Field(default=None, ge=1)
+
+
+class SuiteSpec(_Strict):
+    """The whole manifest (``grids`` holds every method's: the manifest's or its spec's)."""
+
+    tuning_seeds: list[int] = Field(min_length=1)
+    reference_seeds: list[int] = Field(min_length=1)
+    grids: dict[str, Grid] = Field(default_factory=dict)
+    sensitivity: SensitivitySpec | None = None
+    tiers: dict[str, TierSpec]
+    settings: dict[str, SettingSpec]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SuiteSpec:
+        for name, setting in self.settings.items():
+            setting.name = name
+            bad = [t for t in setting.tiers if t not in TIERS]
+            if bad:
+                raise ValueError(f"settings.{name}.tiers: unknown tier {bad[0]!r}; use {TIERS}")
+        unknown = [m for m in self.grids if m not in METHODS]
+        if unknown:
+            raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
+        for m in METHODS:
+            if m not in self.grids:
+                self.grids[m] = Grid(**REGISTRY[m].grid.as_dict())
+        sizes = {len(g.values) for g in self.grids.values()}
+        if len(sizes) > 1:
+            raise ValueError("grids: every method needs the same number of values (same budget)")
+        if set(self.tiers) != set(TIERS):
+            raise ValueError(f"tiers: give exactly {', '.join(TIERS)}")
+        return self
+
+    def setting(self, name: str) -> SettingSpec:
+        """The setting called ``name``."""
+        if name not in self.settings:
+            raise ConfigError(f"unknown suite setting {name!r}; use {', '.join(self.settings)}")
+        return self.settings[name]
+
+    def tier_settings(self, tier: str) -> list[SettingSpec]:
+        """The settings a tier runs, in manifest order."""
+        if tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; use {', '.join(TIERS)}")
+        return [s for s in self.settings.values() if tier in s.tiers]
+
+    def reference_seeds_for(self, tier: str) -> list[int]:
+        """The reference seeds under ``tier``."""
+        cap = self.tiers[tier].reference_seeds
+        return self.reference_seeds[:cap] if cap else list(self.reference_seeds)
+
+
+def load_suite(path: str | Path = "configs/suite/suite.yaml") -> SuiteSpec:
+    """Read and validate the manifest; raise :class:`ConfigError` with one line."""
+    path = Path(path)
+    data = read_yaml(path)
+    try:
+        suite = SuiteSpec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].replace("Value error, ", "")
+        raise ConfigError(f"{path}: {loc}: {msg}") from None
+    for setting in suite.settings.values():
+        setting.folder = path.parent
+        if not (path.parent / setting.config).is_file():
+            raise ConfigError(f"{path}: settings.{setting.name}.config: no file {setting.config}")
+    return suite

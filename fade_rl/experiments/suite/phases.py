@@ -1,0 +1,399 @@
+"""``fade-rl suite``: the plasticity benchmark, phase by phase, resumably.
+
+Phases, in order (each skips finished runs, so rerunning the command resumes):
+
+``references``
+    the ceiling runs of every task (:mod:`~fade_rl.experiments.suite.references`), then the
+    floors, written to ``<dir>/references/<setting>.json``;
+``tuning``
+    every method x its grid's values x the tuning seeds, under ``<dir>/tuning``; then each
+    method's value with the best mean score is chosen (a value with a failed run ranks
+    below every value without) and written to ``<dir>/protocol.json``;
+``held_out``
+    every method at its chosen value on the held-out seeds, under ``<dir>/held_out``
+    (tiers without tuning use each method's config values);
+``sensitivity``
+    FADE's ``meta_lr x init_decay`` grid on the tuning seeds (``<dir>/sensitivity``),
+    but for the points its tuning grid already ran; reported, never used for selection;
+``report``
+    ``<dir>/report`` (:mod:`~fade_rl.experiments.reports.suite`; the reports wing sits
+    above this one, so ``fade-rl suite`` writes it after :meth:`SuiteRun.run`).
+
+A phase needs the one before it finished. ``shard=(k, n)`` runs every n-th job of a phase
+(from the k-th) in this process, one after the other: n such processes share a machine
+without a process per run. Every phase appends its wall-clock time to ``<dir>/timing.jsonl``.
+
+Example (the smoke tier, a slice, about a minute on one core)::
+
+    fade-rl suite --tier smoke --settings dqn_reward_flip --methods none,fade -f runs/smoke
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
+from fade_rl.experiments.runs.folder import COMPLETED, CORRUPT, FAILED, RunError, RunFolder
+from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
+from fade_rl.experiments.suite.references import (
+    REFERENCES,
+    ceiling_jobs,
+    env_digest,
+    load_references,
+    write_references,
+)
+from fade_rl.experiments.suite.score import run_score
+from fade_rl.experiments.sweeps import Job, JobResult, grid_name, run_jobs
+
+__all__ = [
+    "HELD_OUT",
+    "PHASES",
+    "PROTOCOL",
+    "REPORT",
+    "RUN_PHASES",
+    "SENSITIVITY",
+    "TIMING",
+    "TUNING",
+    "SuiteRun",
+]
+
+TUNING, HELD_OUT, SENSITIVITY, REPORT = "tuning", "held_out", "sensitivity", "report"
+#: Every phase of the suite, in order (``--phase``).
+PHASES: tuple[str, ...] = ("references", TUNING, HELD_OUT, SENSITIVITY, REPORT)
+#: The phases that run jobs (:meth:`SuiteRun.run`); the report follows them.
+RUN_PHASES: tuple[str, ...] = PHASES[:-1]
+PROTOCOL = "protocol.json"
+TIMING = "timing.jsonl"
+
+Point = list[tuple[str, Any]]
+
+
+@dataclass
+class SuiteRun:
+    """One invocation of the suite: which tier, settings, methods, where, and how.
+
+    Args:
+        suite: the manifest (:func:`~fade_rl.experiments.suite.manifest.load_suite`).
+        tier: ``smoke``, ``standard`` or ``full``.
+        folder: the suite folder.
+        settings: names of the settings to run (default: the tier's).
+        methods: the methods (default: every method in the manifest's grids).
+        backend, workers, address, restart, progress: as for
+            :func:`~fade_rl.experiments.sweeps.backends.run_jobs`.
+        shard: ``(k, n)``: run only jobs ``k, k + n, ...`` of each phase, in this process.
+        command: the command line, recorded in run folders and references.
+    """
+
+    suite: SuiteSpec
+    tier: str
+    folder: Path
+    settings: Sequence[str] | None = None
+    methods: Sequence[str] | None = None
+    backend: str = "local"
+    workers: int = 1
+    address: str | None = None
+    restart: bool = False
+    progress: bool = True
+    shard: tuple[int, int] | None = None
+    command: Sequence[str] = ()
+    _specs: list[SettingSpec] = field(default_factory=list, init=False)
+    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        specs = self.suite.tier_settings(self.tier)
+        if self.settings:
+            names = [s.name for s in specs]
+            for name in self.settings:
+                if name not in names:
+                    known = ", ".join(names)
+                    raise ConfigError(
+                        f"--settings: {name!r} is not in the {self.tier} tier; use {known}"
+                    )
+            specs = [s for s in specs if s.name in self.settings]
+        self._specs = specs
+        self.methods = list(self.methods or self.suite.grids)
+        if self.shard is not None:
+            k, n = self.shard
+            if not 0 <= k < n:
+                raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {k}/{n}")
+
+    # ------------------------------------------------------------------ the phases
+    def run(self, phases: Sequence[str] = RUN_PHASES) -> dict[str, list[JobResult]]:
+        """Run ``phases`` (of :data:`RUN_PHASES`) in order; return each phase's job results."""
+        tier = self.suite.tiers[self.tier]
+        out: dict[str, list[JobResult]] = {}
+        for phase in phases:
+            if phase not in RUN_PHASES:
+                raise ValueError(f"phase {phase!r}: SuiteRun runs {', '.join(RUN_PHASES)}")
+            if phase == TUNING and not tier.tune:
+                continue
+            if phase == SENSITIVITY and not (tier.sensitivity and self.suite.sensitivity):
+                continue
+            started = time.time()
+            out[phase] = self._run_phase(phase)
+            self.record_time(phase, started, out[phase])
+        return out
+
+    def _run_phase(self, phase: str) -> list[JobResult]:
+        jobs = getattr(self, f"{phase}_jobs")()
+        results = self._execute(jobs, phase)
+        if phase == "references":
+            self.write_all_references()
+        elif phase == TUNING:
+            try:
+                self.select()
+            except RunError as exc:  # another shard's runs are still going
+                if self.shard is None:
+                    raise
+                print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+        return results
+
+    def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:
+        if self.shard is not None:
+            k, n = self.shard
+            jobs = jobs[k::n]
+        from fade_rl.experiments.runs.build import check_buildable
+
+        checked: set[tuple[str, str]] = set()
+        for job in jobs:
+            config = ExperimentConfig.model_validate(job.config)
+            key = (config.name, config.method)
+            if key not in checked and RunFolder(job.run_dir).status(config) != "complete":
+                check_buildable(config, f"{phase} job {job.label}")
+                checked.add(key)
+        suffix = "" if self.shard is None else f"_shard{self.shard[0]}"
+        return run_jobs(
+            jobs,
+            backend=self.backend,
+            workers=1 if self.shard is not None else self.workers,
+            address=self.address,
+            progress=self.progress,
+            results_file=self.folder / f"{phase}_results{suffix}.json",
+            restart=self.restart,
+        )
+
+    def record_time(self, phase: str, started: float, results: Sequence[JobResult]) -> None:
+        """Append the phase's wall-clock time and run counts to ``<dir>/timing.jsonl``."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        record = {
+            "tier": self.tier,
+            "phase": phase,
+            "shard": None if self.shard is None else list(self.shard),
+            "workers": 1 if self.shard is not None else self.workers,
+            "started": started,
+            "seconds": round(time.time() - started, 1),
+            "completed": sum(r.status == "completed" for r in results),
+            "skipped": sum(r.status == "skipped" for r in results),
+            "failed": sum(r.status == "failed" for r in results),
+        }
+        with open(self.folder / TIMING, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ------------------------------------------------------------------ jobs
+    def _config(self, spec: SettingSpec) -> ExperimentConfig:
+        """The setting's config under this tier, read and validated once."""
+        if spec.name not in self._configs:
+            self._configs[spec.name] = spec.load(self.tier)
+        return self._configs[spec.name]
+
+    def _jobs(
+        self,
+        spec: SettingSpec,
+        method: str,
+        seeds: Sequence[int],
+        point: Point,
+        sub: str,
+        name: str,
+    ) -> list[Job]:
+        data = apply_overrides(self._config(spec).to_dict(), point)
+        data.update(name=name, method=method)
+        jobs = []
+        for seed in seeds:
+            config = validate_config({**data, "seed": seed}, f"suite setting {spec.name}")
+            jobs.append(Job(config.to_dict(), str(self.folder / sub), tuple(self.command)))
+        return jobs
+
+    def references_jobs(self) -> list[Job]:
+        """The ceiling runs of every task of every setting."""
+        seeds = self.suite.reference_seeds_for(self.tier)
+        jobs = []
+        for spec in self._specs:
+            config = self._config(spec)
+            jobs += ceiling_jobs(
+                config, spec.tasks_for(self.tier), seeds, self.folder, self.command
+            )
+        return jobs
+
+    def tuning_jobs(self) -> list[Job]:
+        """Every method x grid value x tuning seed."""
+        jobs = []
+        for spec in self._specs:
+            config = self._config(spec)
+            for method in self.methods:  # type: ignore[union-attr]
+                for point in self.suite.grids[method].points(config):
+                    name = grid_name(spec.name, [point])
+                    jobs += self._jobs(spec, method, self.suite.tuning_seeds, [point], TUNING, name)
+        return jobs
+
+    def held_out_jobs(self) -> list[Job]:
+        """Every method at its chosen value (or its config's) on the held-out seeds."""
+        chosen = self.select()["chosen"] if self.suite.tiers[self.tier].tune else {}
+        jobs = []
+        for spec in self._specs:
+            seeds = spec.held_out(self.suite.tiers[self.tier].held_out_seeds)
+            for method in self.methods:  # type: ignore[union-attr]
+                point: Point = []
+                if self.suite.tiers[self.tier].tune:
+                    pick = chosen[spec.name][method]
+                    point = [(pick["key"], pick["value"])]
+                jobs += self._jobs(spec, method, seeds, point, HELD_OUT, spec.name)
+        return jobs
+
+    def sensitivity_jobs(self) -> list[Job]:
+        """The sensitivity grid (method and axes from the manifest) on the tuning seeds."""
+        sens = self.suite.sensitivity
+        if sens is None or sens.method not in self.methods:  # type: ignore[operator]
+            return []
+        import itertools
+
+        from fade_rl.experiments.runs.config import parse_override
+
+        axes = [[parse_override(f"{k}={v}") for v in values] for k, values in sens.axes.items()]
+        tuned = {_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
+        jobs = []
+        for spec in self._specs:
+            for combo in itertools.product(*axes):
+                point = list(combo)
+                name = grid_name(spec.name, point)
+                jobs += self._jobs(
+                    spec, sens.method, self.suite.tuning_seeds, point, SENSITIVITY, name
+                )
+        # A point the tuning phase already ran (same config and seed) is not run twice.
+        return [job for job in jobs if _identity(job) not in tuned]
+
+    # ------------------------------------------------------------------ references
+    def write_all_references(self) -> None:
+        """Write each setting's references whose ceiling runs have all finished."""
+        seeds = self.suite.reference_seeds_for(self.tier)
+        for spec in self._specs:
+            config = self._config(spec)
+            tasks = spec.tasks_for(self.tier)
+            jobs = ceiling_jobs(config, tasks, seeds, self.folder)
+            if all(RunFolder(j.run_dir).status(_cfg(j)) == "complete" for j in jobs):
+                try:
+                    write_references(
+                        config, spec.task_keys, tasks, seeds, self.folder, self.command
+                    )
+                except ValueError as exc:  # a task too short for an episode, an unfrozen env
+                    raise RunError(f"references of {spec.name}: {exc}") from None
+
+    def references_for(self, spec: SettingSpec) -> dict[str, Any]:
+        """The setting's references, checked against its config; :class:`RunError` if none."""
+        refs = load_references(self.folder).get(spec.name)
+        if refs is None:
+            raise RunError(
+                f"{self.folder / REFERENCES / (spec.name + '.json')}: no references for "
+                f"{spec.name}; run the references phase first"
+            )
+        if refs["digest"] != env_digest(self._config(spec)):
+            raise RunError(
+                f"references of {spec.name} belong to another environment or budget; rerun "
+                "`fade-rl suite` with --restart for the references phase"
+            )
+        return refs
+
+    # ------------------------------------------------------------------ selection
+    def protocol(self) -> dict[str, Any]:
+        """The written ``protocol.json`` (empty if there is none)."""
+        path = self.folder / PROTOCOL
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def select(self) -> dict[str, Any]:
+        """Choose each method's value by mean tuning score; write ``protocol.json``.
+
+        Raises :class:`RunError` while a tuning run is unfinished (another shard's).
+        """
+        chosen: dict[str, dict[str, Any]] = {}
+        grids: dict[str, dict[str, Any]] = {}
+        for spec in self._specs:
+            refs = self.references_for(spec)
+            config = self._config(spec)
+            chosen[spec.name], grids[spec.name] = {}, {}
+            for method in self.methods:  # type: ignore[union-attr]
+                points = self.suite.grids[method].points(config)
+                grids[spec.name][method] = {"key": points[0][0], "values": [v for _, v in points]}
+                table = []
+                for point in points:
+                    name = grid_name(spec.name, [point])
+                    scores = []
+                    for job in self._jobs(
+                        spec, method, self.suite.tuning_seeds, [point], TUNING, name
+                    ):
+                        summary = _finished_summary(job)
+                        s = None if summary is None else run_score(summary, refs).score
+                        scores.append(-math.inf if s is None else s)
+                    table.append((float(np.mean(scores)), point[1]))
+                best = max(range(len(table)), key=lambda i: (table[i][0], -i))
+                chosen[spec.name][method] = {
+                    "key": points[0][0],
+                    "value": table[best][1],
+                    "tuning_scores": [
+                        {"value": v, "mean_score": None if math.isinf(m) else m} for m, v in table
+                    ],
+                }
+        old = self.protocol()
+        for name in old.get("chosen", {}):  # keep other settings' choices (a --settings run)
+            chosen.setdefault(name, old["chosen"][name])
+            grids.setdefault(name, old.get("grids", {}).get(name, {}))
+        data = {
+            "tier": self.tier,
+            "tuning_seeds": self.suite.tuning_seeds,
+            "reference_seeds": self.suite.reference_seeds_for(self.tier),
+            "held_out_seeds": {
+                s.name: s.held_out(self.suite.tiers[self.tier].held_out_seeds)
+                for s in self.suite.tier_settings(self.tier)
+            },
+            "grids": grids,
+            "chosen": chosen,
+            "sensitivity": None
+            if self.suite.sensitivity is None
+            else self.suite.sensitivity.model_dump(),
+            "selection": "highest mean score over the tuning seeds; a value with a failed run "
+            "ranks below every value without; ties go to the earlier value",
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / (PROTOCOL + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(self.folder / PROTOCOL)
+        return data
+
+
+def _finished_summary(job: Job) -> dict[str, Any] | None:
+    """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
+    outcome = RunFolder(job.run_dir).outcome()
+    if outcome.status == COMPLETED:
+        return outcome.summary
+    if outcome.status == FAILED:
+        return None
+    if outcome.status == CORRUPT:
+        raise RunError(f"run {job.label}: {outcome.error}; rerun it with --restart")
+    raise RunError(f"run {job.label} has not finished; run the tuning phase first")
+
+
+def _identity(job: Job) -> str:
+    """A job's config without its name: equal for the same run under two names."""
+    return json.dumps({k: v for k, v in job.config.items() if k != "name"}, sort_keys=True)
+
+
+def _cfg(job: Job) -> ExperimentConfig:
+    return ExperimentConfig.model_validate(job.config)

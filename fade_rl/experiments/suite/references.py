@@ -1,0 +1,192 @@
+"""Reference returns of a setting's tasks: the floor (random policy) and the ceiling (oracle).
+
+For each task of a suite setting (:class:`~fade_rl.experiments.suite.manifest.TaskSpec`):
+
+* the **floor** is a uniformly random policy's time-averaged return over the task's
+  ``steps`` (the same measure as a segment's ``mean_return``), on the environment frozen
+  at that task (``env_kwargs`` merged into the setting's), mean over the reference seeds;
+* the **ceiling** is a fresh agent of the setting's algorithm and hyperparameters, method
+  ``none``, trained on that frozen task alone for ``steps`` steps: its time-averaged return
+  over that training, mean over the reference seeds. Those runs are ordinary run folders
+  under ``<suite dir>/references/<setting>__task<i>/none/seed_<s>``, so they resume.
+
+The result is ``<suite dir>/references/<setting>.json``, which records the config it
+belongs to (the setting's environment and budget, and their digest): a report refuses
+references whose digest differs from its runs'.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
+from fade_rl.experiments.runs.folder import SUMMARY
+from fade_rl.experiments.sweeps import Job
+from fade_rl.methods import PLAIN
+
+__all__ = [
+    "REFERENCES",
+    "ceiling_jobs",
+    "env_digest",
+    "load_references",
+    "random_floor",
+    "task_config",
+    "write_references",
+]
+
+#: The folder (under a suite folder) that holds references and their runs.
+REFERENCES = "references"
+
+
+def env_digest(config: ExperimentConfig | Mapping[str, Any]) -> str:
+    """SHA-256 of a config's environment and budget: what references depend on.
+
+    The algorithm is left out: tuning a method's learning rate must not orphan them.
+    """
+    data = config.to_dict() if isinstance(config, ExperimentConfig) else dict(config)
+    part = {"env": data["env"], "budget": data["budget"]}
+    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def task_config(
+    setting: ExperimentConfig, index: int, env_kwargs: Mapping[str, Any], steps: int, seed: int
+) -> ExperimentConfig:
+    """The config of a ceiling run: the task frozen, ``steps`` steps, method ``none``."""
+    data = setting.to_dict()
+    data["env"]["kwargs"] = _merge(data["env"]["kwargs"], env_kwargs)
+    data.update(name=f"{setting.name}__task{index}", method=PLAIN, seed=seed)
+    data["budget"]["n_timesteps"] = steps
+    logging = data["logging"]
+    logging["checkpoint_interval"] = min(logging["checkpoint_interval"], steps)
+    return validate_config(data, f"reference task {index} of {setting.name}")
+
+
+def ceiling_jobs(
+    setting: ExperimentConfig,
+    tasks: Sequence[Any],
+    seeds: Sequence[int],
+    folder: str | Path,
+    command: Sequence[str] = (),
+) -> list[Job]:
+    """One ceiling run per task and reference seed, under ``folder``."""
+    log_folder = str(Path(folder) / REFERENCES)
+    return [
+        Job(task_config(setting, i, t.env_kwargs, t.steps, s).to_dict(), log_folder, tuple(command))
+        for i, t in enumerate(tasks)
+        for s in seeds
+    ]
+
+
+def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
+    """A uniformly random policy's time-averaged return over ``steps`` steps of ``config``'s env."""
+    import gymnasium as gym
+
+    import fade_rl.envs  # noqa: F401  (registers the ids)
+    from fade_rl.metrics.shifts import Episode, return_area
+
+    env = gym.make(config.env.id, **config.env.kwargs)
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    episodes, ret, length = [], 0.0, 0
+    for step in range(steps):
+        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        ret, length = ret + float(reward), length + 1
+        if terminated or truncated:
+            episodes.append(Episode(end_step=step, ret=ret, length=length))
+            ret, length = 0.0, 0
+            env.reset()
+    env.close()
+    area = return_area(episodes, 0, steps)
+    if area is None:
+        raise ValueError(
+            f"{config.name}: no random episode ended in {steps} steps; give the task more steps"
+        )
+    return area[1]
+
+
+def _ceiling_return(run_dir: Path) -> float:
+    summary = json.loads((run_dir / SUMMARY).read_text())
+    segments = summary["segments"]
+    if len(segments) != 1:
+        raise ValueError(
+            f"{run_dir}: the reference run shifted {len(segments) - 1} time(s); the task's "
+            "env_kwargs must freeze every schedule"
+        )
+    value = segments[0]["mean_return"]
+    if value is None:
+        raise ValueError(f"{run_dir}: no episode ended in the reference run; give it more steps")
+    return float(value)
+
+
+def write_references(
+    setting: ExperimentConfig,
+    task_keys: Sequence[str],
+    tasks: Sequence[Any],
+    seeds: Sequence[int],
+    folder: str | Path,
+    command: Sequence[str] = (),
+) -> Path:
+    """Compute the floors, read the finished ceiling runs, write ``<setting>.json``."""
+    jobs = ceiling_jobs(setting, tasks, seeds, folder)
+    out_tasks = []
+    for i, task in enumerate(tasks):
+        runs = [j for j in jobs if j.config["name"] == f"{setting.name}__task{i}"]
+        ceilings = [_ceiling_return(j.run_dir) for j in runs]
+        frozen = task_config(setting, i, task.env_kwargs, task.steps, seeds[0])
+        floors = [random_floor(frozen, task.steps, s) for s in seeds]
+        out_tasks.append(
+            {
+                "values": task.values,
+                "steps": task.steps,
+                "env_kwargs": task.env_kwargs,
+                "floor": float(np.mean(floors)),
+                "ceiling": float(np.mean(ceilings)),
+                "floor_returns": floors,
+                "ceiling_returns": ceilings,
+                "seeds": list(seeds),
+            }
+        )
+    data = {
+        "setting": setting.name,
+        "digest": env_digest(setting),
+        "env": setting.env.model_dump(mode="json"),
+        "budget": setting.budget.model_dump(mode="json"),
+        "algo": setting.algo.model_dump(mode="json"),
+        "task_keys": list(task_keys),
+        "tasks": out_tasks,
+        "command": " ".join(command),
+    }
+    path = Path(folder) / REFERENCES / f"{setting.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def load_references(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Every ``references/<setting>.json`` under ``folder``, by setting name."""
+    out: dict[str, dict[str, Any]] = {}
+    ref_dir = Path(folder) / REFERENCES
+    if ref_dir.is_dir():
+        for path in sorted(ref_dir.glob("*.json")):
+            data = json.loads(path.read_text())
+            out[data["setting"]] = data
+    return out

@@ -1,0 +1,72 @@
+"""The Ray backend of sweeps: each run a Ray task, on a cluster or a local Ray instance.
+
+Each run is a Ray task (``num_cpus=1``, no retries) on the cluster at ``address``, or on a
+local Ray instance started for the sweep when ``address`` is ``None``. A task whose worker
+dies is reported as a failed run; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job
+
+__all__ = ["run_ray"]
+
+
+def _checkout() -> Path:
+    """The folder that holds this ``fade_rl`` package (a checkout or site-packages)."""
+    return Path(__file__).resolve().parents[__name__.count(".")]
+
+
+def _ray_task(job: Job, restart: bool) -> JobResult:
+    return execute_job(job, restart=restart)
+
+
+def run_ray(
+    jobs: Sequence[Job],
+    address: str | None,
+    workers: int | None,
+    on_result: Callable[[JobResult], None],
+    restart: bool,
+) -> list[JobResult]:
+    """Run ``jobs`` as Ray tasks (``num_cpus=1``); call ``on_result`` as each one ends.
+
+    On the cluster at ``address``, or on a local Ray instance of ``workers`` CPUs started
+    for the sweep (and shut down after it) when ``address`` is ``None``.
+    """
+    import ray
+
+    started = False
+    if not ray.is_initialized():
+        # Workers import the same fade_rl as this process (an editable checkout included).
+        root = str(_checkout())
+        kwargs: dict[str, Any] = {
+            "runtime_env": {"env_vars": {"PYTHONPATH": root}},
+            "log_to_driver": False,
+            "include_dashboard": False,
+        }
+        if address is None:
+            kwargs["num_cpus"] = workers
+        ray.init(address=address, **kwargs)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
+        refs = {remote.remote(job, restart): job for job in jobs}
+        results: list[JobResult] = []
+        waiting = list(refs)
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            job = refs[done[0]]
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:  # the task or its worker died
+                result = JobResult(job.label, str(job.run_dir), "failed", f"ray: {exc}")
+            results.append(result)
+            on_result(result)
+        return results
+    finally:
+        if started:
+            ray.shutdown()
