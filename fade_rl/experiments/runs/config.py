@@ -34,19 +34,16 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from fade_rl.algos.registry import ALGORITHM_NAMES
 from fade_rl.experiments.runs.checks import (
-from fade_rl.experiments.runs.checks import (
     ConfigError,
     check_device,
     check_hyperparams,
     non_finite_key,
 )
 from fade_rl.experiments.runs.policies import CriticConfig, check_policy
-from fade_rl.experiments.strict_yaml import YamlError, YamlSyntaxError, load_yaml
+from fade_rl.experiments.runs.strict_yaml import YamlError, YamlSyntaxError, load_yaml
 from fade_rl.methods import METHOD_HELP, METHODS, PROPOSED, REGISTRY, MethodsConfig
 from fade_rl.metrics.settings import check_setting
 from fade_rl.strict import StrictModel
-from fade_rl.methods import METHOD_HELP, METHODS, REGISTRY, MethodsConfig
-from fade_rl.experiments.runs.policies import CriticConfig, check_policy
 
 __all__ = [
     "ALGOS",

@@ -7,7 +7,7 @@ import time
 import pytest
 import yaml
 
-from fade_rl.experiments.strict_yaml import MAX_BYTES, MAX_DEPTH, YamlError, load_yaml
+from fade_rl.experiments.runs.strict_yaml import MAX_BYTES, MAX_DEPTH, YamlError, load_yaml
 
 
 def test_reads_plain_yaml_like_safe_load() -> None:
