@@ -33,7 +33,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from fade_rl.experiments.runs.logs import EPISODES, truncate_episodes, truncate_events
 from fade_rl.experiments.runs.strict_yaml import YamlError, load_yaml
 import yaml
 
