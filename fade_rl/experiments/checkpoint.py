@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.atomic import replace_dir, write_atomic
 from fade_rl.experiments.folder import RunError, RunFolder
-from fade_rl.experiments.logs import write_atomic
 
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
@@ -161,9 +161,7 @@ class Checkpointer:
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
         }
         (tmp / "state.json").write_text(json.dumps(state, indent=1))
-        if folder.exists():  # a checkpoint of this very step, superseded
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        replace_dir(tmp, folder)  # synced; a checkpoint of this very step is superseded
         write_atomic(self.folder.path / CHECKPOINT, json.dumps({"step": step, "path": folder.name}))
         self.saved_step = step
         old = sorted(

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from fade_rl.experiments.atomic import write_atomic
 from fade_rl.experiments.folder import FAILURE
 from fade_rl.experiments.sweep import Job, JobResult, execute_job
 
@@ -137,6 +138,6 @@ def _pool_loop(
                 else:
                     error = f"worker process died (exit code {proc.exitcode})"
                     if job.run_dir.is_dir():
-                        (job.run_dir / FAILURE).write_text(json.dumps({"error": error}))
+                        write_atomic(job.run_dir / FAILURE, json.dumps({"error": error}))
                     results.append(JobResult(label, str(job.run_dir), "failed", error))
                 on_result(results[-1])

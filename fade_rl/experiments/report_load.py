@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.atomic import write_atomic
 from fade_rl.experiments.config import METHODS
 
 #: A compact run folder's scalars (see :mod:`fade_rl.experiments.compact`).
@@ -181,6 +182,6 @@ def write_report_files(
     """Write ``report.md`` (``lines``) and ``report.csv``, ``runs.csv``, ``segments.csv``."""
     import pandas as pd
 
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    write_atomic(out_dir / "report.md", "\n".join(lines) + "\n")
     for name, table in (("report", rows), ("runs", run_rows), ("segments", segment_rows)):
-        pd.DataFrame(list(table)).to_csv(out_dir / f"{name}.csv", index=False)
+        write_atomic(out_dir / f"{name}.csv", pd.DataFrame(list(table)).to_csv(index=False))

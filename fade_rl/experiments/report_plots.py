@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.atomic import atomic_path
 from fade_rl.experiments.report_load import RunRecord, method_order
 from fade_rl.experiments.report_stats import binned
 
@@ -61,7 +62,8 @@ def save_figure(fig: Any, path: Path) -> str:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path.name
 

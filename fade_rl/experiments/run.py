@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from fade_rl.experiments.atomic import atomic_path, write_atomic
 from fade_rl.experiments.build import (
     build_model,
     check_buildable,
@@ -49,7 +50,7 @@ from fade_rl.experiments.checkpoint import Checkpointer, load_checkpoint
 from fade_rl.experiments.config import ConfigError, ExperimentConfig, validate_config
 from fade_rl.experiments.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
 from fade_rl.experiments.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.logs import EPISODES, read_episodes, write_atomic
+from fade_rl.experiments.logs import EPISODES, read_episodes
 from fade_rl.experiments.methods import REGISTRY
 from fade_rl.experiments.summary import package_versions, summarize
 
@@ -261,8 +262,10 @@ def _train_locked(
 
     if config.method == "fade" and hasattr(model, "fade_decay_rates"):
         rates = {k: v.detach().cpu().numpy() for k, v in model.fade_decay_rates().items()}
-        np.savez_compressed(run_dir / "lambda.npz", **rates)
-    model.save(run_dir / "final_model.zip")
+        with atomic_path(run_dir / "lambda.npz") as tmp, tmp.open("wb") as fh:
+            np.savez_compressed(fh, **rates)
+    with atomic_path(run_dir / "final_model.zip") as tmp:
+        model.save(tmp)
     summary = summarize(
         run_dir, config, int(model.num_timesteps), wall_time, recorder.initial_values
     )

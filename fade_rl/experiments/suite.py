@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.atomic import write_atomic
 from fade_rl.experiments.checks import ConfigError
 from fade_rl.experiments.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.folder import RunError, RunFolder
@@ -360,9 +361,7 @@ class SuiteRun:
             "ranks below every value without; ties go to the earlier value",
         }
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / (PROTOCOL + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        tmp.replace(self.folder / PROTOCOL)
+        write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
         return data
 
     # ------------------------------------------------------------------ report

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.atomic import write_atomic
 from fade_rl.experiments.config import (
     ConfigError,
     ExperimentConfig,
@@ -179,11 +180,12 @@ def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobR
     except Exception as exc:  # recorded, so the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
         if run_dir.is_dir() and not isinstance(exc, FolderBusyError):  # not into another's folder
-            (run_dir / FAILURE).write_text(
+            write_atomic(
+                run_dir / FAILURE,
                 json.dumps(
                     {"error": error, "traceback": traceback.format_exc(), "time": time.time()},
                     indent=1,
-                )
+                ),
             )
         return JobResult(job.label, str(run_dir), "failed", error)
     (run_dir / FAILURE).unlink(missing_ok=True)
@@ -297,5 +299,5 @@ def run_jobs(
     if results_file is not None:
         path = Path(results_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([r.__dict__ for r in results], indent=1))
+        write_atomic(path, json.dumps([r.__dict__ for r in results], indent=1))
     return results
