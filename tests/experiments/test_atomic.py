@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tbparse import SummaryReader
 
 from fade_rl.experiments import atomic
 from fade_rl.experiments.atomic import write_atomic
@@ -162,6 +163,9 @@ def _kill_and_resume(tmp_path: Path, kills: int, seed: int) -> None:
         assert ours["n_timesteps"] == 600
     for path in run_dir.rglob("*.json"):
         json.loads(path.read_text())  # every JSON file parses
+    frame = SummaryReader(str(run_dir), pivot=False).scalars
+    for tag, part in frame.groupby("tag"):  # no TensorBoard step twice (nor a stray copy)
+        assert part["step"].is_unique, f"{tag} logged a step twice"
 
 
 def test_a_run_killed_at_random_instants_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
