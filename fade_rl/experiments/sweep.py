@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from fade_rl.experiments.config import (
     validate_config,
 )
 from fade_rl.experiments.folder import FAILURE, FolderBusyError, RunFolder, run_dir_for
+from fade_rl.experiments.run_key import KEY_ENV
 
 __all__ = [
     "Job",
@@ -212,8 +214,11 @@ def _run_ray(
     if not ray.is_initialized():
         # Workers import the same fade_rl as this process (an editable checkout included).
         root = str(Path(fade_rl.__file__).resolve().parent.parent)
+        env_vars = {"PYTHONPATH": root}
+        if os.environ.get(KEY_ENV):  # tasks sign and check checkpoints with the same key
+            env_vars[KEY_ENV] = os.environ[KEY_ENV]
         kwargs: dict[str, Any] = {
-            "runtime_env": {"env_vars": {"PYTHONPATH": root}},
+            "runtime_env": {"env_vars": env_vars},
             "log_to_driver": False,
             "include_dashboard": False,
         }
