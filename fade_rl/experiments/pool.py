@@ -23,7 +23,7 @@ from typing import Any
 
 from fade_rl.experiments.atomic import write_atomic
 from fade_rl.experiments.folder import FAILURE
-from fade_rl.experiments.sweep import Job, JobResult, execute_job
+from fade_rl.experiments.sweep import Job, JobResult, _raise_interrupt, execute_job
 
 __all__ = ["run_local"]
 
@@ -50,10 +50,6 @@ def _child(job: Job, queue: Any, parent: int, restart: bool) -> None:
     _die_with_parent(parent)
     result = execute_job(job, restart=restart)
     queue.put(result)
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _stop(procs: Iterable[Any]) -> None:

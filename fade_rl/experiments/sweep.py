@@ -19,9 +19,12 @@ is reported, and the others go on. Backends:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -226,9 +229,15 @@ def _run_ray(
             kwargs["num_cpus"] = workers
         ray.init(address=address, **kwargs)
         started = True
+    # After ray.init, which installs Ray's own SIGTERM handler (it logs and aborts).
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    refs: dict[Any, Job] = {}
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
-        refs = {remote.remote(job, restart): job for job in jobs}
+        for job in jobs:
+            refs[remote.remote(job, restart)] = job
         results: list[JobResult] = []
         waiting = list(refs)
         while waiting:
@@ -241,9 +250,20 @@ def _run_ray(
             results.append(result)
             on_result(result)
         return results
+    except BaseException:  # interrupted (SIGINT, SIGTERM) or failed: no task trains on
+        for ref in refs:  # a finished task's cancel does nothing
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if started:
             ray.shutdown()
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run_jobs(
