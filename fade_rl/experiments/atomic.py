@@ -28,7 +28,15 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "replace_dir", "sync_dir", "sync_file", "temporary_name", "write_atomic"]
+__all__ = [
+    "atomic_path",
+    "remove_temporaries",
+    "replace_dir",
+    "sync_dir",
+    "sync_file",
+    "temporary_name",
+    "write_atomic",
+]
 
 
 def temporary_name(path: Path) -> Path:
@@ -95,3 +103,19 @@ def replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(target)
     os.replace(tmp, target)
     sync_dir(target.parent)
+
+
+def remove_temporaries(folder: Path) -> list[Path]:
+    """Remove what killed writes left in ``folder`` and its ``checkpoints/``; return it.
+
+    Only for the folder's owner (a run holding its lock): the temporary files of
+    :func:`temporary_name` and half-written checkpoint folders (``.step_<n>.tmp``).
+    """
+    found = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    found += [p for p in (folder / "checkpoints").glob(".*.tmp") if p.exists()]
+    for path in found:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return found

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from fade_rl.experiments.atomic import atomic_path, write_atomic
+from fade_rl.experiments.atomic import atomic_path, remove_temporaries, write_atomic
 from fade_rl.experiments.build import (
     build_model,
     check_buildable,
@@ -173,6 +173,7 @@ def _train_locked(
     plasticity = _plasticity(config)
     methods = method_callbacks(config)
     guard = NonFiniteGuard(check_every=_guard_interval(config))
+    remove_temporaries(run_dir)  # of writes a kill interrupted (the old versions stand)
     existing = run.config_path.is_file()
     loaded = load_checkpoint(run, config, recorder, methods, plasticity) if existing else None
     if existing and loaded is None:

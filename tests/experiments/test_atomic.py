@@ -81,6 +81,17 @@ def test_a_failed_write_keeps_the_old_content(tmp_path: Path) -> None:
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_what_killed_writes_left_is_removed_and_nothing_else(tmp_path: Path) -> None:
+    (tmp_path / "checkpoints" / ".step_300.tmp").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "step_200").mkdir()
+    (tmp_path / ".summary.json.123.tmp").write_text("{")
+    (tmp_path / "summary.json").write_text("{}")
+    removed = atomic.remove_temporaries(tmp_path)
+    assert sorted(p.name for p in removed) == [".step_300.tmp", ".summary.json.123.tmp"]
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["checkpoints", "checkpoints/step_200", "summary.json"]
+
+
 def test_every_file_a_run_writes_is_synced_and_renamed_into_place(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,16 +121,22 @@ def _train(config: dict[str, Any], root: str) -> None:
     train_run(validate_config(config), root)
 
 
-def _run_until_done(config: dict[str, Any], root: Path, delay: float | None) -> bool:
-    """Train in a forked process; SIGKILL it after ``delay`` s. Whether it finished."""
+def _attempt(config: dict[str, Any], root: Path, delay: float | None) -> tuple[bool, float]:
+    """Train in a forked process, and SIGKILL it ``delay`` s after it locked its run folder
+    (once built: from then on it writes there). Whether it finished, and for how long it
+    held the lock."""
+    lock = run_dir_for(root, validate_config(config)) / "run.lock"
     proc = mp.get_context("fork").Process(target=_train, args=(config, str(root)))
     proc.start()
+    while proc.is_alive() and not (lock.is_file() and lock.read_text().strip() == str(proc.pid)):
+        time.sleep(0.002)
+    locked = time.monotonic()
     if delay is not None:
         proc.join(delay)
         if proc.is_alive():
             os.kill(proc.pid, signal.SIGKILL)
     proc.join()
-    return proc.exitcode == 0
+    return proc.exitcode == 0, time.monotonic() - locked
 
 
 def _comparable(summary: dict[str, Any]) -> dict[str, Any]:
@@ -130,16 +147,16 @@ def _kill_and_resume(tmp_path: Path, kills: int, seed: int) -> None:
     data = fast_config(n_timesteps=600)
     data["logging"].update(checkpoint_interval=100, keep_checkpoints=2)
     config = validate_config(data)
-    start = time.monotonic()
-    assert _run_until_done(data, tmp_path / "whole", None)
-    duration = time.monotonic() - start
+    done, duration = _attempt(data, tmp_path / "whole", None)
+    assert done
     whole = json.loads((run_dir_for(tmp_path / "whole", config) / "summary.json").read_text())
 
     rng = random.Random(seed)
     root = tmp_path / "killed"
-    for _ in range(kills):  # each kill at a random instant of a run's life
-        _run_until_done(data, root, rng.uniform(0.0, duration))
-    assert _run_until_done(data, root, None)
+    for _ in range(kills):  # each kill at a random instant of a run's life in its folder
+        if _attempt(data, root, rng.uniform(0.0, duration / 2))[0]:
+            break  # it finished before the kill
+    assert _attempt(data, root, None)[0]
 
     run_dir = run_dir_for(root, config)
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -153,7 +170,7 @@ def _kill_and_resume(tmp_path: Path, kills: int, seed: int) -> None:
     assert ends == sorted(ends) and len(set(ends)) == len(ends)  # nothing logged twice
     assert sum(e["length"] for e in episodes) == ends[-1]  # nor lost: lengths tile the steps
     resumes = summary["resumed_at"]
-    assert all(0 <= step < 600 for step in resumes)
+    assert all(0 <= step <= 600 for step in resumes)
     if resumes and min(resumes) > 0:  # up to the first resume the run is the same run
         first, ours = min(resumes), _comparable(summary)
         full = read_episodes(run_dir_for(tmp_path / "whole", config))[0]
@@ -163,6 +180,7 @@ def _kill_and_resume(tmp_path: Path, kills: int, seed: int) -> None:
         assert ours["n_timesteps"] == 600
     for path in run_dir.rglob("*.json"):
         json.loads(path.read_text())  # every JSON file parses
+    assert not list(run_dir.rglob("*.tmp"))  # what killed writes left was cleared away
     frame = SummaryReader(str(run_dir), pivot=False).scalars
     for tag, part in frame.groupby("tag"):  # no TensorBoard step twice (nor a stray copy)
         assert part["step"].is_unique, f"{tag} logged a step twice"
