@@ -7,9 +7,10 @@ a run folder's files picks it up), flushed and ``fsync``-ed, renamed over its ta
 is on disk too. A folder (a checkpoint) is made the same way: its files are written into a
 temporary folder, each one and the folder are synced, and the folder is renamed into place.
 
-Append-only logs (``episodes.jsonl``, ``resumes.jsonl``, ``command.txt``) are not
-rewritten: their readers drop a torn last line, and :func:`sync_file` pushes them to disk
-before a checkpoint that counts on them is marked.
+Append-only logs are not rewritten: their readers drop a torn last line. Short ones
+(``resumes.jsonl``, ``command.txt``, a suite's ``timing.jsonl``) take each record in one
+synced ``write`` (:func:`append_synced`); ``episodes.jsonl`` is synced before a checkpoint
+that counts on it is marked.
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -29,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
+    "append_synced",
     "atomic_path",
     "remove_temporaries",
     "replace_dir",
@@ -88,6 +90,22 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     with atomic_path(path) as tmp, tmp.open("wb") as fh:
         fh.write(data.encode() if isinstance(data, str) else data)
         fh.flush()
+
+
+def append_synced(path: str | Path, text: str) -> None:
+    """Append ``text`` (whole lines) to a log in one ``write``, and sync it.
+
+    A kill cannot split one ``write`` of a regular file; a power cut may leave a torn last
+    line, which the log's reader drops.
+    """
+    data = text.encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def replace_dir(tmp: Path, target: Path) -> None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from fade_rl.experiments.atomic import append_synced
 from fade_rl.experiments.logs import EPISODES, truncate_episodes, truncate_events
 
 if TYPE_CHECKING:
@@ -205,8 +206,7 @@ class RunFolder:
     def record_resume(self, step: int) -> None:
         """Note, as it starts, that the run resumes from ``step``."""
         line = json.dumps({"step": int(step), "time": time.strftime("%Y-%m-%d %H:%M:%S")})
-        with (self.path / RESUMES).open("a") as fh:
-            fh.write(line + "\n")
+        append_synced(self.path / RESUMES, line + "\n")
 
     def resumes(self) -> list[int]:
         """The step of every resume so far, in order (torn lines are skipped)."""

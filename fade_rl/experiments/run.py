@@ -38,7 +38,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from fade_rl.experiments.atomic import atomic_path, remove_temporaries, write_atomic
+from fade_rl.experiments.atomic import (
+    append_synced,
+    atomic_path,
+    remove_temporaries,
+    write_atomic,
+)
 from fade_rl.experiments.build import (
     build_model,
     check_buildable,
@@ -184,10 +189,9 @@ def _train_locked(
 
     write_atomic(run.config_path, yaml.safe_dump(config.to_dict(), sort_keys=False))
     argv = list(command) if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
-    with (run_dir / "command.txt").open("a") as fh:
-        verb = f"resumed at step {loaded.step if loaded else 0}" if existing else "started"
-        fh.write(f"# {verb} {time.strftime('%Y-%m-%d %H:%M:%S')} in {os.getcwd()}\n")
-        fh.write(shlex.join(argv) + "\n")
+    verb = f"resumed at step {loaded.step if loaded else 0}" if existing else "started"
+    stamp = f"# {verb} {time.strftime('%Y-%m-%d %H:%M:%S')} in {os.getcwd()}\n"
+    append_synced(run_dir / "command.txt", stamp + shlex.join(argv) + "\n")
 
     if loaded is None:
         env = make_env(config)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from fade_rl.experiments.atomic import write_atomic
+from fade_rl.experiments.atomic import append_synced, write_atomic
 from fade_rl.experiments.checks import ConfigError
 from fade_rl.experiments.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.folder import RunError, RunFolder
@@ -185,8 +185,7 @@ class SuiteRun:
             "skipped": sum(r.status == "skipped" for r in results),
             "failed": sum(r.status == "failed" for r in results),
         }
-        with open(self.folder / TIMING, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_synced(self.folder / TIMING, json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------ jobs
     def _config(self, spec: SettingSpec) -> ExperimentConfig:

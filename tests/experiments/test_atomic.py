@@ -109,8 +109,8 @@ def test_every_file_a_run_writes_is_synced_and_renamed_into_place(
         if not p.name.startswith(APPENDED) and not _synced_into_place(p, log)
     ]
     assert not torn, f"written in place (a kill could tear them): {torn}"
-    episodes = str(run_dir / "episodes.jsonl")
-    assert ("fsync", episodes) in log  # the log a checkpoint counts on is on disk
+    for appended in ("episodes.jsonl", "command.txt"):  # appends reach the disk too
+        assert ("fsync", str(run_dir / appended)) in log, appended
 
 
 # ------------------------------------------------------------------ kill and resume
