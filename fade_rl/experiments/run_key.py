@@ -32,6 +32,7 @@ import os
 import secrets
 from pathlib import Path
 
+from fade_rl.experiments.atomic import sync_dir
 from fade_rl.experiments.folder import RunError
 
 __all__ = ["KEY_ENV", "RunKey", "UntrustedRunError", "default_key_file"]
@@ -69,16 +70,7 @@ class RunKey:
     def _read_or_make(self) -> bytes:
         fix = f"delete it to make a new one (runs signed with it cannot resume), or set {KEY_ENV}"
         if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # made by a concurrent run a moment ago
-                pass
-            else:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_hex(32) + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            self._make()
         mode = self.path.stat().st_mode
         if mode & 0o077:
             raise RunError(
@@ -89,6 +81,24 @@ class RunKey:
         if len(text) < 32:
             raise RunError(f"run key {self.path} is empty or too short; {fix}")
         return text.encode()
+
+    def _make(self) -> None:
+        """Write a new key whole, then link it into place: a concurrent first run (a
+        sweep's workers) either makes it or reads the one made, never a partial file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:  # made by a concurrent run a moment ago: use that one
+            pass
+        finally:
+            tmp.unlink()
+        sync_dir(self.path.parent)
 
     def mac(self) -> hmac.HMAC:
         """A fresh HMAC-SHA256 under this key (feed it a file's bytes)."""

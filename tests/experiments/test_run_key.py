@@ -118,3 +118,23 @@ def test_a_key_others_can_read_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(RunError, match=r"readable by other users.*chmod 600") as info:
         RunKey().secret()
     assert "\n" not in str(info.value)
+
+
+def _secret(path: str, out: Any) -> None:
+    out.put(RunKey(path).secret())
+
+
+def test_concurrent_first_runs_share_one_whole_key(tmp_path: Path) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    path = str(tmp_path / "new" / "run-key")
+    procs = [ctx.Process(target=_secret, args=(path, out)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    secrets = {out.get(timeout=60) for _ in procs}
+    for proc in procs:
+        proc.join()
+    assert len(secrets) == 1 and len(secrets.pop()) == 64
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["run-key"]
