@@ -138,3 +138,23 @@ def test_concurrent_first_runs_share_one_whole_key(tmp_path: Path) -> None:
         proc.join()
     assert len(secrets) == 1 and len(secrets.pop()) == 64
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["run-key"]
+
+
+def test_the_cli_refuses_a_forged_folder_in_one_line(
+    finished: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fade_rl.cli import main
+
+    from .helpers import write_config
+
+    root, checkpoint = _killed_copy(finished, tmp_path)
+    marker = tmp_path / "pwned"
+    _plant(checkpoint, "env.pkl", marker)
+    data = fast_config(n_timesteps=600)
+    data["logging"].update(checkpoint_interval=300, keep_checkpoints=2)
+    config = write_config(tmp_path / "c.yaml", data)
+    capsys.readouterr()
+    assert main(["train", "--config", str(config), "-f", str(root), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not signed by this user's run key" in err[0], err
+    assert not marker.exists()
