@@ -2,9 +2,9 @@
 
 ``from fade_rl.agents import FadeDQN`` still works for one release, with a
 ``DeprecationWarning``; import from :mod:`fade_rl.algos` (or ``from fade_rl import
-FadeDQN``) instead. The old submodules (``fade_rl.agents.dqn``, ...) are listed in
+FadeDQN``) instead. The old submodules (``fade_rl.algos.dqn``, ...) are listed in
 :data:`fade_rl._moved.MOVED`. This package stays a real one because
-``fade_rl.agents.baselines`` (now :mod:`fade_rl.methods`) lives under it.
+``fade_rl.methods`` (now :mod:`fade_rl.methods`) lives under it.
 """
 
 from __future__ import annotations

@@ -34,13 +34,13 @@ import gzip
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fade_rl.experiments.reports.load import Problems, find_runs, read_scalars
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.folder import (
     COMMAND,
     COMPACT_MANIFEST,
@@ -173,22 +173,22 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
     skipped: dict[str, str] = {}
     for name in _COPIED:
         if (run_dir / name).is_file():
-            shutil.copyfile(run_dir / name, dest / name)
+            write_atomic(dest / name, (run_dir / name).read_bytes())
             kept.append(name)
     if (run_dir / EPISODES).is_file():
-        (dest / EPISODES_GZ).write_bytes(_gzip_bytes((run_dir / EPISODES).read_text()))
+        write_atomic(dest / EPISODES_GZ, _gzip_bytes((run_dir / EPISODES).read_text()))
         kept.append(EPISODES_GZ)
     lam = run_dir / LAMBDA
     if lam.is_file():
         if lam.stat().st_size < LAMBDA_LIMIT:
-            shutil.copyfile(lam, dest / lam.name)
+            write_atomic(dest / lam.name, lam.read_bytes())
             kept.append(lam.name)
         else:
             skipped[lam.name] = f"{lam.stat().st_size} bytes, over the {LAMBDA_LIMIT} limit"
     problems = Problems()
     frame = read_scalars(run_dir, problems)
     thinned = thin_scalars(frame, MAX_POINTS)
-    (dest / SCALARS_CSV).write_bytes(_gzip_bytes(_scalars_csv(thinned)))
+    write_atomic(dest / SCALARS_CSV, _gzip_bytes(_scalars_csv(thinned)))
     kept.append(SCALARS_CSV)
     for name in _MANAGED:
         if name not in kept and name != MANIFEST:
@@ -210,7 +210,7 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
         },
         "warnings": problems.lines,
     }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    write_atomic(dest / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     return dest
 
 
@@ -242,6 +242,6 @@ def compact_tree(src_root: str | Path, dest_root: str | Path) -> list[Path]:
             if out.is_file() and out.read_bytes() == data:
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(data)
+            write_atomic(out, data)
             written.append(out)
     return written

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import METHODS
 from fade_rl.experiments.runs.folder import CONFIG, EVENTS, SCALARS_CSV, VERSIONS, RunFolder
 
@@ -151,6 +152,6 @@ def write_report_files(
     """Write ``report.md`` (``lines``) and ``report.csv``, ``runs.csv``, ``segments.csv``."""
     import pandas as pd
 
-    (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+    write_atomic(out_dir / "report.md", "\n".join(lines) + "\n")
     for name, table in (("report", rows), ("runs", run_rows), ("segments", segment_rows)):
-        pd.DataFrame(list(table)).to_csv(out_dir / f"{name}.csv", index=False)
+        write_atomic(out_dir / f"{name}.csv", pd.DataFrame(list(table)).to_csv(index=False))

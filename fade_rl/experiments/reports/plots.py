@@ -14,6 +14,7 @@ import numpy as np
 
 from fade_rl.experiments.reports.load import RunRecord, method_order
 from fade_rl.experiments.reports.stats import binned
+from fade_rl.experiments.runs.atomic import atomic_path
 from fade_rl.experiments.runs.folder import LAMBDA
 from fade_rl.metrics.summaries import report_tags
 
@@ -37,7 +38,8 @@ def save_figure(fig: Any, path: Path) -> str:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path.name
 

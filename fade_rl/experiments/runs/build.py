@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING, Any
 from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig
 from fade_rl.experiments.runs.policies import resolve_policy
 from fade_rl.methods import REGISTRY
-from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig
-from fade_rl.methods import REGISTRY
-from fade_rl.experiments.runs.policies import resolve_policy
 
 if TYPE_CHECKING:
     from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm

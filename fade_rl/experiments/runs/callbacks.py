@@ -8,6 +8,7 @@ They write straight into the TensorBoard output of the run's SB3 logger (so they
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,6 +93,7 @@ class EpisodeRecorder(BaseCallback):
         """Push buffered lines and TensorBoard events to disk (before a checkpoint is marked)."""
         if self._file is not None:
             self._file.flush()
+            os.fsync(self._file.fileno())  # on disk before the checkpoint that counts on it
         if self._writer is not None:
             self._writer.flush()
 

@@ -1,12 +1,15 @@
 """A run's checkpoints: saving everything a resume needs, and loading the newest intact one.
 
 ``checkpoints/step_<n>/`` holds ``model.zip`` (FADE's state included), ``replay_buffer.pkl``,
-``env.pkl``, ``plasticity.pt`` and ``state.json``; ``state.json`` is written last and lists
-the size and SHA-256 of every other file. A checkpoint whose ``state.json`` is missing or
-unreadable, or whose files do not match it, or that fails to load, is skipped with a
-warning, and the newest intact older one is used. Skipped checkpoints are renamed to
-``checkpoints/unusable_step_<n>_<time>`` (kept, never deleted). Every load maps tensors
-to the current run's device.
+``env.pkl``, ``plasticity.pt``, ``state.json`` and ``state.json.hmac``; ``state.json`` is
+written last and lists the size and SHA-256 of every other file, and ``state.json.hmac`` is
+its HMAC-SHA256 under the user's run key (:mod:`~fade_rl.experiments.run_key`): a resume
+checks it before anything is unpickled and refuses a folder it does not match (made by
+another user or machine, or edited), since pickles run code as they load. A checkpoint
+whose ``state.json`` is missing or unreadable, or whose files do not match it, or that
+fails to load, is skipped with a warning, and the newest intact older one is used.
+Skipped checkpoints are renamed to ``checkpoints/unusable_step_<n>_<time>`` (kept, never
+deleted). Every load maps tensors to the current run's device.
 """
 
 from __future__ import annotations
@@ -22,11 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fade_rl.experiments.runs.folder import RunError, RunFolder
-from fade_rl.experiments.runs.logs import write_atomic
-from fade_rl.methods import REGISTRY
+from fade_rl.experiments.runs.atomic import replace_dir, write_atomic
 from fade_rl.experiments.runs.folder import (
     CHECKPOINT,
+    CHECKPOINT_SIGNATURE,
     CHECKPOINT_STATE,
     CHECKPOINTS,
     ENV_STATE,
@@ -36,10 +38,14 @@ from fade_rl.experiments.runs.folder import (
     RunError,
     RunFolder,
 )
-from fade_rl.experiments.runs.logs import cut_logs, write_atomic
+from fade_rl.experiments.runs.logs import cut_logs
+from fade_rl.experiments.runs.run_key import KEY_ENV, RunKey, UntrustedRunError
+from fade_rl.methods import REGISTRY
 
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
+#: Checkpoint files that a resume unpickles (SB3 reads ``model.zip``'s data with cloudpickle).
+_PICKLED = (MODEL, REPLAY_BUFFER, ENV_STATE)
 
 
 def _callback_state(callbacks: Sequence[Any], counters: Sequence[str], folder: Path) -> list[dict]:
@@ -133,6 +139,7 @@ class Checkpointer:
         self._next = interval
         #: The step of the newest checkpoint this run has (0: none yet).
         self.saved_step = 0
+        self.key = RunKey()  # signs state.json, so only this user's resume unpickles the files
 
     def save(self, model: Any) -> None:
         """Write ``checkpoints/step_<n>/`` and then mark it in ``checkpoint.json``."""
@@ -173,9 +180,8 @@ class Checkpointer:
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
         }
         (tmp / CHECKPOINT_STATE).write_text(json.dumps(state, indent=1))
-        if folder.exists():  # a checkpoint of this very step, superseded
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        (tmp / CHECKPOINT_SIGNATURE).write_text(self.key.sign(tmp / CHECKPOINT_STATE))
+        replace_dir(tmp, folder)  # synced; a checkpoint of this very step is superseded
         write_atomic(self.folder.path / CHECKPOINT, json.dumps({"step": step, "path": folder.name}))
         self.saved_step = step
         old = sorted(
@@ -222,12 +228,34 @@ def _candidates(run: RunFolder) -> list[Path]:
     return found
 
 
-def _verify(folder: Path) -> dict[str, Any]:
-    """The checkpoint's ``state.json`` if every file it lists is intact; raise otherwise."""
-    state = json.loads((folder / CHECKPOINT_STATE).read_text())
+def _untrusted(path: Path, key: RunKey, why: str) -> UntrustedRunError:
+    return UntrustedRunError(
+        f"{path} {why} ({key.path}), and resuming would unpickle files that can run any code: "
+        "a run folder made by another user or machine, or before checkpoints were signed, "
+        f"cannot resume; pass --restart to discard it, or set {KEY_ENV} to the key that made it"
+    )
+
+
+def _verify(folder: Path, key: RunKey) -> dict[str, Any]:
+    """The checkpoint's ``state.json`` if every file it lists is intact; raise otherwise.
+
+    ``state.json`` lists every file's SHA-256 and is itself signed (``state.json.hmac``,
+    HMAC-SHA256 under the run key). Raises ValueError for damage (the caller falls back to
+    an older checkpoint), and :class:`UntrustedRunError` when the signature does not match,
+    or a pickle is not listed (the caller stops at once: nothing has been unpickled).
+    """
+    manifest = folder / CHECKPOINT_STATE
+    state = json.loads(manifest.read_text())
     if not isinstance(state, dict) or int(state["step"]) != int(folder.name[5:]):
         raise ValueError("state.json names another step")
-    for name, expected in state.get("files", {}).items():
+    signature = folder / CHECKPOINT_SIGNATURE
+    if not signature.is_file() or not key.matches(manifest, signature.read_text().strip()):
+        raise _untrusted(manifest, key, "is not signed by this user's run key")
+    files = state.get("files", {})
+    for name in _PICKLED:
+        if (folder / name).exists() and name not in files:
+            raise _untrusted(folder / name, key, "is not listed in the signed state.json")
+    for name, expected in files.items():
         path = folder / name
         if not path.is_file():
             raise ValueError(f"{name} is missing")
@@ -272,7 +300,7 @@ def _load_one(
     try:
         cls = algorithm_class(config)
         model = cls.load(folder / MODEL, env=env, device=device, force_reset=False)
-        if (folder / REPLAY_BUFFER).is_file():
+        if REPLAY_BUFFER in state["files"]:  # only files _verify checked
             model.load_replay_buffer(folder / REPLAY_BUFFER)  # SB3 moves it to model.device
         if int(model.num_timesteps) != step:
             raise ValueError(f"model at step {model.num_timesteps}, state.json says {step}")
@@ -305,10 +333,13 @@ def load_checkpoint(
     """
     candidates = _candidates(run)
     problems = []
+    key = RunKey()
     for folder in candidates:
         try:
-            state = _verify(folder)
+            state = _verify(folder, key)
             loaded = _load_one(folder, state, config, recorder, methods, plasticity)
+        except UntrustedRunError:
+            raise  # not damage: an older checkpoint of the same folder is no more trusted
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             problems.append(f"{folder.name} ({reason})")

@@ -33,8 +33,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from fade_rl.experiments.runs.atomic import append_synced
 from fade_rl.experiments.runs.strict_yaml import YamlError, load_yaml
-import yaml
 
 if TYPE_CHECKING:
     from fade_rl.experiments.runs.config import ExperimentConfig
@@ -71,7 +71,8 @@ MODEL = "model.zip"
 REPLAY_BUFFER = "replay_buffer.pkl"
 ENV_STATE = "env.pkl"
 PLASTICITY_STATE = "plasticity.pt"
-CHECKPOINT_STATE = "state.json"
+CHECKPOINT_STATE = "state.json"  # every file's SHA-256
+CHECKPOINT_SIGNATURE = CHECKPOINT_STATE + ".hmac"  # its HMAC under the run key
 # a compact run folder (fade_rl.experiments.reports.compact) keeps CONFIG, VERSIONS,
 # SUMMARY, COMMAND, FAILURE and LAMBDA, plus:
 EPISODES_GZ = EPISODES + ".gz"
@@ -246,8 +247,7 @@ class RunFolder:
     def record_resume(self, step: int) -> None:
         """Note, as it starts, that the run resumes from ``step``."""
         line = json.dumps({"step": int(step), "time": time.strftime("%Y-%m-%d %H:%M:%S")})
-        with (self.path / RESUMES).open("a") as fh:
-            fh.write(line + "\n")
+        append_synced(self.path / RESUMES, line + "\n")
 
     def resumes(self) -> list[int]:
         """The step of every resume so far, in order (torn lines are skipped)."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.atomic import atomic_path, write_atomic
 from fade_rl.experiments.runs.folder import EPISODES, EPISODES_GZ, EVENTS
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "read_episodes",
     "truncate_episodes",
     "truncate_events",
-    "write_atomic",
 ]
 
 #: Tags logged at the step *before* the one that logged them (a shift's first step).
@@ -29,13 +28,6 @@ _EARLY_TAGS = frozenset({"env/segment"})
 #: Tag prefixes written only once a run's training is over (its final phase): a resume
 #: always writes them again, so they never survive a cut.
 _FINAL_PREFIXES = ("final/", "_hparams_/")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a kill leaves old or new."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _dropped(event: Any, step: int) -> bool:
@@ -69,12 +61,11 @@ def truncate_events(run_dir: Path, step: int) -> int:
             kept.append(raw)
         if len(kept) == len(records):
             continue
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as fh:
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
             writer = RecordWriter(fh)
             for raw in kept:
                 writer.write(raw)
-        os.replace(tmp, path)
+            fh.flush()
     return dropped
 
 

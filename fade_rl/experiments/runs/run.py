@@ -38,6 +38,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from fade_rl.experiments.runs.atomic import (
+    append_synced,
+    atomic_path,
+    remove_temporaries,
+    write_atomic,
+)
 from fade_rl.experiments.runs.build import (
     build_model,
     check_buildable,
@@ -46,14 +52,12 @@ from fade_rl.experiments.runs.build import (
     method_callbacks,
 )
 from fade_rl.experiments.runs.checkpoint import Checkpointer, load_checkpoint
-from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig, read_yaml, validate_config
-from fade_rl.experiments.runs.folder import SUMMARY, RunError, RunFolder, is_complete, run_dir_for
-from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.runs.logs import EPISODES, read_episodes, write_atomic
-from fade_rl.experiments.runs.summary import package_versions, summarize
-from fade_rl.methods import REGISTRY
-from fade_rl.experiments.runs.checkpoint import Checkpointer, load_checkpoint
-from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig, validate_config
+from fade_rl.experiments.runs.config import (
+    ConfigError,
+    ExperimentConfig,
+    read_yaml,
+    validate_config,
+)
 from fade_rl.experiments.runs.folder import (
     COMMAND,
     CONFIG,
@@ -68,9 +72,9 @@ from fade_rl.experiments.runs.folder import (
     run_dir_for,
 )
 from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.experiments.runs.logs import cut_logs, read_episodes, write_atomic
-from fade_rl.methods import REGISTRY
+from fade_rl.experiments.runs.logs import cut_logs, read_episodes
 from fade_rl.experiments.runs.summary import package_versions, summarize
+from fade_rl.methods import REGISTRY
 
 __all__ = [
     "RunError",
@@ -191,6 +195,7 @@ def _train_locked(
     plasticity = _plasticity(config)
     methods = method_callbacks(config)
     guard = NonFiniteGuard(check_every=_guard_interval(config))
+    remove_temporaries(run_dir)  # of writes a kill interrupted (the old versions stand)
     existing = run.config_path.is_file()
     loaded = load_checkpoint(run, config, recorder, methods, plasticity) if existing else None
     if existing and loaded is None:
@@ -201,10 +206,9 @@ def _train_locked(
 
     write_atomic(run.config_path, yaml.safe_dump(config.to_dict(), sort_keys=False))
     argv = list(command) if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
-    with (run_dir / COMMAND).open("a") as fh:
-        verb = f"resumed at step {loaded.step if loaded else 0}" if existing else "started"
-        fh.write(f"# {verb} {time.strftime('%Y-%m-%d %H:%M:%S')} in {os.getcwd()}\n")
-        fh.write(shlex.join(argv) + "\n")
+    verb = f"resumed at step {loaded.step if loaded else 0}" if existing else "started"
+    stamp = f"# {verb} {time.strftime('%Y-%m-%d %H:%M:%S')} in {os.getcwd()}\n"
+    append_synced(run_dir / COMMAND, stamp + shlex.join(argv) + "\n")
 
     if loaded is None:
         env = make_env(config)
@@ -280,8 +284,10 @@ def _train_locked(
 
     if REGISTRY[config.method].fade and hasattr(model, "fade_decay_rates"):
         rates = {k: v.detach().cpu().numpy() for k, v in model.fade_decay_rates().items()}
-        np.savez_compressed(run_dir / LAMBDA, **rates)
-    model.save(run_dir / FINAL_MODEL)
+        with atomic_path(run_dir / LAMBDA) as tmp, tmp.open("wb") as fh:
+            np.savez_compressed(fh, **rates)
+    with atomic_path(run_dir / FINAL_MODEL) as tmp:
+        model.save(tmp)
     summary = summarize(
         run_dir, config, int(model.num_timesteps), wall_time, recorder.initial_values
     )

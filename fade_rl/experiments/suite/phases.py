@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.runs.atomic import append_synced, write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import COMPLETED, CORRUPT, FAILED, RunError, RunFolder
@@ -196,8 +197,7 @@ class SuiteRun:
             "skipped": sum(r.status == "skipped" for r in results),
             "failed": sum(r.status == "failed" for r in results),
         }
-        with open(self.folder / TIMING, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_synced(self.folder / TIMING, json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------ jobs
     def _config(self, spec: SettingSpec) -> ExperimentConfig:
@@ -372,9 +372,7 @@ class SuiteRun:
             "ranks below every value without; ties go to the earlier value",
         }
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / (PROTOCOL + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        tmp.replace(self.folder / PROTOCOL)
+        write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
         return data
 
 

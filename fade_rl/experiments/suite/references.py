@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
 from fade_rl.experiments.runs.folder import SUMMARY
 from fade_rl.experiments.sweeps import Job
@@ -175,9 +176,7 @@ def write_references(
     }
     path = Path(folder) / REFERENCES / f"{setting.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=1))
     return path
 
 

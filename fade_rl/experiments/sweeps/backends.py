@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.sweeps.jobs import Job, JobResult, check_jobs, execute_job
 from fade_rl.experiments.sweeps.local import run_local
 from fade_rl.experiments.sweeps.ray import run_ray
@@ -83,5 +84,5 @@ def run_jobs(
     if results_file is not None:
         path = Path(results_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([r.__dict__ for r in results], indent=1))
+        write_atomic(path, json.dumps([r.__dict__ for r in results], indent=1))
     return results

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import (
     FLAG_KEYS,
     ConfigError,
@@ -202,13 +203,19 @@ def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobR
     except Exception as exc:  # recorded, so the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
         if run_dir.is_dir() and not isinstance(exc, FolderBusyError):  # not into another's folder
-            (run_dir / FAILURE).write_text(
+            write_atomic(
+                run_dir / FAILURE,
                 json.dumps(
                     {"error": error, "traceback": traceback.format_exc(), "time": time.time()},
                     indent=1,
-                )
+                ),
             )
         return JobResult(job.label, str(run_dir), "failed", error)
     (run_dir / FAILURE).unlink(missing_ok=True)
     keep = ("final_return", "mean_return", "steps_per_second", "n_timesteps")
     return JobResult(job.label, str(run_dir), "completed", None, {k: summary[k] for k in keep})
+
+
+def raise_interrupt(signum: int, frame: Any) -> None:
+    """A signal handler that turns SIGTERM into ``KeyboardInterrupt`` (so cleanup runs)."""
+    raise KeyboardInterrupt(f"signal {signum}")

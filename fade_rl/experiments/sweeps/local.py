@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.folder import FAILURE
-from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job
+from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job, raise_interrupt
 
 __all__ = ["run_local"]
 
@@ -51,10 +52,6 @@ def _child(job: Job, queue: Any, parent: int, restart: bool) -> None:
     queue.put(result)
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def _stop(procs: Iterable[Any]) -> None:
     """Terminate worker processes now (SIGTERM, then SIGKILL after 5 s)."""
     procs = [p for p in procs if p.is_alive()]
@@ -79,7 +76,7 @@ def run_local(
     got: dict[str, JobResult] = {}
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         _pool_loop(ctx, queue, pending, running, results, got, workers, on_result, restart)
     finally:
@@ -137,6 +134,6 @@ def _pool_loop(
                 else:
                     error = f"worker process died (exit code {proc.exitcode})"
                     if job.run_dir.is_dir():
-                        (job.run_dir / FAILURE).write_text(json.dumps({"error": error}))
+                        write_atomic(job.run_dir / FAILURE, json.dumps({"error": error}))
                     results.append(JobResult(label, str(job.run_dir), "failed", error))
                 on_result(results[-1])

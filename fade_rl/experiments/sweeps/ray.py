@@ -7,11 +7,16 @@ dies is reported as a failed run; the others go on.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job
+from fade_rl.experiments.runs.run_key import KEY_ENV
+from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job, raise_interrupt
 
 __all__ = ["run_ray"]
 
@@ -35,16 +40,20 @@ def run_ray(
     """Run ``jobs`` as Ray tasks (``num_cpus=1``); call ``on_result`` as each one ends.
 
     On the cluster at ``address``, or on a local Ray instance of ``workers`` CPUs started
-    for the sweep (and shut down after it) when ``address`` is ``None``.
+    for the sweep (and shut down after it) when ``address`` is ``None``. Interrupted
+    (SIGINT, SIGTERM), it cancels every task before it re-raises: no task trains on. A
+    driver killed outright takes its tasks with it (Ray ends a dead driver's job).
     """
     import ray
 
     started = False
     if not ray.is_initialized():
         # Workers import the same fade_rl as this process (an editable checkout included).
-        root = str(_checkout())
+        env_vars = {"PYTHONPATH": str(_checkout())}
+        if os.environ.get(KEY_ENV):  # tasks sign and check checkpoints with the same key
+            env_vars[KEY_ENV] = os.environ[KEY_ENV]
         kwargs: dict[str, Any] = {
-            "runtime_env": {"env_vars": {"PYTHONPATH": root}},
+            "runtime_env": {"env_vars": env_vars},
             "log_to_driver": False,
             "include_dashboard": False,
         }
@@ -52,9 +61,15 @@ def run_ray(
             kwargs["num_cpus"] = workers
         ray.init(address=address, **kwargs)
         started = True
+    # After ray.init, which installs Ray's own SIGTERM handler (it logs and aborts).
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    refs: dict[Any, Job] = {}
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
-        refs = {remote.remote(job, restart): job for job in jobs}
+        for job in jobs:
+            refs[remote.remote(job, restart)] = job
         results: list[JobResult] = []
         waiting = list(refs)
         while waiting:
@@ -67,6 +82,13 @@ def run_ray(
             results.append(result)
             on_result(result)
         return results
+    except BaseException:  # interrupted (SIGINT, SIGTERM) or failed: no task trains on
+        for ref in refs:  # a finished task's cancel does nothing
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if started:
             ray.shutdown()
