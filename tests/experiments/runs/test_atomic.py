@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from tbparse import SummaryReader
 
-from fade_rl.experiments import atomic
+from fade_rl.experiments.runs import atomic
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import validate_config
 from fade_rl.experiments.runs.folder import run_dir_for
 from fade_rl.experiments.runs.logs import read_episodes
 from fade_rl.experiments.runs.run import train_run
 
-from .helpers import fast_config
+from ..helpers import fast_config
 
 #: Files a run appends to (their readers drop a torn last line) and its lock.
 APPENDED = ("episodes.jsonl", "resumes.jsonl", "command.txt", "run.lock", "events.out.tfevents.")

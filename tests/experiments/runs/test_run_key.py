@@ -17,7 +17,7 @@ from fade_rl.experiments.runs.folder import RunError
 from fade_rl.experiments.runs.run import run_dir_for, train_run
 from fade_rl.experiments.runs.run_key import RunKey
 
-from .helpers import fast_config
+from ..helpers import fast_config
 
 KEY_ENV = "FADE_RL_RUN_KEY_FILE"
 

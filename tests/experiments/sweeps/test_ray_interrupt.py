@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import fast_config, local_ray, write_config
+from ..helpers import fast_config, local_ray, write_config
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = (0, 1)
