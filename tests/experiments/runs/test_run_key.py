@@ -145,7 +145,7 @@ def test_the_cli_refuses_a_forged_folder_in_one_line(
 ) -> None:
     from fade_rl.cli import main
 
-    from .helpers import write_config
+    from ..helpers import write_config
 
     root, checkpoint = _killed_copy(finished, tmp_path)
     marker = tmp_path / "pwned"
