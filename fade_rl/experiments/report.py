@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.references import load_references
+from fade_rl.experiments.report_inputs import check_one_config
 from fade_rl.experiments.report_load import (
     Problems,
     RunRecord,
@@ -67,8 +68,6 @@ def make_report(
         FileNotFoundError: a path does not exist, or holds no run folders.
         ValueError: ``reps < 1``.
     """
-    import yaml
-
     if reps < 1:
         raise ValueError(f"reps must be >= 1 bootstrap resample, got {reps}")
     problems = Problems()
@@ -77,6 +76,7 @@ def make_report(
         raise FileNotFoundError(
             f"no run folders (with config.yaml) under {', '.join(map(str, paths))}"
         )
+    check_one_config((r.path, r.setting, r.method, r.config) for r in records)
     out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -104,8 +104,7 @@ def make_report(
             "path": str(r.path),
         }
         if r.status == "completed":
-            config = yaml.safe_load((r.path / "config.yaml").read_text())
-            result = score_run(r.summary, config, references.get(r.setting))
+            result = score_run(r.summary, r.config, references.get(r.setting))
             if result.score is not None:
                 row.update(score=result.score, final_score=result.final_score)
             row.update(shift_stats(r))

@@ -3,12 +3,14 @@ writing a report's files.
 
 Nothing unreadable is dropped silently: a corrupt ``summary.json`` or ``failure.json``, an
 empty, truncated or corrupt TensorBoard events file each give a warning that names the
-file (collected in :class:`Problems`, printed on stderr and listed in ``report.md``).
+file (collected in :class:`Problems`, printed on stderr and listed in ``report.md``). A
+``summary.json`` whose values fail :func:`~fade_rl.experiments.report_inputs.summary_problem`
+(a non-finite or missing return, a wrong type) makes its run ``invalid``: listed with the
+problem, kept out of every statistic.
 """
 
 from __future__ import annotations
 
-import json
 import struct
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.config import METHODS
+from fade_rl.experiments.report_inputs import read_json, summary_problem
 
 #: A compact run folder's scalars (see :mod:`fade_rl.experiments.compact`).
 SCALARS_CSV = "scalars.csv.gz"
@@ -44,6 +47,7 @@ class RunRecord:
     status: str
     summary: dict[str, Any]
     error: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,10 +68,9 @@ def method_order(method: str) -> int:
 
 
 def _read_json(path: Path, problems: Problems) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problems.add(f"{path}: unreadable ({type(exc).__name__}); the run is listed as corrupt")
+    data, problem = read_json(path)
+    if problem is not None:
+        problems.add(f"{path}: {problem}; the run is listed as corrupt")
         return None
     if not isinstance(data, dict):
         problems.add(f"{path}: not a JSON object; the run is listed as corrupt")
@@ -93,6 +96,8 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
             try:
                 config = yaml.safe_load(config_path.read_text())
                 name, method, seed = config["name"], config["method"], int(config["seed"])
+                if not isinstance(name, str) or not isinstance(method, str):
+                    raise TypeError("name and method must be strings")
             except Exception as exc:
                 problems.add(f"{config_path}: unreadable ({type(exc).__name__}); run skipped")
                 continue
@@ -103,9 +108,13 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
                 read = _read_json(summary_path, problems)
                 if read is None:
                     status, error = "corrupt", f"{summary_path} is unreadable"
+                elif (problem := summary_problem(read)) is not None:
+                    status = "invalid"
+                    error = f"{summary_path}: {problem}; rerun the run (--restart) or remove it"
+                    problems.add(f"{error}; the run is kept out of the statistics")
                 else:
                     summary = read
-            if status != "corrupt":
+            if status not in ("corrupt", "invalid"):
                 if summary.get("status") == "completed":
                     status = "completed"
                 elif summary.get("status") == "failed":
@@ -113,7 +122,9 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
                 elif failure.is_file():
                     data = _read_json(failure, problems) or {}
                     status, error = "failed", data.get("error", f"{failure} is unreadable")
-            records.append(RunRecord(run_dir, name, method, seed, status, summary, error))
+            records.append(
+                RunRecord(run_dir, name, method, seed, status, summary, error, dict(config))
+            )
     records.sort(key=lambda r: (r.setting, method_order(r.method), r.method, r.seed))
     return records
 

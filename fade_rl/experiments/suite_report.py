@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.references import REFERENCES, env_digest, load_references
+from fade_rl.experiments.report_inputs import check_one_config
 from fade_rl.experiments.report_load import (
     Problems,
     RunRecord,
@@ -85,14 +86,11 @@ def score_run(
 
 
 def _load(root: Path, problems: Problems) -> list[tuple[RunRecord, dict[str, Any]]]:
-    import yaml
-
     if not root.is_dir():
         return []
-    return [
-        (r, yaml.safe_load((r.path / "config.yaml").read_text()))
-        for r in find_runs([root], problems)
-    ]
+    runs = [(r, r.config) for r in find_runs([root], problems)]
+    check_one_config((r.path, r.setting, r.method, c) for r, c in runs)
+    return runs
 
 
 def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
@@ -176,13 +174,14 @@ def _sensitivity(
     references: Mapping[str, Any],
     problems: Problems,
     out: Path,
+    loaded: tuple[list[tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, dict[str, Any]]]],
 ) -> tuple[list[str], list[str]]:
-    runs = _load(folder / SENSITIVITY, problems)
+    runs, tuning = list(loaded[0]), loaded[1]
     if not runs:
         return [], []
     sens = protocol.get("sensitivity") or {}
     # The points the method's tuning grid shares with the sensitivity grid ran once, in tuning.
-    runs += [(r, c) for r, c in _load(folder / TUNING, problems) if r.method == sens.get("method")]
+    runs += [(r, c) for r, c in tuning if r.method == sens.get("method")]
     axes = list((sens.get("axes") or {}).items())
     if len(axes) != 2:
         problems.add(
@@ -252,6 +251,8 @@ def make_suite_report(
         raise FileNotFoundError(
             f"{folder / HELD_OUT}: no held-out runs; run the held_out phase first"
         )
+    sensitivity = _load(folder / SENSITIVITY, problems)
+    tuning = _load(folder / TUNING, problems) if sensitivity else []
     out_dir = Path(out) if out is not None else folder / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = protocol.get("chosen", {})
@@ -353,7 +354,9 @@ def make_suite_report(
         lines += [f"![{name}]({name})" for name in files] + [""]
 
     lines += lambda_table(spread)
-    sens_lines, _ = _sensitivity(folder, protocol, references, problems, out_dir)
+    sens_lines, _ = _sensitivity(
+        folder, protocol, references, problems, out_dir, (sensitivity, tuning)
+    )
     lines += sens_lines
     lines += protocol_tables(protocol)
     timing: list[dict[str, Any]] = []
