@@ -12,7 +12,9 @@ For each task of a suite setting (:class:`~fade_rl.experiments.suite_config.Task
 
 The result is ``<suite dir>/references/<setting>.json``, which records the config it
 belongs to (the setting's environment and budget, and their digest): a report refuses
-references whose digest differs from its runs'.
+references whose digest differs from its runs'. It carries the digests of its ceiling runs
+and of its own content (:mod:`~fade_rl.experiments.provenance`); :func:`load_references`
+verifies them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.config import ExperimentConfig, validate_config
+from fade_rl.experiments.provenance import read_references, stamp
+from fade_rl.experiments.report_inputs import read_json, summary_problem
 from fade_rl.experiments.sweep import Job
 
 __all__ = [
@@ -120,7 +124,10 @@ def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
 
 
 def _ceiling_return(run_dir: Path) -> float:
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary, problem = read_json(run_dir / "summary.json")
+    problem = problem or summary_problem(summary)
+    if problem is not None:
+        raise ValueError(f"{run_dir / 'summary.json'}: {problem}; rerun it with --restart")
     segments = summary["segments"]
     if len(segments) != 1:
         raise ValueError(
@@ -171,6 +178,7 @@ def write_references(
         "tasks": out_tasks,
         "command": " ".join(command),
     }
+    data = stamp(data, Path(folder), [j.run_dir for j in jobs])
     path = Path(folder) / REFERENCES / f"{setting.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -180,11 +188,10 @@ def write_references(
 
 
 def load_references(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """Every ``references/<setting>.json`` under ``folder``, by setting name."""
-    out: dict[str, dict[str, Any]] = {}
-    ref_dir = Path(folder) / REFERENCES
-    if ref_dir.is_dir():
-        for path in sorted(ref_dir.glob("*.json")):
-            data = json.loads(path.read_text())
-            out[data["setting"]] = data
-    return out
+    """Every ``references/<setting>.json`` under ``folder``, verified, by setting name.
+
+    Raises:
+        ReportInputError: a truncated, edited, stray or duplicate file, or one whose
+            ceiling runs changed (see :func:`~fade_rl.experiments.provenance.read_references`).
+    """
+    return read_references(folder)

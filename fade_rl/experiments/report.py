@@ -77,14 +77,14 @@ def make_report(
             f"no run folders (with config.yaml) under {', '.join(map(str, paths))}"
         )
     check_one_config((r.path, r.setting, r.method, r.config) for r in records)
-    out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    completed = [r for r in records if r.status == "completed"]
     references: dict[str, dict[str, Any]] = {}
     for path in paths:
         for name, refs in load_references(path).items():
             references.setdefault(name, refs)
+    out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    completed = [r for r in records if r.status == "completed"]
     scalars = {r.path: read_scalars(r.path, problems) for r in completed}
     run_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []

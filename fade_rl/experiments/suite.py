@@ -42,6 +42,7 @@ import numpy as np
 from fade_rl.experiments.checks import ConfigError
 from fade_rl.experiments.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.folder import RunError, RunFolder
+from fade_rl.experiments.provenance import PROVENANCE, read_protocol, stamp
 from fade_rl.experiments.references import (
     REFERENCES,
     ceiling_jobs,
@@ -302,9 +303,8 @@ class SuiteRun:
 
     # ------------------------------------------------------------------ selection
     def protocol(self) -> dict[str, Any]:
-        """The written ``protocol.json`` (empty if there is none)."""
-        path = self.folder / PROTOCOL
-        return json.loads(path.read_text()) if path.is_file() else {}
+        """The written ``protocol.json``, verified (empty if there is none)."""
+        return read_protocol(self.folder)
 
     def select(self) -> dict[str, Any]:
         """Choose each method's value by mean tuning score; write ``protocol.json``.
@@ -313,6 +313,7 @@ class SuiteRun:
         """
         chosen: dict[str, dict[str, Any]] = {}
         grids: dict[str, dict[str, Any]] = {}
+        run_dirs: list[Path] = []
         for spec in self._specs:
             refs = self.references_for(spec)
             config = self._config(spec)
@@ -328,6 +329,7 @@ class SuiteRun:
                         spec, method, self.suite.tuning_seeds, [point], TUNING, name
                     ):
                         summary = _finished_summary(job)
+                        run_dirs.append(job.run_dir)
                         s = None if summary is None else run_score(summary, refs).score
                         scores.append(-math.inf if s is None else s)
                     table.append((float(np.mean(scores)), point[1]))
@@ -343,6 +345,10 @@ class SuiteRun:
         for name in old.get("chosen", {}):  # keep other settings' choices (a --settings run)
             chosen.setdefault(name, old["chosen"][name])
             grids.setdefault(name, old.get("grids", {}).get(name, {}))
+        kept = set(old.get(PROVENANCE, {}).get("runs", {})) - {
+            d.relative_to(self.folder).as_posix() for d in run_dirs
+        }
+        run_dirs += [self.folder / run for run in sorted(kept)]
         data = {
             "tier": self.tier,
             "tuning_seeds": self.suite.tuning_seeds,
@@ -360,6 +366,7 @@ class SuiteRun:
             "ranks below every value without; ties go to the earlier value",
         }
         self.folder.mkdir(parents=True, exist_ok=True)
+        data = stamp(data, self.folder, run_dirs)
         tmp = self.folder / (PROTOCOL + ".tmp")
         tmp.write_text(json.dumps(data, indent=1))
         tmp.replace(self.folder / PROTOCOL)
