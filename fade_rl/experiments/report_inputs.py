@@ -42,6 +42,7 @@ __all__ = [
     "check_one_config",
     "config_identity",
     "read_json",
+    "read_timing",
     "summary_problem",
 ]
 
@@ -84,6 +85,27 @@ def read_json(path: Path) -> tuple[Any, str | None]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def read_timing(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """``timing.jsonl``'s records, and a line naming each damaged one (left out)."""
+    records: list[dict[str, Any]] = []
+    damaged: list[str] = []
+    if not path.is_file():
+        return records, damaged
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        fields = [record.get(k) for k in ("seconds", "started")] if isinstance(record, dict) else []
+        if len(fields) == 2 and all(_is_number(x) and math.isfinite(x) for x in fields):
+            records.append(record)  # type: ignore[arg-type]
+        else:
+            damaged.append(f"{path}: line {n} is damaged; left out of the wall-clock table")
+    return records, damaged
 
 
 def _finite(value: Any, name: str, optional: bool = False) -> str | None:

@@ -28,7 +28,6 @@ Example (a suite folder made by ``fade-rl suite``)::
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping
@@ -39,7 +38,7 @@ import numpy as np
 
 from fade_rl.experiments.provenance import check_held_out, read_protocol
 from fade_rl.experiments.references import REFERENCES, env_digest, load_references
-from fade_rl.experiments.report_inputs import check_one_config
+from fade_rl.experiments.report_inputs import check_one_config, read_timing
 from fade_rl.experiments.report_load import (
     Problems,
     RunRecord,
@@ -109,31 +108,6 @@ def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
                 times.append(float(seconds))
         if times:
             out[phase] = (len(times), sum(times))
-    return out
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _timing(path: Path, problems: Problems) -> list[dict[str, Any]]:
-    """``timing.jsonl``'s records; a damaged line is named and left out."""
-    out: list[dict[str, Any]] = []
-    if not path.is_file():
-        return out
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            record = exc.msg
-        seconds = record.get("seconds") if isinstance(record, dict) else None
-        started = record.get("started") if isinstance(record, dict) else None
-        if _number(seconds) and seconds >= 0 and _number(started):
-            out.append(record)
-        else:
-            problems.add(f"{path}: line {n} is damaged; left out of the wall-clock table")
     return out
 
 
@@ -387,7 +361,9 @@ def make_suite_report(
     )
     lines += sens_lines
     lines += protocol_tables(protocol)
-    timing = _timing(folder / TIMING, problems)
+    timing, damaged = read_timing(folder / TIMING)
+    for line in damaged:
+        problems.add(line)
     lines += timing_table(phase_times(timing), _run_seconds(folder))
     lines += references_table(references, settings)
     failed = [r for r in run_rows if r["status"] != "completed"]
