@@ -87,6 +87,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite_number(value: Any) -> bool:
+    return _is_number(value) and math.isfinite(float(value))
+
+
 def read_timing(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     """``timing.jsonl``'s records, and a line naming each damaged one (left out)."""
     records: list[dict[str, Any]] = []
@@ -101,8 +105,8 @@ def read_timing(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
         except json.JSONDecodeError:
             record = None
         fields = [record.get(k) for k in ("seconds", "started")] if isinstance(record, dict) else []
-        if len(fields) == 2 and all(_is_number(x) and math.isfinite(x) for x in fields):
-            records.append(record)  # type: ignore[arg-type]
+        if isinstance(record, dict) and len(fields) == 2 and all(map(_finite_number, fields)):
+            records.append(record)
         else:
             damaged.append(f"{path}: line {n} is damaged; left out of the wall-clock table")
     return records, damaged
@@ -123,7 +127,7 @@ def _segment_problem(k: int, seg: Any) -> str | None:
         return f"segments[{k}] is not an object"
     for key in ("start", "end"):
         value = seg.get(key)
-        if not _is_number(value) or not math.isfinite(value):
+        if not _finite_number(value):
             return f"segments[{k}].{key} is not a finite number ({value!r})"
     for key in _SEGMENT_VALUES:
         if key not in seg:
