@@ -50,6 +50,7 @@ from fade_rl.experiments.references import (
     load_references,
     write_references,
 )
+from fade_rl.experiments.report_inputs import ReportInputError, read_json, summary_problem
 from fade_rl.experiments.score import run_score
 from fade_rl.experiments.suite_config import SettingSpec, SuiteSpec
 from fade_rl.experiments.sweep import Job, JobResult, grid_name, run_jobs
@@ -383,7 +384,12 @@ class SuiteRun:
 def _finished_summary(job: Job) -> dict[str, Any] | None:
     """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
     path = job.run_dir / "summary.json"
-    summary = json.loads(path.read_text()) if path.is_file() else {}
+    summary, problem = read_json(path) if path.is_file() else ({}, None)
+    problem = problem or summary_problem(summary)
+    if problem is not None:
+        raise ReportInputError(
+            f"{path}: {problem}; rerun the tuning phase with --restart, or remove the run"
+        )
     if summary.get("status") == "completed":
         return summary
     if summary.get("status") == "failed" or (job.run_dir / "failure.json").is_file():

@@ -38,7 +38,12 @@ import numpy as np
 
 from fade_rl.experiments.provenance import check_held_out, read_protocol
 from fade_rl.experiments.references import REFERENCES, env_digest, load_references
-from fade_rl.experiments.report_inputs import check_one_config, read_timing
+from fade_rl.experiments.report_inputs import (
+    check_one_config,
+    read_json,
+    read_timing,
+    summary_problem,
+)
 from fade_rl.experiments.report_load import (
     Problems,
     RunRecord,
@@ -100,10 +105,10 @@ def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
     for phase in (REFERENCES, TUNING, HELD_OUT, SENSITIVITY):
         times = []
         for path in sorted((folder / phase).glob("**/summary.json")):
-            try:
-                seconds = json.loads(path.read_text()).get("wall_time_s")
-            except (OSError, ValueError):
-                continue  # an unreadable summary is named by the run loaders
+            summary, problem = read_json(path)
+            if problem is not None or summary_problem(summary) is not None:
+                continue  # a damaged summary is named by the run loaders
+            seconds = summary.get("wall_time_s")
             if isinstance(seconds, (int, float)):
                 times.append(float(seconds))
         if times:

@@ -158,3 +158,14 @@ def test_summary_problem_accepts_a_run_without_episodes() -> None:
     assert summary_problem(empty) is None
     assert summary_problem({**empty, "n_episodes": 3}) == "final_return is not a number (None)"
     assert summary_problem({"status": "failed", "reason": "boom"}) is None
+
+
+def test_tuning_selection_refuses_a_damaged_summary(tmp_path: Path) -> None:
+    from fade_rl.experiments.suite import _finished_summary
+    from fade_rl.experiments.sweep import Job
+
+    cfg = config("tiny__learning_rate=0.01", "none", 100)
+    bad = write_run(tmp_path / "tuning", cfg, json.dumps(summary(final=float("nan"))))
+    with pytest.raises(ReportInputError, match="final_return is not a finite number") as info:
+        _finished_summary(Job(cfg, str(tmp_path / "tuning")))
+    assert str(bad / "summary.json") in str(info.value) and "--restart" in str(info.value)
