@@ -18,7 +18,10 @@ It writes ``report.md``, ``report.csv`` (one row per setting and method), ``runs
 curves with the shifts marked, plasticity metrics over time, FADE's decay-rate
 distributions. A method with one completed seed shows its score with "n=1, no CI".
 Unreadable files (a corrupt ``summary.json``, an empty or damaged events file) are named
-on stderr and under "Warnings" in ``report.md``.
+on stderr and under "Warnings" in ``report.md``; a summary with a damaged value makes its
+run ``invalid``, kept out of the statistics. Runs of one setting and method with different
+configs, and references that do not match their digests, are refused
+(:mod:`~fade_rl.experiments.report_inputs`, :mod:`~fade_rl.experiments.provenance`).
 
 Reading run folders lives in :mod:`~fade_rl.experiments.report_load`, the statistics in
 :mod:`~fade_rl.experiments.report_stats`, the plots in
@@ -66,6 +69,9 @@ def make_report(
 
     Raises:
         FileNotFoundError: a path does not exist, or holds no run folders.
+        ReportInputError: runs of one setting and method with different configs, or
+            references that are damaged, stray or do not match their digests (nothing
+            is written).
         ValueError: ``reps < 1``.
     """
     if reps < 1:

@@ -242,6 +242,9 @@ def make_suite_report(
 
     Raises:
         FileNotFoundError: ``folder`` is missing or holds no held-out runs.
+        ReportInputError: references or ``protocol.json`` damaged, stray or not matching
+            their digests, held-out runs that did not run the chosen value, runs of one
+            setting and method with different configs (nothing is written).
         ValueError: ``reps < 1``.
     """
     folder = Path(folder)
