@@ -3,7 +3,10 @@ writing a report's files.
 
 Nothing unreadable is dropped silently: a corrupt ``summary.json`` or ``failure.json``, an
 empty, truncated or corrupt TensorBoard events file each give a warning that names the
-file (collected in :class:`Problems`, printed on stderr and listed in ``report.md``).
+file (collected in :class:`Problems`, printed on stderr and listed in ``report.md``). A
+``summary.json`` whose values fail :func:`~fade_rl.experiments.runs.validate.summary_problem`
+(a non-finite or missing return, a wrong type) makes its run ``invalid``: listed with the
+problem, kept out of every statistic.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import METHODS
 from fade_rl.experiments.runs.folder import CONFIG, EVENTS, SCALARS_CSV, VERSIONS, RunFolder
+from fade_rl.experiments.runs.strict_yaml import load_yaml
 
 __all__ = [
     "SCALARS_CSV",
@@ -42,6 +46,7 @@ class RunRecord:
     status: str
     summary: dict[str, Any]
     error: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,8 +68,6 @@ def method_order(method: str) -> int:
 
 def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list[RunRecord]:
     """Every run folder under ``paths`` (completed, unfinished, failed and corrupt)."""
-    import yaml
-
     problems = problems if problems is not None else Problems()
     seen: set[Path] = set()
     records = []
@@ -77,14 +80,18 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
                 continue
             seen.add(run_dir)
             try:
-                config = yaml.safe_load(config_path.read_text())
+                config = load_yaml(config_path.read_text(), str(config_path))
                 name, method, seed = config["name"], config["method"], int(config["seed"])
+                if not isinstance(name, str) or not isinstance(method, str):
+                    raise TypeError("name and method must be strings")
             except Exception as exc:
                 problems.add(f"{config_path}: unreadable ({type(exc).__name__}); run skipped")
                 continue
             outcome = RunFolder(run_dir).outcome(problems.add)
             status, summary, error = outcome.status, outcome.summary, outcome.error
-            records.append(RunRecord(run_dir, name, method, seed, status, summary, error))
+            records.append(
+                RunRecord(run_dir, name, method, seed, status, summary, error, dict(config))
+            )
     records.sort(key=lambda r: (r.setting, method_order(r.method), r.method, r.seed))
     return records
 

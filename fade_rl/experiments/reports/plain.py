@@ -18,7 +18,10 @@ It writes ``report.md``, ``report.csv`` (one row per setting and method), ``runs
 curves with the shifts marked, plasticity metrics over time, FADE's decay-rate
 distributions. A method with one completed seed shows its score with "n=1, no CI".
 Unreadable files (a corrupt ``summary.json``, an empty or damaged events file) are named
-on stderr and under "Warnings" in ``report.md``.
+on stderr and under "Warnings" in ``report.md``; a summary with a damaged value makes its
+run ``invalid``, kept out of the statistics. Runs of one setting and method with different
+configs, and references that do not match their digests, are refused
+(:mod:`~fade_rl.experiments.runs.validate`, :mod:`~fade_rl.experiments.suite.provenance`).
 
 Reading run folders lives in :mod:`~fade_rl.experiments.reports.load`, the statistics in
 :mod:`~fade_rl.experiments.reports.stats`, the plots in
@@ -43,7 +46,7 @@ from fade_rl.experiments.reports.load import (
 )
 from fade_rl.experiments.reports.plots import plasticity_tags, plot_setting
 from fade_rl.experiments.reports.stats import format_ci, format_number, iqm_with_ci, shift_stats
-from fade_rl.experiments.runs.folder import CONFIG
+from fade_rl.experiments.runs.validate import check_one_config
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import score_run
 
@@ -66,10 +69,11 @@ def make_report(
 
     Raises:
         FileNotFoundError: a path does not exist, or holds no run folders.
+        ReportInputError: runs of one setting and method with different configs, or
+            references that are damaged, stray or do not match their digests (nothing
+            is written).
         ValueError: ``reps < 1``.
     """
-    import yaml
-
     if reps < 1:
         raise ValueError(f"reps must be >= 1 bootstrap resample, got {reps}")
     problems = Problems()
@@ -78,14 +82,15 @@ def make_report(
         raise FileNotFoundError(
             f"no run folders (with config.yaml) under {', '.join(map(str, paths))}"
         )
-    out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    completed = [r for r in records if r.status == "completed"]
+    check_one_config((r.path, r.setting, r.method, r.config) for r in records)
     references: dict[str, dict[str, Any]] = {}
     for path in paths:
         for name, refs in load_references(path).items():
             references.setdefault(name, refs)
+    out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    completed = [r for r in records if r.status == "completed"]
     scalars = {r.path: read_scalars(r.path, problems) for r in completed}
     run_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
@@ -105,8 +110,7 @@ def make_report(
             "path": str(r.path),
         }
         if r.status == "completed":
-            config = yaml.safe_load((r.path / CONFIG).read_text())
-            result = score_run(r.summary, config, references.get(r.setting))
+            result = score_run(r.summary, r.config, references.get(r.setting))
             if result.score is not None:
                 row.update(score=result.score, final_score=result.final_score)
             row.update(shift_stats(r))

@@ -59,8 +59,15 @@ from fade_rl.experiments.reports.suite_tables import (
     timing_table,
 )
 from fade_rl.experiments.runs.config import lookup
-from fade_rl.experiments.runs.folder import CONFIG, SUMMARY
+from fade_rl.experiments.runs.folder import SUMMARY
+from fade_rl.experiments.runs.validate import (
+    check_one_config,
+    read_json,
+    read_timing,
+    summary_problem,
+)
 from fade_rl.experiments.suite.phases import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING, TUNING
+from fade_rl.experiments.suite.provenance import check_held_out, read_protocol
 from fade_rl.experiments.suite.references import REFERENCES, load_references
 from fade_rl.experiments.suite.score import (
     RunScore,
@@ -79,11 +86,11 @@ def is_suite_folder(path: str | Path) -> bool:
 
 
 def _load(root: Path, problems: Problems) -> list[tuple[RunRecord, dict[str, Any]]]:
-    import yaml
-
     if not root.is_dir():
         return []
-    return [(r, yaml.safe_load((r.path / CONFIG).read_text())) for r in find_runs([root], problems)]
+    runs = [(r, r.config) for r in find_runs([root], problems)]
+    check_one_config((r.path, r.setting, r.method, c) for r, c in runs)
+    return runs
 
 
 def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
@@ -92,10 +99,10 @@ def _run_seconds(folder: Path) -> dict[str, tuple[int, float]]:
     for phase in (REFERENCES, TUNING, HELD_OUT, SENSITIVITY):
         times = []
         for path in sorted((folder / phase).glob(f"**/{SUMMARY}")):
-            try:
-                seconds = json.loads(path.read_text()).get("wall_time_s")
-            except (OSError, ValueError):
-                continue  # an unreadable summary is named by the run loaders
+            summary, problem = read_json(path)
+            if problem is not None or summary_problem(summary) is not None:
+                continue  # a damaged summary is named by the run loaders
+            seconds = summary.get("wall_time_s")
             if isinstance(seconds, (int, float)):
                 times.append(float(seconds))
         if times:
@@ -159,13 +166,14 @@ def _sensitivity(
     references: Mapping[str, Any],
     problems: Problems,
     out: Path,
+    loaded: tuple[list[tuple[RunRecord, dict[str, Any]]], list[tuple[RunRecord, dict[str, Any]]]],
 ) -> tuple[list[str], list[str]]:
-    runs = _load(folder / SENSITIVITY, problems)
+    runs, tuning = list(loaded[0]), loaded[1]
     if not runs:
         return [], []
     sens = protocol.get("sensitivity") or {}
     # The points the method's tuning grid shares with the sensitivity grid ran once, in tuning.
-    runs += [(r, c) for r, c in _load(folder / TUNING, problems) if r.method == sens.get("method")]
+    runs += [(r, c) for r, c in tuning if r.method == sens.get("method")]
     axes = list((sens.get("axes") or {}).items())
     if len(axes) != 2:
         problems.add(
@@ -220,6 +228,9 @@ def make_suite_report(
 
     Raises:
         FileNotFoundError: ``folder`` is missing or holds no held-out runs.
+        ReportInputError: references or ``protocol.json`` damaged, stray or not matching
+            their digests, held-out runs that did not run the chosen value, runs of one
+            setting and method with different configs (nothing is written).
         ValueError: ``reps < 1``.
     """
     folder = Path(folder)
@@ -228,13 +239,16 @@ def make_suite_report(
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     problems = Problems()
-    protocol = json.loads((folder / PROTOCOL).read_text()) if (folder / PROTOCOL).is_file() else {}
+    protocol = read_protocol(folder)
     references = load_references(folder)
     held = _load(folder / HELD_OUT, problems)
     if not held:
         raise FileNotFoundError(
             f"{folder / HELD_OUT}: no held-out runs; run the held_out phase first"
         )
+    check_held_out(protocol, [(r.path, r.setting, r.method, c) for r, c in held])
+    sensitivity = _load(folder / SENSITIVITY, problems)
+    tuning = _load(folder / TUNING, problems) if sensitivity else []
     out_dir = Path(out) if out is not None else folder / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     chosen = protocol.get("chosen", {})
@@ -336,12 +350,14 @@ def make_suite_report(
         lines += [f"![{name}]({name})" for name in files] + [""]
 
     lines += lambda_table(spread)
-    sens_lines, _ = _sensitivity(folder, protocol, references, problems, out_dir)
+    sens_lines, _ = _sensitivity(
+        folder, protocol, references, problems, out_dir, (sensitivity, tuning)
+    )
     lines += sens_lines
     lines += protocol_tables(protocol)
-    timing: list[dict[str, Any]] = []
-    if (folder / TIMING).is_file():
-        timing = [json.loads(x) for x in (folder / TIMING).read_text().splitlines() if x.strip()]
+    timing, damaged = read_timing(folder / TIMING)
+    for line in damaged:
+        problems.add(line)
     lines += timing_table(phase_times(timing), _run_seconds(folder))
     lines += references_table(references, settings)
     failed = [r for r in run_rows if r["status"] != "completed"]

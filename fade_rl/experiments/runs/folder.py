@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from fade_rl.experiments.runs.atomic import append_synced
 from fade_rl.experiments.runs.strict_yaml import YamlError, load_yaml
+from fade_rl.experiments.runs.validate import read_json, summary_problem
 
 if TYPE_CHECKING:
     from fade_rl.experiments.runs.config import ExperimentConfig
@@ -43,6 +44,7 @@ __all__ = [
     "COMPLETED",
     "CORRUPT",
     "FAILED",
+    "INVALID",
     "UNFINISHED",
     "FolderBusyError",
     "Outcome",
@@ -81,6 +83,7 @@ COMPACT_MANIFEST = "compact.json"
 
 # ----------------------------------------------------------------- how a run ended
 COMPLETED, FAILED, UNFINISHED, CORRUPT = "completed", "failed", "unfinished", "corrupt"
+INVALID = "invalid"
 
 #: Files that say nothing about a run's content (a lock; a sweep's record of a failed start).
 _BOOKKEEPING = frozenset({LOCK, FAILURE})
@@ -261,8 +264,11 @@ class RunFolder:
 
     # ------------------------------------------------------------------- outcome
     def outcome(self, warn: Callable[[str], None] | None = None) -> Outcome:
-        """How the run ended: :data:`COMPLETED`, :data:`FAILED`, :data:`UNFINISHED` or
-        :data:`CORRUPT` (an unreadable ``summary.json``), with its summary and error.
+        """How the run ended: :data:`COMPLETED`, :data:`FAILED`, :data:`UNFINISHED`,
+        :data:`CORRUPT` (an unreadable ``summary.json``) or :data:`INVALID` (a summary whose
+        values fail :func:`~fade_rl.experiments.runs.validate.summary_problem`: a report
+        lists it with the problem and keeps it out of every statistic), with its summary
+        and error.
 
         ``warn`` is told about each unreadable file (naming it).
 
@@ -275,6 +281,12 @@ class RunFolder:
             summary = _read_json(summary_path, warn)
             if summary is None:
                 return Outcome(CORRUPT, {}, f"{summary_path} is unreadable")
+            problem = summary_problem(summary)
+            if problem is not None:
+                error = f"{summary_path}: {problem}; rerun the run (--restart) or remove it"
+                if warn is not None:
+                    warn(f"{error}; the run is kept out of the statistics")
+                return Outcome(INVALID, {}, error)
             if summary.get("status") == COMPLETED:
                 return Outcome(COMPLETED, summary)
             if summary.get("status") == FAILED:
@@ -302,16 +314,11 @@ class Outcome:
 
 def _read_json(path: Path, warn: Callable[[str], None] | None) -> dict[str, Any] | None:
     """The JSON object in ``path``; ``None`` (and a warning naming it) when unreadable."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        why = f"unreadable ({type(exc).__name__})"
-    else:
-        if isinstance(data, dict):
-            return data
-        why = "not a JSON object"
+    data, why = read_json(path)
+    if why is None and isinstance(data, dict):
+        return data
     if warn is not None:
-        warn(f"{path}: {why}; the run is listed as corrupt")
+        warn(f"{path}: {why or 'not a JSON object'}; the run is listed as corrupt")
     return None
 
 

@@ -43,8 +43,17 @@ import numpy as np
 from fade_rl.experiments.runs.atomic import append_synced, write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
-from fade_rl.experiments.runs.folder import COMPLETED, CORRUPT, FAILED, RunError, RunFolder
+from fade_rl.experiments.runs.folder import (
+    COMPLETED,
+    CORRUPT,
+    FAILED,
+    INVALID,
+    RunError,
+    RunFolder,
+)
+from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
+from fade_rl.experiments.suite.provenance import PROVENANCE, read_protocol, stamp
 from fade_rl.experiments.suite.references import (
     REFERENCES,
     ceiling_jobs,
@@ -314,9 +323,8 @@ class SuiteRun:
 
     # ------------------------------------------------------------------ selection
     def protocol(self) -> dict[str, Any]:
-        """The written ``protocol.json`` (empty if there is none)."""
-        path = self.folder / PROTOCOL
-        return json.loads(path.read_text()) if path.is_file() else {}
+        """The written ``protocol.json``, verified (empty if there is none)."""
+        return read_protocol(self.folder)
 
     def select(self) -> dict[str, Any]:
         """Choose each method's value by mean tuning score; write ``protocol.json``.
@@ -325,6 +333,7 @@ class SuiteRun:
         """
         chosen: dict[str, dict[str, Any]] = {}
         grids: dict[str, dict[str, Any]] = {}
+        run_dirs: list[Path] = []
         for spec in self._specs:
             refs = self.references_for(spec)
             config = self._config(spec)
@@ -340,6 +349,7 @@ class SuiteRun:
                         spec, method, self.suite.tuning_seeds, [point], TUNING, name
                     ):
                         summary = _finished_summary(job)
+                        run_dirs.append(job.run_dir)
                         s = None if summary is None else run_score(summary, refs).score
                         scores.append(-math.inf if s is None else s)
                     table.append((float(np.mean(scores)), point[1]))
@@ -355,6 +365,10 @@ class SuiteRun:
         for name in old.get("chosen", {}):  # keep other settings' choices (a --settings run)
             chosen.setdefault(name, old["chosen"][name])
             grids.setdefault(name, old.get("grids", {}).get(name, {}))
+        kept = set(old.get(PROVENANCE, {}).get("runs", {})) - {
+            d.relative_to(self.folder).as_posix() for d in run_dirs
+        }
+        run_dirs += [self.folder / run for run in sorted(kept)]
         data = {
             "tier": self.tier,
             "tuning_seeds": self.suite.tuning_seeds,
@@ -372,6 +386,7 @@ class SuiteRun:
             "ranks below every value without; ties go to the earlier value",
         }
         self.folder.mkdir(parents=True, exist_ok=True)
+        data = stamp(data, self.folder, run_dirs)
         write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
         return data
 
@@ -381,6 +396,10 @@ def _finished_summary(job: Job) -> dict[str, Any] | None:
     outcome = RunFolder(job.run_dir).outcome()
     if outcome.status == COMPLETED:
         return outcome.summary
+    if outcome.status == INVALID:
+        raise ReportInputError(
+            f"{outcome.error}; rerun the tuning phase with --restart, or remove the run"
+        )
     if outcome.status == FAILED:
         return None
     if outcome.status == CORRUPT:

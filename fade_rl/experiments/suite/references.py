@@ -12,7 +12,9 @@ For each task of a suite setting (:class:`~fade_rl.experiments.suite.manifest.Ta
 
 The result is ``<suite dir>/references/<setting>.json``, which records the config it
 belongs to (the setting's environment and budget, and their digest): a report refuses
-references whose digest differs from its runs'.
+references whose digest differs from its runs'. It carries the digests of its ceiling runs
+and of its own content (:mod:`~fade_rl.experiments.suite.provenance`); :func:`load_references`
+verifies them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import numpy as np
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
 from fade_rl.experiments.runs.folder import SUMMARY
+from fade_rl.experiments.runs.validate import read_json, summary_problem
+from fade_rl.experiments.suite.provenance import read_references, stamp
 from fade_rl.experiments.sweeps import Job
 from fade_rl.methods import PLAIN
 
@@ -123,7 +127,10 @@ def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
 
 
 def _ceiling_return(run_dir: Path) -> float:
-    summary = json.loads((run_dir / SUMMARY).read_text())
+    summary, problem = read_json(run_dir / SUMMARY)
+    problem = problem or summary_problem(summary)
+    if problem is not None:
+        raise ValueError(f"{run_dir / SUMMARY}: {problem}; rerun it with --restart")
     segments = summary["segments"]
     if len(segments) != 1:
         raise ValueError(
@@ -174,6 +181,7 @@ def write_references(
         "tasks": out_tasks,
         "command": " ".join(command),
     }
+    data = stamp(data, Path(folder), [j.run_dir for j in jobs])
     path = Path(folder) / REFERENCES / f"{setting.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(data, indent=1))
@@ -181,11 +189,10 @@ def write_references(
 
 
 def load_references(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """Every ``references/<setting>.json`` under ``folder``, by setting name."""
-    out: dict[str, dict[str, Any]] = {}
-    ref_dir = Path(folder) / REFERENCES
-    if ref_dir.is_dir():
-        for path in sorted(ref_dir.glob("*.json")):
-            data = json.loads(path.read_text())
-            out[data["setting"]] = data
-    return out
+    """Every ``references/<setting>.json`` under ``folder``, verified, by setting name.
+
+    Raises:
+        ReportInputError: a truncated, edited, stray or duplicate file, or one whose
+            ceiling runs changed (see :func:`~.provenance.read_references`).
+    """
+    return read_references(folder)

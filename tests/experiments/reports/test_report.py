@@ -121,7 +121,7 @@ def test_damaged_files_are_named_not_dropped(
     for name, issue in (
         (events, "truncated at byte"),
         (empty, "empty file"),
-        (summary, "unreadable"),
+        (summary, "truncated or damaged JSON"),
     ):
         assert f"{name}: {issue}" in err, name
         assert f"{name}: {issue}" in text, name

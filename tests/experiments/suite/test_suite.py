@@ -12,8 +12,9 @@ import yaml
 from fade_rl.cli import main
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.suite import SuiteRun
 from fade_rl.experiments.suite.manifest import load_suite
-from fade_rl.experiments.suite.phases import SuiteRun
+from fade_rl.experiments.suite.provenance import stamp
 from fade_rl.experiments.suite.references import env_digest, load_references
 from fade_rl.experiments.suite.score import run_score
 
@@ -109,6 +110,10 @@ def test_references_tuning_selection_and_held_out_runs(tmp_path: Path) -> None:
     # below has scores to compare.
     refs["tasks"][0].update(floor=0.0, ceiling=100.0)
     refs["tasks"][1].update(floor=-30.0, ceiling=-10.0)
+    # an edited file must be stamped again, or the suite refuses it (provenance)
+    refs = stamp(
+        refs, tmp_path / "suite", [tmp_path / "suite" / r for r in refs["provenance"]["runs"]]
+    )
     (tmp_path / "suite/references/tiny.json").write_text(json.dumps(refs))
 
     results = run.run(["tuning", "held_out"])

@@ -1,0 +1,191 @@
+"""One-off migration: stamp digests on suite data written before digests, once it checks out.
+
+Suite folders written before :mod:`~fade_rl.experiments.suite.provenance` existed hold
+``references/<setting>.json`` and ``protocol.json`` without digests, which a report
+refuses. :func:`restamp` recomputes each such file's numbers from the runs it came from
+and stamps it only where they match:
+
+* references: every ceiling (mean of its task's ceiling runs' returns, each run's return
+  as recorded) and every floor (the random policy rolled out again on the task frozen as
+  its ceiling runs' ``config.yaml`` says, for each reference seed);
+* ``protocol.json``: every tuning score (the mean score of the tuning runs of each grid
+  value against the checked references) and every chosen value (the selection rule).
+
+Any mismatch is refused in one line that names the file, and nothing is written. A file
+that already carries valid digests is left alone, so a rerun writes nothing. Run it as::
+
+    python -m fade_rl.experiments.suite.restamp benchmarks/results/suite
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from fade_rl.experiments.runs.validate import ReportInputError, read_json, summary_problem
+from fade_rl.experiments.suite.provenance import read_protocol, read_references, stamp, verify
+
+__all__ = ["main", "restamp"]
+
+_FIX = "the file does not match its runs: rerun that phase of `fade-rl suite` instead"
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data, problem = read_json(path)
+    if problem is not None or not isinstance(data, dict):
+        raise ReportInputError(f"{path}: {problem or 'not a JSON object'}; {_FIX}")
+    return data
+
+
+def _stamped(path: Path, data: Mapping[str, Any], folder: Path) -> bool:
+    if "provenance" not in data:
+        return False
+    verify(path, data, folder, _FIX)  # stamped but wrong: refused, not stamped again
+    return True
+
+
+def _check_references(folder: Path, path: Path, data: Mapping[str, Any]) -> list[Path]:
+    """The ceiling run folders of ``data``, once its ceilings and floors match them."""
+    from fade_rl.experiments.runs.config import ExperimentConfig
+    from fade_rl.experiments.suite.references import REFERENCES, _ceiling_return, random_floor
+
+    run_dirs: list[Path] = []
+    for i, task in enumerate(data["tasks"]):
+        seeds = task["seeds"]
+        runs = [
+            folder / REFERENCES / f"{data['setting']}__task{i}" / "none" / f"seed_{s}"
+            for s in seeds
+        ]
+        ceilings = [_ceiling_return(run) for run in runs]
+        if not all(map(_close, ceilings, task["ceiling_returns"])) or not _close(
+            float(np.mean(ceilings)), task["ceiling"]
+        ):
+            raise ReportInputError(
+                f"{path}: task {i}'s ceiling is not its runs' ({ceilings}); {_FIX}"
+            )
+        frozen = ExperimentConfig.model_validate(
+            yaml.safe_load((runs[0] / "config.yaml").read_text())
+        )
+        floors = [random_floor(frozen, task["steps"], s) for s in seeds]
+        if not all(map(_close, floors, task["floor_returns"])) or not _close(
+            float(np.mean(floors)), task["floor"]
+        ):
+            raise ReportInputError(
+                f"{path}: task {i}'s floor is not the random policy's ({floors}); {_FIX}"
+            )
+        run_dirs += runs
+    return run_dirs
+
+
+def _check_protocol(
+    folder: Path, path: Path, data: Mapping[str, Any], references: Mapping[str, Any]
+) -> list[Path]:
+    """The tuning run folders of ``data``, once its scores and choices match them."""
+    from fade_rl.experiments.suite import TUNING
+    from fade_rl.experiments.suite.score import run_score
+    from fade_rl.experiments.sweeps import grid_name
+
+    run_dirs: list[Path] = []
+    for setting, methods in data["chosen"].items():
+        if setting not in references:
+            raise ReportInputError(f"{path}: {setting} has no references to score it; {_FIX}")
+        for method, pick in methods.items():
+            grid = data["grids"][setting][method]
+            table = []
+            for value in grid["values"]:
+                name = grid_name(setting, [(grid["key"], value)])
+                scores = []
+                for seed in data["tuning_seeds"]:
+                    run = folder / TUNING / name / method / f"seed_{seed}"
+                    summary, problem = read_json(run / "summary.json")
+                    if problem is None and summary.get("status") == "completed":
+                        problem = summary_problem(summary)
+                        score = run_score(summary, references[setting]).score
+                    elif (run / "failure.json").is_file() or (
+                        problem is None and summary.get("status") == "failed"
+                    ):
+                        score = None
+                    else:
+                        raise ReportInputError(f"{path}: tuning run {run} is unfinished; {_FIX}")
+                    if problem is not None:
+                        raise ReportInputError(f"{run / 'summary.json'}: {problem}; {_FIX}")
+                    scores.append(-math.inf if score is None else score)
+                    run_dirs.append(run)
+                table.append(float(np.mean(scores)))
+            best = max(range(len(table)), key=lambda i: (table[i], -i))
+            recorded = [s["mean_score"] for s in pick["tuning_scores"]]
+            means = [None if math.isinf(m) else m for m in table]
+            if not all(map(_close, means, recorded)) or pick["value"] != grid["values"][best]:
+                raise ReportInputError(
+                    f"{path}: {setting}/{method}'s tuning scores or choice are not its runs' "
+                    f"(scores {means}, choice {grid['values'][best]!r}); {_FIX}"
+                )
+    return run_dirs
+
+
+def restamp(folder: str | Path) -> list[Path]:
+    """Check and stamp the unstamped references and protocol of ``folder``; the files written.
+
+    Raises:
+        ReportInputError: a file whose numbers are not its runs' (nothing is written).
+    """
+    from fade_rl.experiments.suite import PROTOCOL
+
+    folder = Path(folder)
+    todo: list[tuple[Path, dict[str, Any]]] = []
+    references: dict[str, dict[str, Any]] = {}
+    for path in sorted((folder / "references").glob("*.json")):
+        data = _load(path)
+        if not _stamped(path, data, folder):
+            data = stamp(data, folder, _check_references(folder, path, data))
+            todo.append((path, data))
+        references[data["setting"]] = data
+    path = folder / PROTOCOL
+    if path.is_file():
+        data = _load(path)
+        if not _stamped(path, data, folder):
+            todo.append(
+                (path, stamp(data, folder, _check_protocol(folder, path, data, references)))
+            )
+    for path, data in todo:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        tmp.replace(path)
+    read_references(folder), read_protocol(folder)  # what a report will read, strays included
+    return [p for p, _ in todo]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fade_rl.experiments.suite.restamp FOLDER``: 0 stamped or nothing to do,
+    2 refused."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1 or not Path(args[0]).is_dir():
+        print("usage: python -m fade_rl.experiments.suite.restamp SUITE_FOLDER", file=sys.stderr)
+        return 2
+    try:
+        written = restamp(args[0])
+    except ReportInputError as exc:
+        print(f"fade-rl: error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"stamped {path}")
+    if not written:
+        print(f"{args[0]}: every file already carries valid digests; nothing written")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
