@@ -358,7 +358,7 @@ def check_given_once(given: Sequence[tuple[str, str]]) -> None:
         >>> check_given_once([("seed", "-p seed=5"), ("seed", "--seed 3")])
         Traceback (most recent call last):
         ...
-        fade_rl.experiments.runs.checks.ConfigError: seed is given twice (-p seed=5 and ...; keep one
+        fade_rl.experiments.runs.checks.ConfigError: seed is given twice (-p seed=5 ...; keep one
     """
     for i, (key, how) in enumerate(given):
         for other, other_how in given[:i]:
