@@ -21,8 +21,12 @@ from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.provenance import read_protocol, read_references, stamp
 from fade_rl.experiments.suite.restamp import main as restamp_main
 from fade_rl.experiments.suite.restamp import restamp
-
-from .test_suite_report import ENV, _config, _run, suite  # noqa: F401  (the fixture)
+from tests.experiments.reports.test_suite_report import (  # noqa: F401  (the fixture)
+    ENV,
+    _config,
+    _run,
+    suite,
+)
 
 
 @pytest.fixture
