@@ -23,6 +23,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: The experiments wings, lowest first.
 WINGS = ("runs", "sweeps", "suite", "reports")
+#: The package's layers (docs/architecture.md): a module imports its own package and the
+#: packages of lower rank only; packages of one rank do not import each other.
+LAYERS = {
+    "_moved": 0,
+    "strict": 0,
+    "optim": 1,
+    "envs": 1,
+    "nets": 2,
+    "algos": 3,
+    "agents": 4,  # the deprecated alias of algos
+    "methods": 4,
+    "metrics": 4,
+    "experiments": 5,
+    "cli": 6,
+}
 
 
 def module_names(root: Path, package: str) -> dict[str, Path]:
@@ -146,6 +161,42 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_no_module_imports_a_layer_above_it() -> None:
     bad = upward_imports(import_graph(ROOT, "fade_rl"))
     assert not bad, "upward imports:\n" + "\n".join(bad)
+
+
+def layer_violations(graph: Mapping[str, set[str]], top: str = "fade_rl") -> list[str]:
+    """``"a -> b"`` for every import of a package of :data:`LAYERS` that is not below it."""
+
+    def package(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[1] if len(parts) > 1 and parts[0] == top else None
+
+    bad = []
+    for module, targets in sorted(graph.items()):
+        source = package(module)
+        if source is None:  # the package top re-exports the public names
+            continue
+        for target in sorted(targets):
+            dest = package(target)
+            if dest is None or dest == source:
+                continue
+            if LAYERS.get(dest, 99) >= LAYERS.get(source, -1):
+                bad.append(f"{module} -> {target}")
+    return bad
+
+
+def test_every_package_imports_only_the_layers_below_it() -> None:
+    graph = import_graph(ROOT, "fade_rl")
+    assert {m.split(".")[1] for m in graph if m.count(".")} <= set(LAYERS), "a new package: rank it"
+    bad = layer_violations(graph)
+    assert not bad, "imports of a layer that is not below:\n" + "\n".join(bad)
+
+
+def test_a_layer_violation_is_found() -> None:
+    graph = {"fade_rl.nets.a": {"fade_rl.algos.b"}, "fade_rl.methods.c": {"fade_rl.metrics.d"}}
+    assert layer_violations(graph) == [
+        "fade_rl.methods.c -> fade_rl.metrics.d",
+        "fade_rl.nets.a -> fade_rl.algos.b",
+    ]
 
 
 def test_every_wing_is_a_package_that_says_what_it_holds() -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "PROVENANCE",
     "check_held_out",
     "content_digest",
+    "env_digest",
     "read_protocol",
     "read_references",
     "run_digests",
@@ -124,6 +125,16 @@ def verify(path: Path, data: Any, folder: Path, fix: str) -> None:
                 )
 
 
+def env_digest(config: Any) -> str:
+    """SHA-256 of a config's environment and budget: what references depend on.
+
+    The algorithm is left out: tuning a method's learning rate must not orphan them.
+    """
+    data = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    part = {"env": data["env"], "budget": data["budget"]}
+    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _read(path: Path, fix: str) -> dict[str, Any]:
     data, problem = read_json(path)
     if problem is not None:
@@ -138,8 +149,6 @@ def _finite(value: Any) -> bool:
 
 
 def _references_problem(data: Mapping[str, Any]) -> str | None:
-    from fade_rl.experiments.suite.references import env_digest
-
     keys = data.get("task_keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         return "task_keys is not a list of names"

@@ -20,7 +20,6 @@ verifies them.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,14 +31,13 @@ from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
 from fade_rl.experiments.runs.folder import SUMMARY
 from fade_rl.experiments.runs.validate import read_json, summary_problem
-from fade_rl.experiments.suite.provenance import read_references, stamp
+from fade_rl.experiments.suite.provenance import env_digest, read_references, stamp
 from fade_rl.experiments.sweeps import Job
 from fade_rl.methods import PLAIN
 
 __all__ = [
     "REFERENCES",
     "ceiling_jobs",
-    "env_digest",
     "load_references",
     "random_floor",
     "task_config",
@@ -48,16 +46,6 @@ __all__ = [
 
 #: The folder (under a suite folder) that holds references and their runs.
 REFERENCES = "references"
-
-
-def env_digest(config: ExperimentConfig | Mapping[str, Any]) -> str:
-    """SHA-256 of a config's environment and budget: what references depend on.
-
-    The algorithm is left out: tuning a method's learning rate must not orphan them.
-    """
-    data = config.to_dict() if isinstance(config, ExperimentConfig) else dict(config)
-    part = {"env": data["env"], "budget": data["budget"]}
-    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

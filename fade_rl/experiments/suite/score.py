@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fade_rl.experiments.suite.references import env_digest
+from fade_rl.experiments.suite.provenance import env_digest
 
 __all__ = ["RunScore", "match_task", "normalized_return", "run_score", "score_run"]
 

@@ -25,8 +25,7 @@ from fade_rl.experiments.reports.suite_stats import (
     phase_times,
     probability_of_improvement,
 )
-from fade_rl.experiments.suite.provenance import stamp
-from fade_rl.experiments.suite.references import env_digest
+from fade_rl.experiments.suite.provenance import env_digest, stamp
 
 ENV = {"id": "fade_rl/CartPole-RewardFlip-v0", "kwargs": {"reward": {"sign": 1}}, "n_envs": 1}
 BUDGET = {"n_timesteps": 200}

@@ -144,7 +144,8 @@ def test_a_damaged_timing_line_is_named(copy: Path) -> None:
 def _unstamped_suite(root: Path) -> tuple[Path, dict[str, Any]]:
     """A suite folder with a ceiling run and two tuning values, written without digests."""
     from fade_rl.experiments.runs.config import validate_config
-    from fade_rl.experiments.suite.references import env_digest, random_floor, task_config
+    from fade_rl.experiments.suite.provenance import env_digest
+    from fade_rl.experiments.suite.references import random_floor, task_config
 
     setting = validate_config(
         {"name": "tiny", "env": ENV, "budget": {"n_timesteps": 100}, "method": "none"}

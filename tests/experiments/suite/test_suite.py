@@ -14,8 +14,8 @@ from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import RunError
 from fade_rl.experiments.suite import SuiteRun
 from fade_rl.experiments.suite.manifest import load_suite
-from fade_rl.experiments.suite.provenance import stamp
-from fade_rl.experiments.suite.references import env_digest, load_references
+from fade_rl.experiments.suite.provenance import env_digest, stamp
+from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import run_score
 
 from ..helpers import fast_config, local_ray, write_config
