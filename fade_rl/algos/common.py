@@ -41,18 +41,10 @@ __all__ = [
     "warn_if_cuda_missing",
 ]
 
-#: Keyword arguments of :class:`~fade_rl.optim.FADE` that ``fade_kwargs`` may set.
-FADE_KWARGS = (
-    "base",
-    "betas",
-    "eps",
-    "meta_lr",
-    "init_decay",
-    "log_decay_bounds",
-    "idbd",
-    "idbd_meta_lr",
-    "foreach",
-    "check_finite",
+#: Keyword arguments of :class:`~fade_rl.optim.FADE` that ``fade_kwargs`` may set: all but
+#: the parameters, the learning rate (the algorithm's, with its schedule) and the body.
+FADE_KWARGS = tuple(
+    name for name in inspect.signature(FADE).parameters if name not in ("params", "lr", "body")
 )
 
 # Optimizer classes whose state has Adam's moments, which a head keeps when FADE takes it over.
@@ -206,7 +198,6 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
         kwargs = fade_optimizer_kwargs(
             policy.optimizer_class, policy.optimizer_kwargs, self.fade_kwargs
         )
-        self.fade_kwargs = {k: v for k, v in self.fade_kwargs.items() if k in FADE_KWARGS}
 
         param_ids = {id(p) for group in old.param_groups for p in group["params"]}
         missing = [

@@ -11,11 +11,16 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from typing import Literal
 
 from pydantic import Field
 
 from fade_rl.methods.spec import MethodParams, MethodSpec, TuningGrid
+from fade_rl.optim import FADE
+
+#: FADE's own defaults: a config that leaves a value out gets what the optimizer would.
+_DEFAULTS = {name: p.default for name, p in inspect.signature(FADE).parameters.items()}
 
 __all__ = ["SPEC", "FadeParams"]
 
@@ -28,8 +33,8 @@ class FadeParams(MethodParams):
         {'meta_lr': 10.0, 'init_decay': 0.0001, 'base': None, 'idbd': None}
     """
 
-    meta_lr: float = Field(default=1.0, gt=0)
-    init_decay: float = Field(default=1e-4, gt=0, le=1)
+    meta_lr: float = Field(default=_DEFAULTS["meta_lr"], gt=0)
+    init_decay: float = Field(default=_DEFAULTS["init_decay"], gt=0, le=1)
     base: Literal["adam", "sgd"] | None = None
     idbd: bool | None = None
 
