@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from fade_rl.experiments.build import algorithm_class
-from fade_rl.experiments.config import validate_config
-from fade_rl.experiments.folder import RunError
-from fade_rl.experiments.run import run_dir_for, train_run
-from fade_rl.experiments.suite_config import Grid, load_suite
 from stable_baselines3 import DQN
 
 from fade_rl import FadeDQN
 from fade_rl._moved import MOVED
+from fade_rl.experiments.runs.build import algorithm_class
+from fade_rl.experiments.runs.config import validate_config
+from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.runs.run import run_dir_for, train_run
+from fade_rl.experiments.suite.manifest import Grid, load_suite
 from fade_rl.methods import METHODS, PROPOSED, REGISTRY, MethodSpec
 from tests.experiments.helpers import fast_config, write_config
 

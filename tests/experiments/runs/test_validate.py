@@ -161,7 +161,7 @@ def test_summary_problem_accepts_a_run_without_episodes() -> None:
 
 
 def test_tuning_selection_refuses_a_damaged_summary(tmp_path: Path) -> None:
-    from fade_rl.experiments.suite import _finished_summary
+    from fade_rl.experiments.suite.phases import _finished_summary
     from fade_rl.experiments.sweeps import Job
 
     cfg = config("tiny__learning_rate=0.01", "none", 100)
