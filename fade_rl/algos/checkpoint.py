@@ -32,7 +32,24 @@ _ALGORITHM_KEY = "fade_algorithm"
 
 
 class FadeCheckpointError(ValueError):
-    """A FADE checkpoint was opened with a loader that cannot restore it (or the reverse)."""
+    """A FADE checkpoint was opened with a loader that cannot restore it (or the reverse).
+
+    Example:
+        SB3's own ``DQN.load`` refuses a FadeDQN zip, naming the loader to use:
+
+        >>> import io
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.algos import FadeDQN
+        >>> model = FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
+        ...                 learning_starts=0, buffer_size=100)
+        >>> zip_file = io.BytesIO()
+        >>> model.save(zip_file)
+        >>> _ = zip_file.seek(0)
+        >>> DQN.load(zip_file)
+        Traceback (most recent call last):
+        ...
+        fade_rl.algos.checkpoint.FadeCheckpointError: This zip was saved by fade_rl's FadeDQN: ...
+    """
 
 
 def _calling_loader() -> str:
@@ -99,6 +116,26 @@ class FadeCheckpointMixin:
 
     Mixed into :class:`~fade_rl.algos.common.FadeAlgorithmMixin`; the class
     attribute ``sb3_class`` names the vanilla SB3 algorithm.
+
+    Example:
+        A FadeDQN zip loads back as a FadeDQN, its heads in FADE again; another FADE
+        algorithm's ``load`` refuses it:
+
+        >>> import io
+        >>> from fade_rl.algos import FadeDQN, FadeSAC
+        >>> model = FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
+        ...                 learning_starts=0, buffer_size=100)
+        >>> zip_file = io.BytesIO()
+        >>> model.save(zip_file)
+        >>> _ = zip_file.seek(0)
+        >>> loaded = FadeDQN.load(zip_file)
+        >>> type(loaded).__name__, type(loaded.fade_optimizer).__name__, loaded.fade_heads
+        ('FadeDQN', 'FADE', {'q_net': Linear(in_features=8, out_features=2, bias=True)})
+        >>> _ = zip_file.seek(0)
+        >>> FadeSAC.load(zip_file)
+        Traceback (most recent call last):
+        ...
+        fade_rl.algos.checkpoint.FadeCheckpointError: ... was saved by FadeDQN; open it with ...
     """
 
     sb3_class: ClassVar[type]

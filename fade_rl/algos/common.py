@@ -142,6 +142,24 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
     batches, targets, loss and curvature. Their ``train()`` keeps losses on the device
     and hands them to :meth:`_record_train_means`, the one place that reads values on
     the host, once per call.
+
+    Example:
+        FadeDQN's heads leave SB3's Adam (now FADE's ``body``) for a ``"fade"`` group:
+
+        >>> import torch
+        >>> from fade_rl.algos import FAMILIES, FadeDQN
+        >>> model = FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
+        ...                 learning_starts=0, buffer_size=100, fade_kwargs=dict(init_decay=1e-3))
+        >>> isinstance(model, FadeAlgorithmMixin), model.family is FAMILIES["dqn"]
+        (True, True)
+        >>> model.fade_heads
+        {'q_net': Linear(in_features=8, out_features=2, bias=True)}
+        >>> optimizer = model.fade_optimizer
+        >>> type(optimizer.body).__name__, [g["fade"] for g in optimizer.param_groups]
+        ('Adam', [False, True])
+        >>> rates = model.fade_decay_rates()["q_net"]  # 8 * 2 weights, 2 biases
+        >>> rates.shape, bool(torch.allclose(rates, torch.tensor(1e-3)))
+        (torch.Size([18]), True)
     """
 
     #: The vanilla SB3 class this algorithm extends (for messages and attach_fade).

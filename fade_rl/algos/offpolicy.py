@@ -48,6 +48,19 @@ class OffPolicyFamily:
 
     Args:
         fade_class: the algorithm's FADE version (FadeDQN, ...).
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.algos import FAMILIES
+        >>> family = FAMILIES["dqn"]
+        >>> family, isinstance(family, OffPolicyFamily)
+        (DQNFamily(FadeDQN), True)
+        >>> model = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
+        ...             learning_starts=0, buffer_size=100)
+        >>> _ = model.learn(8)
+        >>> batch = family.sample_batch(model, 4)  # from model.replay_buffer
+        >>> batch.observations.shape, batch.rewards.shape, family.discounts(model, batch)
+        (torch.Size([4, 4]), torch.Size([4, 1]), 0.99)
     """
 
     name: str
@@ -81,6 +94,16 @@ class TwinCriticFamily(OffPolicyFamily):
     """SAC and TD3: twin Q networks ``"qf0"``, ``"qf1"`` in SB3's ``ContinuousCritic``.
 
     The critic loss is ``critic_loss_scale * sum_i mse(Q_i, target)``.
+
+    Example:
+        Twin critics whose MSEs are ``0.5`` and ``0``: TD3 sums them, SAC halves the sum.
+
+        >>> import torch
+        >>> from fade_rl.algos import FAMILIES
+        >>> q_values = {"qf0": torch.tensor([[1.0], [2.0]]), "qf1": torch.tensor([[0.0], [2.0]])}
+        >>> targets = torch.tensor([[0.0], [2.0]])
+        >>> [FAMILIES[name].critic_loss(q_values, None, targets)[0] for name in ("td3", "sac")]
+        [tensor(0.5000), tensor(0.2500)]
     """
 
     #: SAC halves the sum of the twin critics' MSE losses; TD3 does not.

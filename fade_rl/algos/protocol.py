@@ -34,6 +34,15 @@ class AlgorithmFamily(Protocol):
     """One SB3 algorithm and its FADE version, as every generic part of fade_rl sees them.
 
     ``model`` below is an instance of :attr:`sb3_class` (:meth:`owns` says which models).
+
+    Example:
+        Every registered family is one; the check looks at the members, not the base class:
+
+        >>> from fade_rl.algos import FAMILIES
+        >>> [(name, f.sb3_class.__name__, f.fade_class.__name__) for name, f in FAMILIES.items()]
+        [('dqn', 'DQN', 'FadeDQN'), ('sac', 'SAC', 'FadeSAC'), ('td3', 'TD3', 'FadeTD3')]
+        >>> isinstance(FAMILIES["td3"], AlgorithmFamily), isinstance(object(), AlgorithmFamily)
+        (True, False)
     """
 
     @property

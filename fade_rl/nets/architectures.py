@@ -109,7 +109,31 @@ def critic_mlp_with_options(net: nn.Sequential, layer_norm: bool, crelu: bool) -
 
 
 class CriticArchMixin:
-    """Takes ``layer_norm`` and ``crelu`` before the policy builds its networks."""
+    """Takes ``layer_norm`` and ``crelu`` before the policy builds its networks.
+
+    Example:
+        DQN's policy with the mixin (:class:`fade_rl.algos.CriticArchDQNPolicy`) puts
+        layer norm into the Q network and saves the options with the model:
+
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.algos import CriticArchDQNPolicy
+        >>> model = DQN(CriticArchDQNPolicy, "CartPole-v1", buffer_size=100,
+        ...             policy_kwargs=dict(net_arch=[8], layer_norm=True))
+        >>> model.policy.q_net.q_net
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): LayerNorm((8,), eps=1e-05, elementwise_affine=True, bias=True)
+          (2): ReLU()
+          (3): Linear(in_features=8, out_features=2, bias=True)
+        )
+        >>> {k: v for k, v in model.policy._get_constructor_parameters().items() if k in
+        ...  ("layer_norm", "crelu")}
+        {'layer_norm': True, 'crelu': False}
+        >>> DQN(CriticArchDQNPolicy, "CartPole-v1", policy_kwargs=dict(crelu="yes"))
+        Traceback (most recent call last):
+        ...
+        ValueError: crelu must be True or False, got 'yes'
+    """
 
     def _take_options(self, kwargs: dict[str, Any]) -> None:
         self.layer_norm = check_flag("layer_norm", kwargs.pop("layer_norm", False))
@@ -126,7 +150,28 @@ class CriticArchMixin:
 
 
 class ContinuousCriticArchMixin(CriticArchMixin):
-    """The options for SB3's ``ContinuousCritic`` (SAC's and TD3's twin critics)."""
+    """The options for SB3's ``ContinuousCritic`` (SAC's and TD3's twin critics).
+
+    Example:
+        TD3's policy with the mixin (:class:`fade_rl.algos.CriticArchTD3Policy`): CReLU
+        doubles the hidden output of each twin critic; the actor is SB3's:
+
+        >>> from stable_baselines3 import TD3
+        >>> from fade_rl.algos import CriticArchTD3Policy
+        >>> model = TD3(CriticArchTD3Policy, "Pendulum-v1", buffer_size=100,
+        ...             policy_kwargs=dict(net_arch=[8], crelu=True))
+        >>> critic = model.policy.critic
+        >>> critic.qf1
+        Sequential(
+          (0): Linear(in_features=4, out_features=8, bias=True)
+          (1): CReLU()
+          (2): Linear(in_features=16, out_features=1, bias=True)
+        )
+        >>> critic.qf1 is critic.q_networks[1], model.policy.critic_target.qf0[-1].in_features
+        (True, 16)
+        >>> [type(m).__name__ for m in model.policy.actor.mu]
+        ['Linear', 'ReLU', 'Linear', 'Tanh']
+    """
 
     device: Any
 

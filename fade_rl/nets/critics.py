@@ -59,7 +59,21 @@ _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 @dataclass
 class Layer:
-    """One block of a critic network: its modules and its parameters."""
+    """One block of a critic network: its modules and its parameters.
+
+    Example:
+        A hidden layer ``relu(x1 + x2 - 1)``:
+
+        >>> import torch
+        >>> from torch import nn
+        >>> linear = nn.Linear(2, 1)
+        >>> _ = nn.init.ones_(linear.weight), nn.init.constant_(linear.bias, -1.0)
+        >>> layer = Layer("hidden0", [linear, nn.ReLU()])
+        >>> layer.forward(torch.tensor([[1.0, 2.0], [-1.0, 0.5]])).tolist()
+        [[2.0], [0.0]]
+        >>> [p.shape for p in layer.parameters()]
+        [torch.Size([1, 2]), torch.Size([1])]
+    """
 
     name: str
     modules: list[nn.Module]
@@ -77,7 +91,26 @@ class Layer:
 
 @dataclass
 class CriticNetwork:
-    """One Q network of a model: its features extractor, its blocks, whether it takes actions."""
+    """One Q network of a model: its features extractor, its blocks, whether it takes actions.
+
+    Example:
+        One of SB3's twin critics, which takes the actions after the features:
+
+        >>> import torch
+        >>> from gymnasium import spaces
+        >>> from stable_baselines3.common.policies import ContinuousCritic
+        >>> from stable_baselines3.common.torch_layers import FlattenExtractor
+        >>> obs, act = spaces.Box(-1, 1, (3,)), spaces.Box(-1, 1, (1,))
+        >>> critic = ContinuousCritic(obs, act, [8], FlattenExtractor(obs), 3, n_critics=1)
+        >>> net = CriticNetwork("qf0", critic.features_extractor, critic,
+        ...                     critic_blocks(critic.q_networks[0], "qf0"), takes_actions=True)
+        >>> [layer.name for layer in net.hidden], net.head.modules
+        (['hidden0'], [Linear(in_features=8, out_features=1, bias=True)])
+        >>> net.layers[0].modules[0].in_features, len(net.parameters())  # 3 features + 1 action
+        (4, 4)
+        >>> run_critics([net], torch.zeros(5, 3), torch.zeros(5, 1))["qf0"].q_values.shape
+        torch.Size([5, 1])
+    """
 
     name: str
     extractor: BaseFeaturesExtractor
@@ -108,7 +141,30 @@ class CriticNetwork:
 @dataclass
 class CriticPass:
     """The outputs of one forward pass: hidden activations by layer name, the head's input
-    features (``phi``, what FADE's curvature reads) and the Q-values."""
+    features (``phi``, what FADE's curvature reads) and the Q-values.
+
+    Example:
+        :func:`run_critics` returns one per network; the head applied to ``head_input``
+        gives ``q_values``:
+
+        >>> import torch
+        >>> from gymnasium import spaces
+        >>> from stable_baselines3.common.torch_layers import FlattenExtractor
+        >>> from stable_baselines3.dqn.policies import QNetwork
+        >>> obs, act = spaces.Box(-1, 1, (3,)), spaces.Discrete(2)
+        >>> q = QNetwork(obs, act, FlattenExtractor(obs), 3, net_arch=[4])
+        >>> blocks = critic_blocks(q.q_net, "q")
+        >>> net = CriticNetwork("q_net", q.features_extractor, q, blocks, takes_actions=False)
+        >>> record = run_critics([net], torch.ones(5, 3), None)["q_net"]
+        >>> list(record.activations), record.head_input.shape, record.q_values.shape
+        (['hidden0'], torch.Size([5, 4]), torch.Size([5, 2]))
+        >>> torch.equal(net.head.forward(record.head_input), record.q_values)
+        True
+        >>> run_critics([net], torch.ones(5, 3), None, hidden=False)["q_net"].activations
+        {}
+        >>> CriticPass()
+        CriticPass(activations={}, head_input=None, q_values=None)
+    """
 
     activations: dict[str, th.Tensor] = field(default_factory=dict)
     head_input: th.Tensor | None = None

@@ -24,6 +24,16 @@ class Periodic:
 
     Args:
         every: the period in steps, >= 1.
+
+    Example:
+        A check every 10 steps, asked at irregular step counts: a jump over several
+        multiples (20 and 30) is one due, and the next is at the multiple after it:
+
+        >>> period = Periodic(10)
+        >>> [(step, period.due(step)) for step in (4, 10, 15, 35, 39, 40)]
+        [(4, False), (10, True), (15, False), (35, True), (39, False), (40, True)]
+        >>> period.next
+        50
     """
 
     def __init__(self, every: int) -> None:

@@ -28,7 +28,34 @@ __all__ = ["DQNFamily"]
 
 
 class DQNFamily(OffPolicyFamily):
-    """SB3's DQN (and FadeDQN): the online Q network ``"q_net"`` takes observations only."""
+    """SB3's DQN (and FadeDQN): the online Q network ``"q_net"`` takes observations only.
+
+    Example:
+        >>> import torch
+        >>> from types import SimpleNamespace
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.algos import FAMILIES
+        >>> family = FAMILIES["dqn"]
+        >>> model = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
+        ...             learning_starts=0, buffer_size=100)
+        >>> family.owns(model), list(family.critic_q_nets(model))
+        (True, ['q_net'])
+        >>> family.critic_q_nets(model)["q_net"][-1]  # the head: one output per action
+        Linear(in_features=8, out_features=2, bias=True)
+
+        The loss reads the taken action's Q-value; its curvature is ``1/B`` there, in
+        Huber's quadratic zone only (``|delta| < 1``: sample 1, not sample 0):
+
+        >>> batch = SimpleNamespace(actions=torch.tensor([[0], [1]]))
+        >>> q_values = {"q_net": torch.tensor([[1.0, 2.0], [3.0, 4.0]])}
+        >>> targets = torch.tensor([[3.0], [4.0]])
+        >>> loss, taken = family.critic_loss(q_values, batch, targets)
+        >>> loss, taken["q_net"].flatten()
+        (tensor(0.7500), tensor([1., 4.]))
+        >>> family.output_hessian(model, batch, q_values, taken, targets)
+        tensor([[0.0000, 0.0000],
+                [0.0000, 0.5000]])
+    """
 
     name = "dqn"
     sb3_class = DQN

@@ -26,7 +26,28 @@ __all__ = ["SACFamily"]
 
 
 class SACFamily(TwinCriticFamily):
-    """SB3's SAC (and FadeSAC): loss ``0.5 * sum_i mse(Q_i, target)``, the critic's target."""
+    """SB3's SAC (and FadeSAC): loss ``0.5 * sum_i mse(Q_i, target)``, the critic's target.
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3 import SAC
+        >>> from fade_rl.algos import FAMILIES
+        >>> family = FAMILIES["sac"]
+        >>> model = SAC("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]),
+        ...             learning_starts=0, buffer_size=100)
+        >>> family.owns(model), list(family.critic_q_nets(model)), family.critic_loss_scale
+        (True, ['qf0', 'qf1'], 0.5)
+        >>> family.critic_q_nets(model)["qf1"][-1]  # each head: one Q-value
+        Linear(in_features=8, out_features=1, bias=True)
+        >>> _ = model.learn(8)
+        >>> family.value_targets(model, family.sample_batch(model, 4)).shape
+        torch.Size([4, 1])
+
+        Half the mean squared error over ``B = 4`` samples has curvature ``1/B`` per output:
+
+        >>> family.output_hessian(model, None, {}, {}, torch.zeros(4, 1)).flatten()
+        tensor([0.2500, 0.2500, 0.2500, 0.2500])
+    """
 
     name = "sac"
     sb3_class = SAC

@@ -26,7 +26,28 @@ __all__ = ["TD3Family"]
 
 
 class TD3Family(TwinCriticFamily):
-    """SB3's TD3 (and FadeTD3): loss ``sum_i mse(Q_i, target)``; critic and actor targets."""
+    """SB3's TD3 (and FadeTD3): loss ``sum_i mse(Q_i, target)``; critic and actor targets.
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3 import TD3
+        >>> from fade_rl.algos import FAMILIES
+        >>> family = FAMILIES["td3"]
+        >>> model = TD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]),
+        ...             learning_starts=0, buffer_size=100)
+        >>> family.owns(model), list(family.critic_q_nets(model)), family.critic_loss_scale
+        (True, ['qf0', 'qf1'], 1.0)
+        >>> [type(online).__name__ for online, _ in family.target_pairs(model)]
+        ['ContinuousCritic', 'Actor']
+        >>> _ = model.learn(8)
+        >>> family.value_targets(model, family.sample_batch(model, 4)).shape
+        torch.Size([4, 1])
+
+        The mean squared error over ``B = 4`` samples has curvature ``2/B`` per output:
+
+        >>> family.output_hessian(model, None, {}, {}, torch.zeros(4, 1)).flatten()
+        tensor([0.5000, 0.5000, 0.5000, 0.5000])
+    """
 
     name = "td3"
     sb3_class = TD3
