@@ -37,7 +37,23 @@ __all__ = [
 
 @dataclass
 class RunRecord:
-    """One run folder as the report sees it."""
+    """One run folder as the report sees it.
+
+    Example (:func:`find_runs` on a folder holding one completed run):
+        >>> import json, tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> run = root / "demo" / "fade" / "seed_0"
+        >>> run.mkdir(parents=True)
+        >>> _ = (run / "config.yaml").write_text("name: demo\\nmethod: fade\\nseed: 0\\n")
+        >>> _ = (run / "versions.json").write_text("{}")
+        >>> summary = {"status": "completed", "n_timesteps": 100, "final_return": 21.0}
+        >>> _ = (run / "summary.json").write_text(json.dumps(summary))
+        >>> [record] = find_runs([root])
+        >>> record.setting, record.method, record.seed, record.status, record.error
+        ('demo', 'fade', 0, 'completed', None)
+        >>> record.summary["final_return"], record.path.relative_to(root).as_posix()
+        (21.0, 'demo/fade/seed_0')
+    """
 
     path: Path
     setting: str
@@ -51,7 +67,24 @@ class RunRecord:
 
 @dataclass
 class Problems:
-    """Warnings about unreadable files, each naming its file (printed as they come)."""
+    """Warnings about unreadable files, each naming its file (printed as they come).
+
+    Example (a damaged ``summary.json``: the run is listed as corrupt, the file named):
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> run = root / "demo" / "none" / "seed_0"
+        >>> run.mkdir(parents=True)
+        >>> _ = (run / "config.yaml").write_text("name: demo\\nmethod: none\\nseed: 0\\n")
+        >>> _ = (run / "versions.json").write_text("{}")
+        >>> _ = (run / "summary.json").write_text('{"status": "compl')
+        >>> problems = Problems()
+        >>> [record.status for record in find_runs([root], problems)]
+        ['corrupt']
+        >>> len(problems.lines), problems.lines[0].endswith("the run is listed as corrupt")
+        (1, True)
+        >>> "summary.json: truncated or damaged JSON" in problems.lines[0]
+        True
+    """
 
     lines: list[str] = field(default_factory=list)
 

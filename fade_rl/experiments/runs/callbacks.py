@@ -51,6 +51,19 @@ class EpisodeRecorder(BaseCallback):
     count before the step that first ran under new values, i.e. the first step of the new
     segment). Returns also go to TensorBoard as ``episode/return`` and shifts as
     ``env/segment``.
+
+    Example:
+        >>> import tempfile
+        >>> from stable_baselines3 import DQN
+        >>> path = Path(tempfile.mkdtemp()) / "episodes.jsonl"
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
+        ...             policy_kwargs={"net_arch": [8]}, seed=0)
+        >>> recorder = EpisodeRecorder(path)
+        >>> _ = model.learn(100, callback=recorder)
+        >>> recorder.state()
+        {'n_episodes': 7, 'n_shifts': 0, 'initial_values': None}
+        >>> path.read_text().splitlines()[0]
+        '{"kind": "episode", "step": 18, "env": 0, "return": 18.0, "length": 18}'
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -113,7 +126,17 @@ class EpisodeRecorder(BaseCallback):
 
 
 class ProgressBar(BaseCallback):
-    """A tqdm bar over environment steps that starts where a resumed run left off."""
+    """A tqdm bar over environment steps that starts where a resumed run left off.
+
+    Example (the bar goes to stderr; a resumed run passes its full budget as ``total``):
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
+        ...             policy_kwargs={"net_arch": [8]}, seed=0)
+        >>> bar = ProgressBar(total=100, description="demo/none/seed_0")
+        >>> _ = model.learn(100, callback=bar)
+        >>> bar.total, bar.num_timesteps
+        (100, 100)
+    """
 
     def __init__(self, total: int, description: str = "") -> None:
         super().__init__(0)

@@ -114,6 +114,26 @@ class Checkpointer:
     ``plasticity`` (or ``None``), ``wall_time``, ``session_start`` and ``guard`` (a
     NonFiniteGuard or ``None``: checked before every save, so a checkpoint never holds a
     non-finite parameter).
+
+    Example (every 50 steps, keeping the newest checkpoint; the run key in a temp folder):
+        >>> import tempfile
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.experiments.runs.callbacks import EpisodeRecorder
+        >>> root = Path(tempfile.mkdtemp())
+        >>> run = RunFolder(root / "demo" / "none" / "seed_0")
+        >>> run.path.mkdir(parents=True)
+        >>> recorder = EpisodeRecorder(run.path / "episodes.jsonl")
+        >>> extra = {"callbacks": [], "counters": (), "recorder": recorder, "plasticity": None,
+        ...          "wall_time": 0.0, "session_start": time.perf_counter(), "guard": None}
+        >>> checkpointer = Checkpointer(run, interval=50, keep=1, extra=extra)
+        >>> checkpointer.key = RunKey(root / "run-key")
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
+        ...             policy_kwargs={"net_arch": [8]}, seed=0)
+        >>> _ = model.learn(100, callback=[recorder, checkpointer.callback])
+        >>> checkpointer.saved_step, [p.name for p in (run.path / CHECKPOINTS).iterdir()]
+        (100, ['step_100'])
+        >>> sorted(p.name for p in (run.path / CHECKPOINTS / "step_100").iterdir())
+        ['env.pkl', 'model.zip', 'replay_buffer.pkl', 'state.json', 'state.json.hmac']
     """
 
     def __init__(self, folder: RunFolder, interval: int, keep: int, extra: dict[str, Any]) -> None:
@@ -194,7 +214,35 @@ class Checkpointer:
 
 @dataclass
 class LoadedCheckpoint:
-    """A checkpoint loaded into a run: model, environment, wall time so far and step."""
+    """A checkpoint loaded into a run: model, environment, wall time so far and step.
+
+    Example (:func:`load_checkpoint` of a checkpoint saved at step 100, under a run key
+    named by ``$FADE_RL_RUN_KEY_FILE`` for the example's length only):
+        >>> import tempfile
+        >>> from unittest import mock
+        >>> from stable_baselines3 import DQN
+        >>> from fade_rl.experiments.runs.callbacks import EpisodeRecorder
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> root = Path(tempfile.mkdtemp())
+        >>> run = RunFolder(root / "demo" / "none" / "seed_0")
+        >>> run.path.mkdir(parents=True)
+        >>> recorder = EpisodeRecorder(run.path / "episodes.jsonl")
+        >>> extra = {"callbacks": [], "counters": (), "recorder": recorder, "plasticity": None,
+        ...          "wall_time": 0.0, "session_start": time.perf_counter(), "guard": None}
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
+        ...             policy_kwargs={"net_arch": [8]}, seed=0)
+        >>> config = validate_config({"name": "demo", "env": {"id": "CartPole-v1"},
+        ...                           "method": "none"}, "example")
+        >>> with mock.patch.dict(os.environ, {KEY_ENV: str(root / "run-key")}):
+        ...     checkpointer = Checkpointer(run, interval=100, keep=1, extra=extra)
+        ...     _ = model.learn(100, callback=[recorder, checkpointer.callback])
+        ...     loaded = load_checkpoint(run, config, recorder, methods=[])
+        >>> loaded.step, loaded.folder.name, type(loaded.model).__name__, loaded.wall_time > 0
+        (100, 'step_100', 'DQN', True)
+        >>> loaded.model.num_timesteps, loaded.env.num_envs
+        (100, 1)
+        >>> loaded.env.close()
+    """
 
     model: Any
     env: Any

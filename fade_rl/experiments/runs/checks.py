@@ -15,7 +15,15 @@ __all__ = ["ConfigError", "check_device", "check_hyperparams", "non_finite_key"]
 
 
 class ConfigError(ValueError):
-    """A bad config: the message is one line that names the key or the file."""
+    """A bad config: the message is one line that names the key or the file.
+
+    Example:
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> validate_config({"env": {"id": "CartPole-v1"}, "bugdet": {}}, "example")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: example: bugdet: unknown key
+    """
 
 
 def check_device(value: str) -> str:

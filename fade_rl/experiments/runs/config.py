@@ -77,7 +77,17 @@ MAX_TORCH_THREADS = 1024
 
 
 class EnvConfig(_Strict):
-    """The environment: a registered Gymnasium id, its ``gym.make`` kwargs, copies."""
+    """The environment: a registered Gymnasium id, its ``gym.make`` kwargs, copies.
+
+    Example:
+        >>> config = validate_config({"env": {"id": "CartPole-v1"}}, "example")
+        >>> config.env.id, config.env.kwargs, config.env.n_envs
+        ('CartPole-v1', {}, 1)
+        >>> validate_config({"env": {"id": "CartPole-v9"}}, "example")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: example: env.id: unknown environment id ...
+    """
 
     id: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -106,7 +116,19 @@ class EnvConfig(_Strict):
 
 
 class AlgoConfig(_Strict):
-    """The algorithm, its SB3 policy and keyword arguments (checked against SB3's signature)."""
+    """The algorithm, its SB3 policy and keyword arguments (checked against SB3's signature).
+
+    Example:
+        >>> algo = {"name": "dqn", "hyperparams": {"learning_rate": "1e-3"}}
+        >>> config = validate_config({"env": {"id": "CartPole-v1"}, "algo": algo}, "example")
+        >>> config.algo.name, config.algo.policy, config.algo.hyperparams
+        ('dqn', 'MlpPolicy', {'learning_rate': 0.001})
+        >>> algo = {"name": "dqn", "hyperparams": {"gama": 0.9}}
+        >>> validate_config({"env": {"id": "CartPole-v1"}, "algo": algo}, "example")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: example: algo.hyperparams.gama: DQN takes ...
+    """
 
     name: str = "dqn"
     policy: str = "MlpPolicy"
@@ -122,7 +144,19 @@ class AlgoConfig(_Strict):
 
 
 class BudgetConfig(_Strict):
-    """How many environment steps a run takes."""
+    """How many environment steps a run takes.
+
+    Example:
+        >>> env = {"id": "CartPole-v1"}
+        >>> validate_config({"env": env}, "example").budget.n_timesteps
+        50000
+        >>> validate_config({"env": env, "budget": {"n_timesteps": 1000}}, "ex").budget
+        BudgetConfig(n_timesteps=1000)
+        >>> validate_config({"env": env, "budget": {"n_timesteps": 0}}, "example")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: example: budget.n_timesteps: Input should ...
+    """
 
     n_timesteps: int = Field(default=50_000, ge=1)
 
@@ -137,7 +171,21 @@ _CALLBACK_SETTING = {
 
 
 class LoggingConfig(_Strict):
-    """Logging, checkpoint and measurement intervals (in environment steps unless said)."""
+    """Logging, checkpoint and measurement intervals (in environment steps unless said).
+
+    Example:
+        >>> env = {"id": "CartPole-v1"}
+        >>> logging = validate_config({"env": env}, "example").logging
+        >>> logging.checkpoint_interval, logging.plasticity_interval, logging.keep_checkpoints
+        (10000, 2000, 1)
+        >>> off = {"plasticity_interval": 0}  # no plasticity measurements
+        >>> validate_config({"env": env, "logging": off}, "example").logging.plasticity_interval
+        0
+        >>> validate_config({"env": env, "logging": {"plasticity_interval": -5}}, "example")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: example: logging.plasticity_interval: ...
+    """
 
     log_interval: int = Field(default=4, ge=1, description="episodes between SB3 log dumps")
     checkpoint_interval: int = Field(default=10_000, ge=1)
@@ -169,6 +217,14 @@ class ExperimentConfig(_Strict):
     """One setting plus the method and seed of a run.
 
     ``name`` names the setting: runs land in ``<log_folder>/<name>/<method>/seed_<seed>``.
+
+    Example:
+        >>> data = {"name": "demo", "env": {"id": "CartPole-v1"}, "method": "wd", "seed": 3}
+        >>> config = validate_config(data, "example")
+        >>> config.name, config.algo.name, config.method, config.seed, config.method_params()
+        ('demo', 'dqn', 'wd', 3, {'weight_decay': 0.01, 'target': 'head'})
+        >>> validate_config(config.to_dict(), "again") == config
+        True
     """
 
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$", max_length=MAX_NAME)

@@ -92,11 +92,35 @@ _NOT_IDENTITY = ("device",)
 
 
 class RunError(RuntimeError):
-    """A run cannot start or continue (its folder is in use, holds another config, ...)."""
+    """A run cannot start or continue (its folder is in use, holds another config, ...).
+
+    Example (a folder that holds files but no ``config.yaml`` is not taken over):
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> path = Path(tempfile.mkdtemp())
+        >>> _ = (path / "notes.txt").write_text("mine")
+        >>> RunFolder(path).status(validate_config({"env": {"id": "CartPole-v1"}}, "example"))
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.folder.RunError: ...holds files but no config.yaml; pick ...
+    """
 
 
 class FolderBusyError(RunError):
-    """The run folder is locked by another process (which owns everything in it)."""
+    """The run folder is locked by another process (which owns everything in it).
+
+    Example (a second lock on a held folder, as a second ``train`` on it would take):
+        >>> import tempfile
+        >>> path = tempfile.mkdtemp()
+        >>> with RunFolder(path):
+        ...     RunFolder(path).lock()
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.folder.FolderBusyError: run folder ... is in use by pid ...
+        >>> issubclass(FolderBusyError, RunError)
+        True
+    """
 
 
 def run_name(seed: int) -> str:

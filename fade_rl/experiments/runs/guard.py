@@ -14,7 +14,23 @@ __all__ = ["NonFiniteError", "NonFiniteGuard"]
 
 
 class NonFiniteError(ArithmeticError):
-    """Training produced a NaN or an infinity; ``reason`` says where, ``step`` when."""
+    """Training produced a NaN or an infinity; ``reason`` says where, ``step`` when.
+
+    Example (a parameter set to NaN by hand, caught by :meth:`NonFiniteGuard.check_model`):
+        >>> import torch
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", buffer_size=100,
+        ...             policy_kwargs={"net_arch": [8]})
+        >>> with torch.no_grad():
+        ...     model.policy.q_net.q_net[0].bias[0] = float("nan")
+        >>> NonFiniteGuard().check_model(model)
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.guard.NonFiniteError: non-finite parameter q_net.q_net.0.bias ...
+        >>> error = NonFiniteError("reward", 300)
+        >>> str(error), error.reason, error.step
+        ('non-finite reward at step 300', 'reward', 300)
+    """
 
     def __init__(self, reason: str, step: int) -> None:
         super().__init__(f"non-finite {reason} at step {step}")

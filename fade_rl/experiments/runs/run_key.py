@@ -42,7 +42,21 @@ KEY_ENV = "FADE_RL_RUN_KEY_FILE"
 
 
 class UntrustedRunError(RunError):
-    """A run folder holds a file that this user's run key did not sign."""
+    """A run folder holds a file that this user's run key did not sign.
+
+    Example (a checkpoint whose ``state.json`` carries no signature; nothing is unpickled):
+        >>> import json, tempfile
+        >>> from pathlib import Path
+        >>> from fade_rl.experiments.runs.checkpoint import load_checkpoint
+        >>> from fade_rl.experiments.runs.folder import RunFolder
+        >>> run = Path(tempfile.mkdtemp())
+        >>> (run / "checkpoints" / "step_5").mkdir(parents=True)
+        >>> _ = (run / "checkpoints" / "step_5" / "state.json").write_text('{"step": 5}')
+        >>> load_checkpoint(RunFolder(run), config=None, recorder=None, methods=[])
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.run_key.UntrustedRunError: ...state.json is not signed by ...
+    """
 
 
 def default_key_file() -> Path:
@@ -55,7 +69,22 @@ def default_key_file() -> Path:
 
 
 class RunKey:
-    """The secret that signs checkpoint files (read from, or made at, ``path``)."""
+    """The secret that signs checkpoint files (read from, or made at, ``path``).
+
+    Example (a file edited after signing no longer matches its tag):
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> key = RunKey(folder / "run-key")  # made on first use, mode 0600
+        >>> state = folder / "state.json"
+        >>> _ = state.write_text('{"step": 100}')
+        >>> tag = key.sign(state)
+        >>> len(tag), key.matches(state, tag)
+        (64, True)
+        >>> _ = state.write_text('{"step": 200}')
+        >>> key.matches(state, tag), RunKey(folder / "run-key").matches(folder / "run-key", "x")
+        (False, False)
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_key_file()

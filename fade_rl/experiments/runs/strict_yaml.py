@@ -42,11 +42,29 @@ _YAML11_BOOL = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OF
 
 
 class YamlError(ValueError):
-    """YAML that fade-rl refuses to read; the message is one line."""
+    """YAML that fade-rl refuses to read; the message is one line.
+
+    Example:
+        >>> load_yaml("double_q: yes\\n", "cfg.yaml")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.strict_yaml.YamlError: cfg.yaml: line 1: 'yes' is a YAML 1.1 ...
+        >>> load_yaml("double_q: true\\n", "cfg.yaml")
+        {'double_q': True}
+    """
 
 
 class YamlSyntaxError(YamlError):
-    """Text that is not YAML at all (as opposed to YAML that is refused)."""
+    """Text that is not YAML at all (as opposed to YAML that is refused).
+
+    Example:
+        >>> load_yaml("net_arch: [64, 64\\n", "cfg.yaml")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.strict_yaml.YamlSyntaxError: cfg.yaml: line 2 not valid YAML ...
+        >>> issubclass(YamlSyntaxError, YamlError)
+        True
+    """
 
 
 def _line(node_or_event: Any) -> int:

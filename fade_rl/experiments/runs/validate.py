@@ -68,7 +68,16 @@ _SEGMENT_VALUES = (
 
 
 class ReportInputError(ConfigError):
-    """A file a report must not use: the message names the file and the fix."""
+    """A file a report must not use: the message names the file and the fix.
+
+    Example (two runs of one setting and method whose budgets differ):
+        >>> check_one_config([
+        ...     (Path("runs/a"), "demo", "fade", {"seed": 0, "budget": {"n_timesteps": 100}}),
+        ...     (Path("runs/b"), "demo", "fade", {"seed": 1, "budget": {"n_timesteps": 200}})])
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.validate.ReportInputError: runs/a and runs/b hold demo/fade ...
+    """
 
 
 def read_json(path: Path) -> tuple[Any, str | None]:

@@ -47,7 +47,18 @@ class _Strict(BaseModel):
 
 
 class TaskSpec(_Strict):
-    """One task of a setting: the shift values that name it and how to build it alone."""
+    """One task of a setting: the shift values that name it and how to build it alone.
+
+    Example (the second task of ``dqn_reward_flip``: the reward's sign flipped):
+        >>> task = load_suite("configs/suite/suite.yaml").setting("dqn_reward_flip").tasks[1]
+        >>> task.values, task.steps, task.env_kwargs
+        ({'reward.sign': -1}, 4000, {'reward': {'sign': -1}})
+        >>> TaskSpec(values={"reward.sign": 1}, steps=0)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for TaskSpec
+        ...
+    """
 
     values: dict[str, Any]
     steps: int = Field(ge=1, description="the references' training budget (one segment)")
@@ -62,7 +73,18 @@ class SmokeSpec(_Strict):
 
 
 class SettingSpec(_Strict):
-    """One setting of the suite (its config file is relative to the manifest)."""
+    """One setting of the suite (its config file is relative to the manifest).
+
+    Example:
+        >>> spec = load_suite("configs/suite/suite.yaml").setting("dqn_reward_flip")
+        >>> spec.config, spec.tiers, spec.task_keys, spec.held_out(3)
+        ('dqn_reward_flip.yaml', ['smoke', 'standard', 'full'], ['reward.sign'], [0, 1, 2])
+        >>> [task.steps for task in spec.tasks_for("smoke")], spec.overrides("smoke")[0]
+        ([500, 500], 'budget.n_timesteps=1500')
+        >>> config = spec.load("smoke")
+        >>> config.name, config.budget.n_timesteps
+        ('dqn_reward_flip', 1500)
+    """
 
     name: str = ""
     config: str
@@ -96,7 +118,18 @@ class SettingSpec(_Strict):
 
 
 class Grid(_Strict):
-    """One method's tuning grid: a dotted config key and its values."""
+    """One method's tuning grid: a dotted config key and its values.
+
+    Example (``"x2"`` doubles the setting's own learning rate):
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config(
+        ...     {"env": {"id": "CartPole-v1"}, "algo": {"hyperparams": {"learning_rate": 0.001}}},
+        ...     "example")
+        >>> Grid(key="learning_rate", values=["x0.5", "x2"]).points(config)
+        [('algo.hyperparams.learning_rate', 0.0005), ('algo.hyperparams.learning_rate', 0.002)]
+        >>> Grid(key="methods.fade.meta_lr", values=[1, 10]).points(config)
+        [('methods.fade.meta_lr', 1), ('methods.fade.meta_lr', 10)]
+    """
 
     key: str
     values: list[Any] = Field(min_length=1)
@@ -136,7 +169,19 @@ class TierSpec(_Strict):
 
 
 class SuiteSpec(_Strict):
-    """The whole manifest (``grids`` holds every method's: the manifest's or its spec's)."""
+    """The whole manifest (``grids`` holds every method's: the manifest's or its spec's).
+
+    Example:
+        >>> suite = load_suite("configs/suite/suite.yaml")
+        >>> suite.reference_seeds, suite.reference_seeds_for("smoke")
+        ([1000, 1001, 1002], [1000])
+        >>> suite.tiers["smoke"].tune, suite.tiers["standard"].tune, suite.sensitivity.method
+        (False, True, 'fade')
+        >>> suite.setting("dqn_flip")
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: unknown suite setting 'dqn_flip'; use ...
+    """
 
     tuning_seeds: list[int] = Field(min_length=1)
     reference_seeds: list[int] = Field(min_length=1)

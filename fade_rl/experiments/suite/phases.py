@@ -101,6 +101,24 @@ class SuiteRun:
             :func:`~fade_rl.experiments.sweeps.backends.run_jobs`.
         shard: ``(k, n)``: run only jobs ``k, k + n, ...`` of each phase, in this process.
         command: the command line, recorded in run folders and references.
+
+    Example (listing the tuning phase's jobs runs nothing):
+        >>> import tempfile
+        >>> from fade_rl.experiments.suite.manifest import load_suite
+        >>> suite = load_suite("configs/suite/suite.yaml")
+        >>> run = SuiteRun(suite, "standard", Path(tempfile.mkdtemp()),
+        ...                settings=["dqn_reward_flip"], methods=["none", "fade"])
+        >>> jobs = run.tuning_jobs()  # 2 methods x 3 grid values x 2 tuning seeds
+        >>> len(jobs)
+        12
+        >>> jobs[0].label
+        'dqn_reward_flip__learning_rate=0.00115/none/seed_100'
+        >>> jobs[-1].label
+        'dqn_reward_flip__meta_lr=100/fade/seed_101'
+        >>> SuiteRun(suite, "smoke", Path("suite"), settings=["nope"])
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: --settings: 'nope' is not in the smoke ...
     """
 
     suite: SuiteSpec

@@ -70,7 +70,20 @@ def normalized_return(mean_return: float, floor: float, ceiling: float) -> float
 
 @dataclass
 class RunScore:
-    """A run's score, its last segment's, each segment's, and what kept any from scoring."""
+    """A run's score, its last segment's, each segment's, and what kept any from scoring.
+
+    Example (a segment in which no episode ended leaves the run unscored):
+        >>> refs = {"task_keys": [], "tasks": [{"values": {}, "floor": 0.0, "ceiling": 100.0}]}
+        >>> summary = {"segments": [
+        ...     {"segment": 0, "start": 0, "end": 100, "mean_return": 50.0, "values": {}},
+        ...     {"segment": 1, "start": 100, "end": 200, "mean_return": None, "values": {}}]}
+        >>> unscored = run_score(summary, refs)
+        >>> unscored.score, unscored.segments, unscored.problem
+        (None, [0.5, None], 'segment 1: no episode ended in it')
+        >>> summary["segments"][1]["mean_return"] = 100.0
+        >>> run_score(summary, refs)
+        RunScore(score=0.75, final_score=1.0, segments=[0.5, 1.0], problem=None)
+    """
 
     score: float | None
     final_score: float | None

@@ -48,7 +48,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Job:
-    """One run of a sweep: a resolved config (method and seed set) and where it goes."""
+    """One run of a sweep: a resolved config (method and seed set) and where it goes.
+
+    Example:
+        >>> data = {"name": "demo", "env": {"id": "CartPole-v1"}, "method": "none", "seed": 3}
+        >>> job = Job(validate_config(data, "example").to_dict(), "runs")
+        >>> job.label, job.run_dir.as_posix()
+        ('demo/none/seed_3', 'runs/demo/none/seed_3')
+    """
 
     config: dict[str, Any]
     log_folder: str
@@ -67,7 +74,20 @@ class Job:
 
 @dataclass
 class JobResult:
-    """What became of a job: ``completed``, ``skipped`` (already complete) or ``failed``."""
+    """What became of a job: ``completed``, ``skipped`` (already complete) or ``failed``.
+
+    Example (:func:`execute_job` skips a run folder that holds this config's completed run):
+        >>> import tempfile
+        >>> import yaml
+        >>> data = {"name": "demo", "env": {"id": "CartPole-v1"}, "method": "none"}
+        >>> job = Job(validate_config(data, "example").to_dict(), tempfile.mkdtemp())
+        >>> job.run_dir.mkdir(parents=True)
+        >>> _ = (job.run_dir / "config.yaml").write_text(yaml.safe_dump(job.config))
+        >>> _ = (job.run_dir / "summary.json").write_text('{"status": "completed"}')
+        >>> result = execute_job(job)
+        >>> result.label, result.status, result.error
+        ('demo/none/seed_0', 'skipped', None)
+    """
 
     label: str
     run_dir: str
