@@ -65,10 +65,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    from fade_rl.cli.options import check_bounds
     from fade_rl.experiments.runs.config import ConfigError
     from fade_rl.experiments.runs.folder import RunError
 
     try:
+        check_bounds(args)
         code: int = args.run(args, argv)
         return code
     except ConfigError as exc:

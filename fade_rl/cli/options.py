@@ -186,16 +186,41 @@ def parse_methods(text: str) -> list[str]:
     return methods
 
 
+#: Every number a user passes on the command line, with the range it must lie in: an
+#: absurd count would make millions of jobs or crash a library instead of a clear error.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "workers": (1, 1024),
+    "seeds": (1, 10_000),
+    "seed": (0, 2**31 - 1),
+    "n_timesteps": (1, 10**12),
+    "reps": (1, 1_000_000),
+}
+
+
+def check_bounds(args: argparse.Namespace) -> None:
+    """:class:`ConfigError` for any option of :data:`BOUNDS` outside its range.
+
+    Example:
+        >>> check_bounds(argparse.Namespace(seeds=10**9, workers=1))
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: --seeds: must be in [1, 10000], got 1000000000
+    """
+    for name, (low, high) in BOUNDS.items():
+        value = getattr(args, name, None)
+        if value is not None and not low <= value <= high:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag}: must be in [{low}, {high}], got {value}")
+
+
 def check_workers(args: argparse.Namespace) -> None:
-    """:class:`ConfigError` unless ``--workers`` is at least 1."""
-    if args.workers < 1:
-        raise ConfigError(f"--workers: must be >= 1, got {args.workers}")
+    """:class:`ConfigError` unless ``--workers`` is in its range (:data:`BOUNDS`)."""
+    check_bounds(argparse.Namespace(workers=args.workers))
 
 
 def seeds(args: argparse.Namespace) -> list[int]:
     """``--seeds N`` seeds from ``--seed S``: ``[S, ..., S + N - 1]``."""
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds: must be >= 1, got {args.seeds}")
+    check_bounds(argparse.Namespace(seeds=args.seeds, seed=args.seed))
     return list(range(args.seed, args.seed + args.seeds))
 
 
@@ -218,4 +243,6 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
         k, n = (int(part) for part in text.split("/"))
     except ValueError:
         raise ConfigError(f"--shard: expected K/N (e.g. 0/2), got {text!r}") from None
+    if not 0 <= k < n <= BOUNDS["workers"][1]:
+        raise ConfigError(f"--shard: expected 0 <= K < N <= {BOUNDS['workers'][1]}, got {text!r}")
     return k, n

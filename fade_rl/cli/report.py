@@ -33,10 +33,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Write the report (the suite report for a suite folder); print its table."""
     from fade_rl.experiments.reports.plain import make_report
     from fade_rl.experiments.reports.suite import is_suite_folder, make_suite_report
-    from fade_rl.experiments.runs.config import ConfigError
 
-    if args.reps < 1:
-        raise ConfigError(f"--reps: must be >= 1 bootstrap resample, got {args.reps}")
     if len(args.paths) == 1 and is_suite_folder(args.paths[0]):
         report = make_suite_report(args.paths[0], args.out, reps=args.reps)
         for setting in report["unreferenced"]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fade_rl.cli import build_parser
+from fade_rl.cli import build_parser, main
 from fade_rl.experiments.runs.config import ALGOS, METHODS
 from fade_rl.experiments.suite.manifest import TIERS
 from fade_rl.experiments.suite.phases import PHASES
@@ -65,3 +65,34 @@ def test_a_shared_option_is_defined_once(flag: str) -> None:
         for _ in re.finditer(rf'add_argument\(\s*(?:"-\w",\s*)?"{flag}"', path.read_text())
     ]
     assert defined == ["options.py"], f"{flag} is defined in {defined}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["compare", "--methods", "none", "--seeds", "1000000000"],
+            "--seeds: must be in [1, 10000]",
+        ),
+        (
+            ["compare", "--methods", "none", "--workers", "100000"],
+            "--workers: must be in [1, 1024]",
+        ),
+        (["compare", "--methods", "none", "--seed", "-1"], "--seed: must be in [0, 2147483647]"),
+        (["train", "-n", str(10**13)], "--n-timesteps: must be in [1, 1000000000000]"),
+        (["suite", "--tier", "smoke", "--shard", "3/2"], "--shard: expected 0 <= K < N"),
+    ],
+)
+def test_every_count_is_bounded_in_one_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture, argv: list, expected: str
+) -> None:
+    runs = tmp_path / "runs"
+    code = main(
+        [*argv, "--env", "CartPole-v1", "-f", str(runs)]
+        if argv[0] != "suite"
+        else [*argv, "-f", str(runs)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err and err.count("\n") == 1, err
+    assert not runs.exists()
