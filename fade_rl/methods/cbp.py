@@ -327,7 +327,18 @@ class ContinualBackpropCallback(BaseCallback):
 
 # ---------------------------------------------------------------------------- the method
 class CbpParams(MethodParams):
-    """Continual backprop (Dohare et al. 2024), the paper's RL settings as defaults."""
+    """Continual backprop (Dohare et al. 2024), the paper's RL settings as defaults.
+
+    Example:
+        >>> CbpParams()
+        CbpParams(replacement_rate=0.0001, decay=0.99, maturity_threshold=100)
+        >>> CbpParams(decay=1.0)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for CbpParams
+        decay
+          Input should be less than 1 ...
+    """
 
     replacement_rate: float = Field(default=1e-4, ge=0, le=1)
     decay: float = Field(default=0.99, ge=0, lt=1)

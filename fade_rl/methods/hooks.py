@@ -13,6 +13,22 @@ class HookCallback(BaseCallback):
 
     Subclasses: :class:`~fade_rl.methods.WeightDecayCallback`,
     :class:`~fade_rl.methods.L2InitCallback`.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> class CountSteps(HookCallback):
+        ...     def _install(self):
+        ...         self.steps = 0
+        ...
+        ...         def count(optimizer, args, kwargs):
+        ...             self.steps += 1
+        ...
+        ...         return [self.model.policy.optimizer.register_step_post_hook(count)]
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, seed=0)
+        >>> callback = CountSteps()
+        >>> _ = model.learn(100, callback=callback)
+        >>> callback.steps, callback._handles  # optimizer steps taken; no hooks left
+        (13, [])
     """
 
     def __init__(self, verbose: int = 0) -> None:

@@ -255,6 +255,17 @@ class InjectionParams(MethodParams):
 
     The paper injects once, mid-training, or at each task switch; the default injects at
     every environment shift.
+
+    Example:
+        >>> InjectionParams()
+        InjectionParams(at_steps=[], at_shift=True)
+        >>> InjectionParams(at_steps=[50000], at_shift=False).at_steps
+        [50000]
+        >>> InjectionParams(at_shift=False)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for InjectionParams
+          Value error, set at_steps: [steps] and/or at_shift: true ...
     """
 
     at_steps: list[int] = Field(default_factory=list)

@@ -137,6 +137,16 @@ class L2InitParams(MethodParams):
 
     The paper searches the coefficient over 1e-2 ... 1e-5; the default 1e-3 is the middle
     of that range (not tuned here).
+
+    Example:
+        >>> L2InitParams()
+        L2InitParams(coefficient=0.001, target='critic')
+        >>> L2InitParams(target="actor")
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for L2InitParams
+        target
+          Input should be 'head', 'critic' or 'all' ...
     """
 
     coefficient: float = Field(default=1e-3, ge=0)

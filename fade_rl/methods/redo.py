@@ -147,7 +147,18 @@ class ReDoCallback(BaseCallback):
 
 # ---------------------------------------------------------------------------- the method
 class RedoParams(MethodParams):
-    """ReDo: recycle tau-dormant units every ``every`` steps."""
+    """ReDo: recycle tau-dormant units every ``every`` steps.
+
+    Example:
+        >>> RedoParams()
+        RedoParams(tau=0.1, every=1000, batch_size=256)
+        >>> RedoParams(every=0)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for RedoParams
+        every
+          Input should be greater than or equal to 1 ...
+    """
 
     tau: float = Field(default=0.1, ge=0)
     every: int = Field(default=1000, ge=1)

@@ -68,7 +68,21 @@ DEFAULT_COMPARISON: tuple[str, ...] = (FADE.name, WD.name, RESET.name, NONE.name
 MethodsConfig: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "MethodsConfig",
     __config__=ConfigDict(extra="forbid", validate_assignment=True),
-    __doc__="Hyperparameters of every method (``none`` has none).",
+    __doc__="""Hyperparameters of every method (``none`` has none).
+
+    Example:
+        >>> config = MethodsConfig(wd={"weight_decay": 0.1})
+        >>> config.wd.weight_decay, config.cbp.replacement_rate
+        (0.1, 0.0001)
+        >>> "none" in MethodsConfig.model_fields
+        False
+        >>> MethodsConfig(none={})
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for MethodsConfig
+        none
+          Extra inputs are not permitted ...
+    """,
     **{
         name: (spec.params, Field(default_factory=spec.params))
         for name, spec in REGISTRY.items()

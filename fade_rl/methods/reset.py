@@ -137,7 +137,19 @@ class ResetCallback(BaseCallback):
 
 # ---------------------------------------------------------------------------- the method
 class ResetParams(MethodParams):
-    """Resets: every ``every`` steps and/or at each environment shift."""
+    """Resets: every ``every`` steps and/or at each environment shift.
+
+    Example:
+        >>> ResetParams()
+        ResetParams(target='critic', every=None, at_shift=True)
+        >>> ResetParams(target="head", every=100000, at_shift=False).every
+        100000
+        >>> ResetParams(at_shift=False)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for ResetParams
+          Value error, set every (steps) and/or at_shift: true ...
+    """
 
     target: Literal["head", "critic", "all"] = "critic"
     every: int | None = Field(default=None, ge=1)

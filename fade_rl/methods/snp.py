@@ -90,7 +90,18 @@ class ShrinkPerturbCallback(BaseCallback):
 
 # ---------------------------------------------------------------------------- the method
 class SnpParams(MethodParams):
-    """Shrink & perturb: ``theta = alpha * theta + (1 - alpha) * fresh`` every ``every`` steps."""
+    """Shrink & perturb: ``theta = alpha * theta + (1 - alpha) * fresh`` every ``every`` steps.
+
+    Example:
+        >>> SnpParams()
+        SnpParams(alpha=0.8, every=5000, target='critic')
+        >>> SnpParams(alpha=1.5)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for SnpParams
+        alpha
+          Input should be less than or equal to 1 ...
+    """
 
     alpha: float = Field(default=0.8, ge=0, le=1)
     every: int = Field(default=5000, ge=1)

@@ -315,7 +315,18 @@ class TRACCallback(BaseCallback):
 
 # ---------------------------------------------------------------------------- the method
 class TracParams(MethodParams):
-    """TRAC (Muppidi et al. 2024) around the critic optimizer; the paper's defaults."""
+    """TRAC (Muppidi et al. 2024) around the critic optimizer; the paper's defaults.
+
+    Example:
+        >>> TracParams()
+        TracParams(betas=[0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999], s_prev=1e-08, eps=1e-08)
+        >>> TracParams(betas=[0.9, 1.0])
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for TracParams
+        betas
+          Value error, each beta must be in (0, 1), got 1.0 ...
+    """
 
     betas: list[float] = Field(default_factory=lambda: list(_DEFAULT_BETAS), min_length=1)
     s_prev: float = Field(default=1e-8, gt=0)

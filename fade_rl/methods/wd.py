@@ -101,7 +101,18 @@ class WeightDecayCallback(HookCallback):
 
 # ---------------------------------------------------------------------------- the method
 class WdParams(MethodParams):
-    """Fixed decoupled weight decay (AdamW-style) on the head or the whole critic."""
+    """Fixed decoupled weight decay (AdamW-style) on the head or the whole critic.
+
+    Example:
+        >>> WdParams()
+        WdParams(weight_decay=0.01, target='head')
+        >>> WdParams(weight_decay=-0.1)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for WdParams
+        weight_decay
+          Input should be greater than or equal to 0 ...
+    """
 
     weight_decay: float = Field(default=1e-2, ge=0)
     target: Literal["head", "critic"] = "head"

@@ -29,7 +29,25 @@ __all__ = ["BatchSource", "ReplaySource", "batch_source"]
 
 
 class BatchSource(Protocol):
-    """A buffer the callback samples its measurement, probe and memory batches from."""
+    """A buffer the callback samples its measurement, probe and memory batches from.
+
+    Example:
+        >>> import torch
+        >>> from stable_baselines3.common.type_aliases import ReplayBufferSamples
+        >>> class FixedBatch:  # any object with these two methods is a BatchSource
+        ...     def __init__(self, obs):
+        ...         self.obs = obs
+        ...
+        ...     def size(self):
+        ...         return len(self.obs)
+        ...
+        ...     def sample(self, batch_size):
+        ...         obs, zeros = self.obs[:batch_size], torch.zeros(batch_size, 1)
+        ...         return ReplayBufferSamples(obs, zeros, obs, zeros, zeros)
+        >>> source: BatchSource = FixedBatch(torch.ones(10, 4))
+        >>> source.size(), source.sample(3).observations.shape
+        (10, torch.Size([3, 4]))
+    """
 
     def size(self) -> int:
         """Transitions held."""
@@ -43,7 +61,18 @@ class BatchSource(Protocol):
 @dataclass(frozen=True)
 class ReplaySource:
     """An off-policy model's replay buffer (read at each call: loading one replaces it),
-    sampled as training samples it, through the model's ``VecNormalize`` if any."""
+    sampled as training samples it, through the model's ``VecNormalize`` if any.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10, seed=0)
+        >>> source = ReplaySource(model)
+        >>> source.size()
+        0
+        >>> _ = model.learn(20)
+        >>> source.size(), source.sample(4).rewards.shape
+        (20, torch.Size([4, 1]))
+    """
 
     model: SupportedModel
 

@@ -63,6 +63,18 @@ class EpisodeLog:
         n_envs: environment copies.
         share, window, recovery_window, reference: as in
             :func:`~fade_rl.metrics.shifts.shift_statistics`.
+
+    Example:
+        >>> log = EpisodeLog(n_envs=1, window=2, recovery_window=1)
+        >>> def ended(ret):
+        ...     return {"episode": {"r": ret, "l": 2}}
+        >>> infos = [ended(10.0), {}, {"shift": True, "segment": 1}, ended(4.0), ended(9.5)]
+        >>> for t, info in enumerate(infos, start=1):
+        ...     _ = log.track([info], num_timesteps=t)
+        >>> [(s.segment, s.return_before, s.return_after) for s in log.statistics(final=True)]
+        [(0, None, None), (1, 10.0, 6.75)]
+        >>> log.summary()["final/recovery_steps"]  # 90% of 10.0 regained 3 steps after the shift
+        3.0
     """
 
     def __init__(

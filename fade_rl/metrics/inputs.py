@@ -29,7 +29,17 @@ __all__ = ["HeadOutputs", "LayerFeatures", "MemoryInputs", "ParameterSet", "Prob
 @dataclass(frozen=True)
 class LayerFeatures:
     """Scope ``layer``: one hidden layer's activations ``[batch, units]`` on the batch, and
-    the settings its metrics take (dormancy thresholds, srank's delta)."""
+    the settings its metrics take (dormancy thresholds, srank's delta).
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.metrics.registry import compute
+        >>> x = torch.tensor([[1.0, 0.0, 2.0], [3.0, 0.0, 0.0]])  # unit 1 is dead
+        >>> values = compute("layer", LayerFeatures(x, taus=(0.0,), srank_delta=0.01))
+        >>> {k: round(float(v), 3) for k, v in values.items()}  # doctest: +NORMALIZE_WHITESPACE
+        {'dormant_ratio_tau0': 0.333, 'active_units': 0.5, 'srank': 2.0,
+         'effective_rank': 1.924, 'feature_norm': 2.618}
+    """
 
     activations: th.Tensor
     taus: Sequence[float]
@@ -44,7 +54,19 @@ class LayerFeatures:
 @dataclass(frozen=True)
 class ParameterSet:
     """Scope ``parameters``: a set of parameters (a layer's, the head's, the whole
-    network's), their initial values and their gradients of the critic loss."""
+    network's), their initial values and their gradients of the critic loss.
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.metrics.registry import compute
+        >>> layer = torch.nn.Linear(2, 1, bias=False)
+        >>> with torch.no_grad():
+        ...     _ = layer.weight.copy_(torch.tensor([[3.0, 4.0]]))
+        >>> layer(torch.ones(1, 2)).sum().backward()  # gradient [[1, 1]]
+        >>> params = ParameterSet([layer.weight], [torch.zeros(1, 2)], [layer.weight.grad])
+        >>> {k: round(float(v), 3) for k, v in compute("parameters", params).items()}
+        {'weight_norm': 5.0, 'dist_from_init': 5.0, 'grad_norm': 1.414}
+    """
 
     params: Sequence[nn.Parameter]
     initial: Sequence[th.Tensor]
@@ -54,7 +76,18 @@ class ParameterSet:
 @dataclass(frozen=True)
 class HeadOutputs:
     """Scope ``head``: the head's outputs on the batch (every action's value for DQN), the
-    values of the actions taken and their TD targets."""
+    values of the actions taken and their TD targets.
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.metrics.registry import compute
+        >>> q = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # 2 states, 2 actions
+        >>> head = HeadOutputs(q, taken=torch.tensor([2.0, 3.0]), targets=torch.tensor([2.5, 2.0]))
+        >>> {k: round(float(v), 3) for k, v in compute("head", head).items()}
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'q_mean': 2.5, 'q_std': 1.118, 'q_min': 1.0, 'q_max': 4.0,
+         'td_mean': -0.25, 'td_abs_mean': 0.75, 'td_std': 0.75}
+    """
 
     q_values: th.Tensor
     taken: th.Tensor
@@ -64,7 +97,18 @@ class HeadOutputs:
 @dataclass(frozen=True)
 class ProbeInputs:
     """Scope ``probe``: a critic network as one module, the replay inputs it is probed on
-    and the probe's settings (Adam steps, learning rate, seed)."""
+    and the probe's settings (Adam steps, learning rate, seed).
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.metrics.registry import compute
+        >>> _ = torch.manual_seed(0)
+        >>> net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+        >>> probe = ProbeInputs(net, (torch.randn(16, 3),), steps=5, lr=1e-2, seed=0)
+        >>> values = compute("probe", probe)  # fits random targets: a copy of net, a fresh net
+        >>> sorted(values), bool(values["fit_ratio"] > 0)
+        (['fit_loss', 'fit_ratio', 'fresh_fit_loss'], True)
+    """
 
     module: nn.Module
     inputs: tuple[Any, ...]
@@ -76,7 +120,17 @@ class ProbeInputs:
 @dataclass(frozen=True)
 class MemoryInputs:
     """Scope ``memory``: on the states recorded at the last shift, the network's current
-    last hidden features and outputs, and the outputs recorded then."""
+    last hidden features and outputs, and the outputs recorded then.
+
+    Example:
+        >>> import torch
+        >>> from fade_rl.metrics.registry import compute
+        >>> features = torch.arange(8.0).reshape(4, 2)
+        >>> recorded = features @ torch.tensor([[1.0], [2.0]])  # linear in the features
+        >>> memory = MemoryInputs(features, outputs=recorded, recorded=recorded)
+        >>> {k: round(float(v), 3) for k, v in compute("memory", memory).items()}
+        {'probe_r2': 1.0, 'output_r2': 1.0}
+    """
 
     features: th.Tensor
     outputs: th.Tensor

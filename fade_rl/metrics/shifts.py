@@ -45,7 +45,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Episode:
-    """One finished episode: the step at which it ended (exclusive end) and its return."""
+    """One finished episode: the step at which it ended (exclusive end) and its return.
+
+    Example:
+        >>> episodes = [Episode(end_step=100, ret=10.0), Episode(end_step=300, ret=4.0, length=200)]
+        >>> return_area(episodes, 0, 400)  # 10 over [100, 300), 4 over [300, 400)
+        (2400.0, 8.0)
+    """
 
     end_step: int
     ret: float
@@ -54,7 +60,17 @@ class Episode:
 
 @dataclass(frozen=True)
 class Shift:
-    """A shift: the first step under new values, the segment it opens, those values' key."""
+    """A shift: the first step under new values, the segment it opens, those values' key.
+
+    Example:
+        >>> episodes = [Episode(100, 10.0), Episode(200, 2.0), Episode(300, 9.0)]
+        >>> shifts = [Shift(150, 1, values="windy"), Shift(250, 2, values="calm")]
+        >>> stats = shift_statistics(
+        ...     episodes, shifts, window=1, reference="same_values", initial_values="calm"
+        ... )
+        >>> [s.reference_return for s in stats]  # back to "calm": segment 0's return
+        [None, None, 10.0]
+    """
 
     step: int
     segment: int
@@ -63,7 +79,16 @@ class Shift:
 
 @dataclass(frozen=True)
 class SegmentStats:
-    """Statistics of one segment (segment 0 has no opening shift: its shift fields are None)."""
+    """Statistics of one segment (segment 0 has no opening shift: its shift fields are None).
+
+    Example:
+        >>> episodes = [Episode(100, 10.0), Episode(300, 9.5)]
+        >>> first, second = shift_statistics(episodes, [Shift(200, 1)], window=1)
+        >>> first.return_before, second.return_before, second.return_after
+        (None, 10.0, 9.5)
+        >>> second.as_dict()["recovery_steps"]  # 9.5 >= 90% of 10.0 at the first episode
+        100
+    """
 
     segment: int
     start: int

@@ -22,7 +22,22 @@ __all__ = ["Writer"]
 
 
 class Writer:
-    """Values by step (:attr:`history`), the last of each tag (:attr:`latest`), TensorBoard."""
+    """Values by step (:attr:`history`), the last of each tag (:attr:`latest`), TensorBoard.
+
+    Example:
+        >>> import shutil, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> writer = Writer()
+        >>> writer.attach(Logger(folder, [TensorBoardOutputFormat(folder)]))
+        >>> writer.write({"plasticity/srank": 3}, {}, step=5)
+        >>> writer.write({"plasticity/srank": 2}, {}, step=9, flush=False)
+        >>> writer.flush()
+        >>> writer.latest, [step for step, _ in writer.history]
+        ({'plasticity/srank': 2.0}, [5, 9])
+        >>> for output in writer.outputs:
+        ...     output.close()
+        >>> shutil.rmtree(folder)
+    """
 
     def __init__(self) -> None:
         self.history: list[tuple[int, dict[str, float]]] = []
