@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.atomic import replace_dir, write_atomic
+from fade_rl.experiments.runs.callback_state import restore_callback_state, save_callback_state
 from fade_rl.experiments.runs.folder import (
     CHECKPOINT,
     CHECKPOINT_SIGNATURE,
@@ -46,56 +47,6 @@ __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
 
 #: Checkpoint files that a resume unpickles (SB3 reads ``model.zip``'s data with cloudpickle).
 _PICKLED = (MODEL, REPLAY_BUFFER, ENV_STATE)
-
-
-def _callback_state(callbacks: Sequence[Any], counters: Sequence[str], folder: Path) -> list[dict]:
-    """Each callback's state through its own API; tensors go to ``callback_<i>.pt``.
-
-    ``state_dict()`` (tensors) is saved with ``torch.save``; ``state()`` (JSON) and the
-    method's ``counters`` (attributes of callbacks without a state API) go to the entry.
-    """
-    import torch as th
-
-    out = []
-    for i, cb in enumerate(callbacks):
-        entry: dict[str, Any] = {"class": type(cb).__name__}
-        if hasattr(cb, "state"):
-            entry["state"] = cb.state()
-        entry["counters"] = {name: getattr(cb, name) for name in counters if hasattr(cb, name)}
-        if hasattr(cb, "state_dict"):
-            tensors = cb.state_dict()
-            if tensors is not None:
-                entry["tensors"] = f"callback_{i}.pt"
-                th.save(tensors, folder / entry["tensors"])
-        out.append(entry)
-    return out
-
-
-_ENTRY_KEYS = ("class", "state", "counters", "tensors")
-
-
-def _restore_callback_state(
-    callbacks: Sequence[Any], states: Sequence[dict[str, Any]], folder: Path, device: Any
-) -> None:
-    import torch as th
-
-    if len(states) != len(callbacks):
-        raise RunError(
-            f"checkpoint holds {len(states)} method callbacks, the run has {len(callbacks)}"
-        )
-    for cb, entry in zip(callbacks, states, strict=True):
-        if entry.get("class") != type(cb).__name__:
-            raise RunError(
-                f"checkpoint callback {entry.get('class')} does not match {type(cb).__name__}"
-            )
-        if "tensors" in entry:
-            saved = th.load(folder / entry["tensors"], map_location=device, weights_only=True)
-            cb.load_state_dict(saved)
-        legacy = {
-            k: v for k, v in entry.items() if k not in _ENTRY_KEYS
-        }  # older checkpoints: counters at top level
-        for key, value in {**legacy, **entry.get("state", {}), **entry.get("counters", {})}.items():
-            setattr(cb, key, value)
 
 
 def _digest(path: Path) -> dict[str, Any]:
@@ -194,7 +145,7 @@ class Checkpointer:
         state = {
             "step": step,
             "env_saved": env_saved,
-            "callbacks": _callback_state(self.extra["callbacks"], self.extra["counters"], tmp),
+            "callbacks": save_callback_state(self.extra["callbacks"], self.extra["counters"], tmp),
             "recorder": recorder.state(),
             "wall_time": wall,
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
@@ -355,7 +306,7 @@ def _load_one(
         saved = folder / PLASTICITY_STATE
         if plasticity is not None and saved.is_file():
             plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
-        _restore_callback_state(methods, state["callbacks"], folder, model.device)
+        restore_callback_state(methods, state["callbacks"], folder, model.device)
     except BaseException:
         env.close()
         raise

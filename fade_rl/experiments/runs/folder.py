@@ -73,6 +73,7 @@ MODEL = "model.zip"
 REPLAY_BUFFER = "replay_buffer.pkl"
 ENV_STATE = "env.pkl"
 PLASTICITY_STATE = "plasticity.pt"
+CALLBACK_TENSORS = "callback_{}.pt"  # a method callback's tensors, by its index
 CHECKPOINT_STATE = "state.json"  # every file's SHA-256
 CHECKPOINT_SIGNATURE = CHECKPOINT_STATE + ".hmac"  # its HMAC under the run key
 # a compact run folder (fade_rl.experiments.reports.compact) keeps CONFIG, VERSIONS,

@@ -31,27 +31,19 @@ Example (the smoke tier, a slice, about a minute on one core)::
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fade_rl.experiments.runs.atomic import append_synced, write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import (
-    COMPLETED,
-    CORRUPT,
-    FAILED,
-    INVALID,
     RunError,
     RunFolder,
 )
-from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import PROVENANCE, read_protocol, stamp
 from fade_rl.experiments.suite.references import (
@@ -61,7 +53,7 @@ from fade_rl.experiments.suite.references import (
     load_references,
     write_references,
 )
-from fade_rl.experiments.suite.score import run_score
+from fade_rl.experiments.suite.selection import SELECTION_RULE, choose, mean_tuning_score
 from fade_rl.experiments.sweeps import Job, JobResult, grid_name, run_jobs
 
 __all__ = [
@@ -362,23 +354,10 @@ class SuiteRun:
                 table = []
                 for point in points:
                     name = grid_name(spec.name, [point])
-                    scores = []
-                    for job in self._jobs(
-                        spec, method, self.suite.tuning_seeds, [point], TUNING, name
-                    ):
-                        summary = _finished_summary(job)
-                        run_dirs.append(job.run_dir)
-                        s = None if summary is None else run_score(summary, refs).score
-                        scores.append(-math.inf if s is None else s)
-                    table.append((float(np.mean(scores)), point[1]))
-                best = max(range(len(table)), key=lambda i: (table[i][0], -i))
-                chosen[spec.name][method] = {
-                    "key": points[0][0],
-                    "value": table[best][1],
-                    "tuning_scores": [
-                        {"value": v, "mean_score": None if math.isinf(m) else m} for m, v in table
-                    ],
-                }
+                    jobs = self._jobs(spec, method, self.suite.tuning_seeds, [point], TUNING, name)
+                    run_dirs += [job.run_dir for job in jobs]
+                    table.append((mean_tuning_score(jobs, refs), point[1]))
+                chosen[spec.name][method] = choose(points[0][0], table)
         old = self.protocol()
         for name in old.get("chosen", {}):  # keep other settings' choices (a --settings run)
             chosen.setdefault(name, old["chosen"][name])
@@ -400,29 +379,12 @@ class SuiteRun:
             "sensitivity": None
             if self.suite.sensitivity is None
             else self.suite.sensitivity.model_dump(),
-            "selection": "highest mean score over the tuning seeds; a value with a failed run "
-            "ranks below every value without; ties go to the earlier value",
+            "selection": SELECTION_RULE,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         data = stamp(data, self.folder, run_dirs)
         write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
         return data
-
-
-def _finished_summary(job: Job) -> dict[str, Any] | None:
-    """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
-    outcome = RunFolder(job.run_dir).outcome()
-    if outcome.status == COMPLETED:
-        return outcome.summary
-    if outcome.status == INVALID:
-        raise ReportInputError(
-            f"{outcome.error}; rerun the tuning phase with --restart, or remove the run"
-        )
-    if outcome.status == FAILED:
-        return None
-    if outcome.status == CORRUPT:
-        raise RunError(f"run {job.label}: {outcome.error}; rerun it with --restart")
-    raise RunError(f"run {job.label} has not finished; run the tuning phase first")
 
 
 def _identity(job: Job) -> str:

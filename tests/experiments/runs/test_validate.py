@@ -161,11 +161,11 @@ def test_summary_problem_accepts_a_run_without_episodes() -> None:
 
 
 def test_tuning_selection_refuses_a_damaged_summary(tmp_path: Path) -> None:
-    from fade_rl.experiments.suite.phases import _finished_summary
+    from fade_rl.experiments.suite.selection import finished_summary
     from fade_rl.experiments.sweeps import Job
 
     cfg = config("tiny__learning_rate=0.01", "none", 100)
     bad = write_run(tmp_path / "tuning", cfg, json.dumps(summary(final=float("nan"))))
     with pytest.raises(ReportInputError, match="final_return is not a finite number") as info:
-        _finished_summary(Job(cfg, str(tmp_path / "tuning")))
+        finished_summary(Job(cfg, str(tmp_path / "tuning")))
     assert str(bad / "summary.json") in str(info.value) and "--restart" in str(info.value)

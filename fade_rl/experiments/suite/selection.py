@@ -1,0 +1,75 @@
+"""Choosing each method's value from its tuning runs (the suite's ``tuning`` phase).
+
+Example:
+    >>> choose("learning_rate", [(0.4, 1e-3), (0.7, 3e-4), (0.7, 1e-4)])["value"]
+    0.0003
+    >>> choose("learning_rate", [(-math.inf, 1e-3), (0.1, 3e-4)])["tuning_scores"][0]
+    {'value': 0.001, 'mean_score': None}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from fade_rl.experiments.runs.folder import (
+    COMPLETED,
+    CORRUPT,
+    FAILED,
+    INVALID,
+    RunError,
+    RunFolder,
+)
+from fade_rl.experiments.runs.validate import ReportInputError
+from fade_rl.experiments.suite.score import run_score
+from fade_rl.experiments.sweeps import Job
+
+__all__ = ["SELECTION_RULE", "choose", "finished_summary", "mean_tuning_score"]
+
+#: How a value is chosen (written into ``protocol.json``).
+SELECTION_RULE = (
+    "highest mean score over the tuning seeds; a value with a failed run ranks below every "
+    "value without; ties go to the earlier value"
+)
+
+
+def finished_summary(job: Job) -> dict[str, Any] | None:
+    """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
+    outcome = RunFolder(job.run_dir).outcome()
+    if outcome.status == COMPLETED:
+        return outcome.summary
+    if outcome.status == INVALID:
+        raise ReportInputError(
+            f"{outcome.error}; rerun the tuning phase with --restart, or remove the run"
+        )
+    if outcome.status == FAILED:
+        return None
+    if outcome.status == CORRUPT:
+        raise RunError(f"run {job.label}: {outcome.error}; rerun it with --restart")
+    raise RunError(f"run {job.label} has not finished; run the tuning phase first")
+
+
+def mean_tuning_score(jobs: Sequence[Job], references: Mapping[str, Any]) -> float:
+    """The mean score of one grid point's tuning runs; a failed run scores ``-inf``."""
+    scores = []
+    for job in jobs:
+        summary = finished_summary(job)
+        score = None if summary is None else run_score(summary, references).score
+        scores.append(-math.inf if score is None else score)
+    return float(np.mean(scores))
+
+
+def choose(key: str, table: Sequence[tuple[float, Any]]) -> dict[str, Any]:
+    """``protocol.json``'s entry for one method: the value of the best ``(mean score, value)``
+    row by :data:`SELECTION_RULE`, and every row."""
+    best = max(range(len(table)), key=lambda i: (table[i][0], -i))
+    return {
+        "key": key,
+        "value": table[best][1],
+        "tuning_scores": [
+            {"value": v, "mean_score": None if math.isinf(m) else m} for m, v in table
+        ],
+    }
