@@ -41,12 +41,14 @@ from torch.optim import Optimizer
 from fade_rl.optim.kernels import (
     advance_step,
     dense_grad,
+    fade_state_keys,
     multi_tensor_adam,
     multi_tensor_fade,
     single_tensor_adam,
     single_tensor_fade,
     state_size,
 )
+from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
 
 __all__ = ["FADE", "step_counts_to_cpu"]
 
@@ -139,7 +141,9 @@ class FADE(Optimizer):
             check_finite=check_finite,
             fade=False,
         )
-        self._curvature: dict[Tensor, Tensor] = {}
+        self._curvature: dict[int, Tensor] = {}  # by id(param): no Tensor.__hash__ per call
+        self._packs: dict[int, PackedGroup] = {}  # by id(group)
+        self._finite: dict[torch.device, Tensor] = {}  # device bools: all curvature finite
         self.body: Optimizer | None = None
         super().__init__(params, defaults)
         if body is not None:
@@ -179,13 +183,18 @@ class FADE(Optimizer):
         super().load_state_dict(state_dict)
         step_counts_to_cpu(self, [g for g in self.param_groups if g.get("body")])
 
+    def state_dict(self) -> dict[str, Any]:
+        """Torch's state dict, after :meth:`check_finite` (a state made with NaN is refused)."""
+        self.check_finite()
+        return super().state_dict()
+
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "body": self.body}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # load_state_dict comes here with new groups and state
         self.__dict__.setdefault("body", None)
-        self._curvature = {}
+        self._curvature, self._packs, self._finite = {}, {}, {}
         self._link_body()
 
     # ------------------------------------------------------------------ groups
@@ -197,9 +206,20 @@ class FADE(Optimizer):
     def set_curvature(self, param: Tensor, curvature: Tensor) -> None:
         """Hand over ``H``, the loss's diagonal curvature for ``param``, for the next step.
 
-        ``curvature`` has ``param``'s shape; it is used by the next :meth:`step`
-        and then forgotten. Every FADE parameter that has a gradient needs one.
+        ``curvature`` is a real floating-point tensor of ``param``'s shape on ``param``'s
+        device; it is used by the next :meth:`step` and then forgotten. Every FADE
+        parameter that has a gradient needs one. A wrong type, shape or device is refused
+        here. A NaN or infinite value is not read here (that would be a host sync per
+        call): the step notes it on the device, and the next host read of the state
+        (:meth:`check_finite`, :meth:`decay_rates`, :meth:`state_dict`) raises. With the
+        group's ``check_finite=True`` it is refused here instead (one sync per call).
         """
+        if not isinstance(curvature, Tensor) or not curvature.is_floating_point():
+            kind = curvature.dtype if isinstance(curvature, Tensor) else type(curvature).__name__
+            raise ValueError(
+                f"set_curvature: curvature must be a real floating-point tensor, got {kind}; "
+                "pass the loss's diagonal curvature as a float tensor (not complex)"
+            )
         group = self._group_of(param)
         if group is None:
             raise ValueError(
@@ -216,6 +236,11 @@ class FADE(Optimizer):
                 f"set_curvature: curvature has shape {tuple(curvature.shape)} but the "
                 f"parameter has shape {tuple(param.shape)}; they must match"
             )
+        if curvature.device != param.device:
+            raise ValueError(
+                f"set_curvature: curvature is on {curvature.device} but the parameter is on "
+                f"{param.device}; compute it from the same forward pass, on the same device"
+            )
         if group["check_finite"] and not bool(torch.isfinite(curvature).all()):
             bad = int((~torch.isfinite(curvature)).sum())
             raise ValueError(
@@ -223,17 +248,53 @@ class FADE(Optimizer):
                 f"{tuple(param.shape)} has {bad} non-finite element(s); it would turn the "
                 "decay rates NaN. Find where the loss or features become non-finite."
             )
-        self._curvature[param] = curvature.detach().to(param.device, param.dtype)
+        curvature = curvature.detach()
+        if curvature.dtype != param.dtype:
+            curvature = curvature.to(param.dtype)
+        self._curvature[id(param)] = curvature
 
     def decay_rates(self, param: Tensor) -> Tensor:
-        """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter."""
+        """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter.
+
+        Calls :meth:`check_finite` first (a host read).
+        """
         group = self._group_of(param)
         if group is None or not group["fade"]:
             raise ValueError("decay_rates: the tensor is not a FADE parameter of this optimizer")
+        self.check_finite()
         state = self.state[param]
         if "log_decay" not in state:
             return torch.full_like(param, group["init_decay"])
         return state["log_decay"].exp()
+
+    def check_finite(self) -> None:
+        """Raise ``ValueError`` if a step since the last load took a NaN or infinite curvature.
+
+        The steps note it on the device (no host sync in :meth:`step`); this reads the
+        note (one host read per device). :meth:`decay_rates` and :meth:`state_dict` call
+        it, so a logged decay rate or a saved checkpoint never hides a NaN. The note stays
+        until a state is loaded: the step that took the curvature has already turned the
+        FADE state non-finite.
+        """
+        flags = dict(self._finite)
+        for pack in self._packs.values():
+            seen = pack.curvature_finite()
+            flags[seen.device] = seen if seen.device not in flags else flags[seen.device] & seen
+        for flag in flags.values():
+            if not bool(flag):
+                raise ValueError(
+                    "FADE: a NaN or infinite curvature reached a step, so the FADE heads and "
+                    "their decay rates are non-finite; find where the loss or the features "
+                    "become non-finite (check_finite=True refuses it in set_curvature), then "
+                    "load a checkpoint from before it"
+                )
+
+    def _note_finite(self, curvatures: list[Tensor]) -> None:
+        """And ``all(isfinite(H))`` into the device's flag (no host read)."""
+        for h in curvatures:
+            finite = torch.isfinite(h).all()
+            flag = self._finite.get(h.device)
+            self._finite[h.device] = finite if flag is None else flag.logical_and_(finite)
 
     def _group_of(self, param: Tensor) -> dict[str, Any] | None:
         for group in self.param_groups:
@@ -291,7 +352,7 @@ class FADE(Optimizer):
             single_tensor_adam(params, grads, states, group)
 
     def _fade_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        missing = [tuple(p.shape) for p in params if p not in self._curvature]
+        missing = [tuple(p.shape) for p in params if id(p) not in self._curvature]
         if missing:
             raise RuntimeError(
                 f"FADE.step: no curvature was set for FADE parameter(s) of shape {missing}; "
@@ -299,13 +360,28 @@ class FADE(Optimizer):
                 "(see fade_rl.optim.curvature)"
             )
         grads = [dense_grad(p) for p in params]
-        curvatures = [self._curvature[p] for p in params]
+        curvatures = [self._curvature[id(p)] for p in params]
         states = [self._init_state(p, group) for p in params]
         step = advance_step(states)
-        if step is not None and self._use_foreach(group, params):
-            multi_tensor_fade(params, grads, curvatures, states, step, group)
-        else:
+        if step is None or not self._use_foreach(group, params):
+            self._note_finite(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
+        elif len(params) > 1 and sum(p.numel() for p in params) <= PACK_LIMIT:
+            self._pack_of(group, params, states).step(grads, curvatures, step, group)
+        else:
+            self._note_finite(curvatures)
+            multi_tensor_fade(params, grads, curvatures, states, step, group)
+
+    def _pack_of(
+        self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]
+    ) -> PackedGroup:
+        """The group's :class:`PackedGroup`, (re)built when its tensors or state entries changed."""
+        pack = self._packs.get(id(group))
+        if pack is None or not pack.matches(params, states):
+            if pack is not None:  # keep what the old pack saw
+                self._note_finite([pack.probe])
+            pack = self._packs[id(group)] = PackedGroup(params, states, fade_state_keys(group))
+        return pack
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of ``p``, with every entry its group needs created if missing.
@@ -358,23 +434,32 @@ def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None
 
 
 def _validate_group(group: dict[str, Any]) -> None:
+    """Refuse hyperparameters FADE cannot use, as torch.optim does: one line naming the fix."""
+
     def check(ok: bool, message: str) -> None:
         if not ok:
             raise ValueError(message)
 
-    lr = group["lr"]
-    is_number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
-    check(is_number, f"lr must be a float, got {lr!r}")
-    check(lr >= 0.0, f"lr must be >= 0, got {lr}")
+    def number(name: str, value: Any, low: float = 0.0) -> float:
+        """A finite real number >= ``low`` (bool is not a number)."""
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        check(ok, f"{name} must be a float, got {value!r}")
+        check(math.isfinite(value), f"{name} must be finite, got {value}; pass a finite number")
+        check(value >= low, f"{name} must be >= {low:g}, got {value}")
+        return float(value)
+
+    lr = number("lr", group["lr"])
     base = group["base"]
     check(base in _BASES, f"base must be one of {_BASES}, got {base!r}")
     betas = group["betas"]
     check(
-        len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas),
+        len(betas) == 2
+        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)
+        and all(0.0 <= b < 1.0 for b in betas),
         f"betas must be two numbers in [0, 1), got {betas!r}",
     )
-    check(group["eps"] >= 0.0, f"eps must be >= 0, got {group['eps']}")
-    check(group["meta_lr"] >= 0.0, f"meta_lr must be >= 0, got {group['meta_lr']}")
+    number("eps", group["eps"])
+    number("meta_lr", group["meta_lr"])
     check(isinstance(group["fade"], bool), f"'fade' must be True or False, got {group['fade']!r}")
     check(
         isinstance(group["check_finite"], bool),
@@ -382,11 +467,13 @@ def _validate_group(group: dict[str, Any]) -> None:
     )
     bounds = group["log_decay_bounds"]
     check(
-        len(bounds) == 2 and bounds[0] < bounds[1] <= 0.0 and math.isfinite(bounds[0]),
+        len(bounds) == 2
+        and all(isinstance(b, (int, float)) and math.isfinite(b) for b in bounds)
+        and bounds[0] < bounds[1] <= 0.0,
         f"log_decay_bounds must be (gamma_min, gamma_max) with finite gamma_min < gamma_max <= 0, "
         f"got {bounds!r}",
     )
-    init_decay = group["init_decay"]
+    init_decay = number("init_decay", group["init_decay"])
     check(0.0 < init_decay <= 1.0, f"init_decay must be in (0, 1], got {init_decay}")
     check(
         bounds[0] <= math.log(init_decay) <= bounds[1],
@@ -394,10 +481,8 @@ def _validate_group(group: dict[str, Any]) -> None:
         f"log_decay_bounds={bounds!r}; widen the bounds or change init_decay",
     )
     idbd_meta_lr = group["idbd_meta_lr"]
-    check(
-        idbd_meta_lr is None or idbd_meta_lr >= 0.0,
-        f"idbd_meta_lr must be >= 0 or None, got {idbd_meta_lr}",
-    )
+    if idbd_meta_lr is not None:
+        number("idbd_meta_lr", idbd_meta_lr)
     if group["idbd"]:
         check(base == "sgd", f"idbd=True adapts SGD step sizes; use base='sgd', got base={base!r}")
         check(lr > 0.0, f"idbd=True starts the step sizes at lr, which must be > 0, got {lr}")
