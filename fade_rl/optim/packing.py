@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch._C._nn import flatten_dense_tensors, unflatten_dense_tensors
 
 from fade_rl.optim.kernels import fade_kernel
 
@@ -66,14 +67,7 @@ class PackedGroup:
             for state, view in zip(states, views, strict=True):
                 state[key] = view
             self.flat[key], self.views[key] = flat, views
-        numel, first = sum(self.sizes), params[0]
-        self.param_flat = first.new_empty(numel)
-        self.grad_flat = first.new_empty(numel)
-        self.curvature_flat = first.new_empty(numel)
-        self.param_views = [
-            v.view_as(p) for v, p in zip(self.param_flat.split(self.sizes), params, strict=True)
-        ]
-        self.probe = first.new_zeros(numel)
+        self.probe = params[0].new_zeros(sum(self.sizes))
 
     def matches(self, params: list[Tensor], states: list[dict[str, Any]]) -> bool:
         """Whether this pack still holds exactly these parameters and their state entries."""
@@ -92,14 +86,14 @@ class PackedGroup:
         self, grads: list[Tensor], curvatures: list[Tensor], step: int, group: dict[str, Any]
     ) -> None:
         """One FADE step of the packed parameters (no host read)."""
-        torch.cat([g.reshape(-1) for g in grads], out=self.grad_flat)
-        torch.cat([h.reshape(-1) for h in curvatures], out=self.curvature_flat)
-        torch.cat([p.detach().reshape(-1) for p in self.params], out=self.param_flat)
-        self.probe.add_(self.curvature_flat, alpha=0.0)  # NaN for good at a non-finite H
-        lists = [[self.param_flat], [self.grad_flat], [self.curvature_flat]]
+        # one C++ call each: flatten and concatenate (a copy), in the parameters' order
+        param_flat = flatten_dense_tensors(self.params)
+        curvature_flat = flatten_dense_tensors(curvatures)
+        self.probe.add_(curvature_flat, alpha=0.0)  # NaN for good at a non-finite H
+        lists = [[param_flat], [flatten_dense_tensors(grads)], [curvature_flat]]
         lists += [[self.flat[key]] for key in self.keys]
         fade_kernel(lists, step, group)
-        torch._foreach_copy_(self.params, self.param_views)
+        torch._foreach_copy_(self.params, unflatten_dense_tensors(param_flat, self.params))
 
     def curvature_finite(self) -> Tensor:
         """A device bool: every curvature this pack stepped with was finite (no host read)."""
