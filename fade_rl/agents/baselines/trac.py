@@ -186,13 +186,10 @@ class TRAC:
         bases = [self.base[i] for i in self._stepped]
         refs = [self.reference[i] for i in self._stepped]
         displacement = th._foreach_sub(bases, refs)
-        grads = [p.grad for p in ps]
-        self._h = th.stack(
-            [
-                th.dot(g.flatten().double(), d.flatten().double())
-                for g, d in zip(grads, displacement, strict=True)
-            ]
-        ).sum()
+        # one float64 dot over all parameters, flattened by one C++ call per list
+        flat_grads = th._C._nn.flatten_dense_tensors([p.grad for p in ps])
+        flat_displacement = th._C._nn.flatten_dense_tensors(displacement)
+        self._h = th.dot(flat_grads.double(), flat_displacement.double())
         th._foreach_copy_(ps, bases)
 
     @th.no_grad()
