@@ -232,4 +232,3 @@ def fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> 
         torch._foreach_addcmul_(params, step_sizes, grads, value=-1.0)
     else:
         torch._foreach_add_(params, grads, alpha=-lr)
-

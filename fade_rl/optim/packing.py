@@ -1,4 +1,4 @@
-"""FADE's step on a group of small tensors as one flat tensor (few large ops instead of many tiny ones).
+"""FADE's step on a group of small tensors as one flat tensor: few ops instead of many tiny ones.
 
 A network head is a handful of small tensors (a ``(K, d)`` weight and a ``(K,)`` bias). On
 the CPU each ``torch._foreach_*`` op loops over them one at a time, so every op of FADE's

@@ -1,4 +1,4 @@
-"""FADE refuses what it cannot use: non-finite hyperparameters, complex, misplaced or NaN curvature."""
+"""FADE refuses what it cannot use: non-finite settings, complex, misplaced or NaN curvature."""
 
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ def _step(head, opt, weight_curvature):
 
 def test_complex_curvature_is_refused_at_set_curvature():
     head, opt = _head()
-    with pytest.raises(ValueError, match="real floating-point tensor, got torch.complex64"):
+    with pytest.raises(ValueError, match=r"real floating-point tensor, got torch\.complex64"):
         opt.set_curvature(head.weight, torch.ones(2, 3, dtype=torch.complex64))
-    with pytest.raises(ValueError, match="real floating-point tensor, got torch.bool"):
+    with pytest.raises(ValueError, match=r"real floating-point tensor, got torch\.bool"):
         opt.set_curvature(head.weight, torch.ones(2, 3, dtype=torch.bool))
 
 
