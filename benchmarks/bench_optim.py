@@ -51,7 +51,7 @@ def _make(shapes: list[tuple[int, int]], fade: bool, check_only: bool = False):
             probe = next(iter(opt._packs.values())).probe
             flat = torch.cat([h.reshape(-1) for h in curvatures])
             return lambda: probe.add_(flat, alpha=0.0)
-        return lambda: opt._note_finite(curvatures)
+        return lambda: opt._finite.add(curvatures)
     return torch.optim.Adam(params, lr=1e-3).step
 
 

@@ -8,7 +8,8 @@ from fade_rl.optim.curvature import (
     linear_head_curvature,
     mse_output_hessian,
 )
-from fade_rl.optim.fade import FADE, step_counts_to_cpu
+from fade_rl.optim.fade import FADE
+from fade_rl.optim.state import step_counts_to_cpu
 
 __all__ = [
     "FADE",

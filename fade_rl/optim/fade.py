@@ -22,10 +22,20 @@ other optimizer (AdamW, RMSprop, ...), which FADE then steps and saves with its 
 
 A learning rate of 0 freezes a FADE group as it freezes any SB3 optimizer: the
 parameters, decay rates and traces stay as they are (Adam's moments still advance,
-as ``torch.optim.Adam``'s do at lr 0). Non-finite curvature is not repaired: it
-turns the decay rates (``state[p]["log_decay"]``, a plain tensor) non-finite, which
-a periodic check of the optimizer state sees; ``check_finite=True`` refuses it in
-:meth:`FADE.set_curvature` instead, at the price of one host sync per call.
+as ``torch.optim.Adam``'s do at lr 0).
+
+What FADE cannot use it refuses: hyperparameters that are not finite or out of range
+at construction (``ValueError`` naming the argument); a curvature of the wrong type
+(complex, integer), shape or device at :meth:`FADE.set_curvature`. A NaN or infinite
+curvature is not read there (a host sync per call, on a GPU): the step notes it on the
+device (no sync) and the next host read of the state raises, namely
+:meth:`FADE.check_finite`, :meth:`FADE.decay_rates` and :meth:`FADE.state_dict` (so a
+logged decay rate or a saved checkpoint never hides it). The step that took it has
+already turned the head non-finite. ``check_finite=True`` refuses it in
+:meth:`FADE.set_curvature` instead, before the step, at one host sync per call.
+
+Small FADE tensors (a head's weight and bias) step as one flat tensor
+(:mod:`fade_rl.optim.packing`): the same arithmetic, in a third of the CPU kernels.
 """
 
 from __future__ import annotations
@@ -49,10 +59,10 @@ from fade_rl.optim.kernels import (
     state_size,
 )
 from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
+from fade_rl.optim.settings import validate_group
+from fade_rl.optim.state import FiniteNote, step_counts_to_cpu
 
 __all__ = ["FADE", "step_counts_to_cpu"]
-
-_BASES = ("sgd", "adam")
 
 
 class FADE(Optimizer):
@@ -78,7 +88,8 @@ class FADE(Optimizer):
             default it is used whenever all tensors of a group share a device.
         check_finite: refuse a non-finite curvature in :meth:`set_curvature` with a
             ``ValueError`` (reads a flag on the host: one sync per call, so it is off
-            by default; turn it on to find where a NaN comes from).
+            by default; turn it on to find where a NaN comes from). Off, a non-finite
+            curvature is raised at the next host read instead (:meth:`check_finite`).
         body: an optimizer (any class: AdamW, RMSprop, ...) of the parameters that are
             not FADE's. FADE adopts its parameter groups (the same dicts, so a learning
             rate written into ``param_groups`` reaches it) and its state (one ``state``
@@ -143,7 +154,7 @@ class FADE(Optimizer):
         )
         self._curvature: dict[int, Tensor] = {}  # by id(param): no Tensor.__hash__ per call
         self._packs: dict[int, PackedGroup] = {}  # by id(group)
-        self._finite: dict[torch.device, Tensor] = {}  # device bools: all curvature finite
+        self._finite = FiniteNote()  # whether every curvature a step took was finite
         self.body: Optimizer | None = None
         super().__init__(params, defaults)
         if body is not None:
@@ -194,13 +205,13 @@ class FADE(Optimizer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # load_state_dict comes here with new groups and state
         self.__dict__.setdefault("body", None)
-        self._curvature, self._packs, self._finite = {}, {}, {}
+        self._curvature, self._packs, self._finite = {}, {}, FiniteNote()
         self._link_body()
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
-        _validate_group(self.param_groups[-1])
+        validate_group(self.param_groups[-1])
 
     # --------------------------------------------------------------- curvature
     def set_curvature(self, param: Tensor, curvature: Tensor) -> None:
@@ -276,25 +287,13 @@ class FADE(Optimizer):
         until a state is loaded: the step that took the curvature has already turned the
         FADE state non-finite.
         """
-        flags = dict(self._finite)
-        for pack in self._packs.values():
-            seen = pack.curvature_finite()
-            flags[seen.device] = seen if seen.device not in flags else flags[seen.device] & seen
-        for flag in flags.values():
-            if not bool(flag):
-                raise ValueError(
-                    "FADE: a NaN or infinite curvature reached a step, so the FADE heads and "
-                    "their decay rates are non-finite; find where the loss or the features "
-                    "become non-finite (check_finite=True refuses it in set_curvature), then "
-                    "load a checkpoint from before it"
-                )
-
-    def _note_finite(self, curvatures: list[Tensor]) -> None:
-        """And ``all(isfinite(H))`` into the device's flag (no host read)."""
-        for h in curvatures:
-            finite = torch.isfinite(h).all()
-            flag = self._finite.get(h.device)
-            self._finite[h.device] = finite if flag is None else flag.logical_and_(finite)
+        if not self._finite.all_finite(pack.probe for pack in self._packs.values()):
+            raise ValueError(
+                "FADE: a NaN or infinite curvature reached a step, so the FADE heads and "
+                "their decay rates are non-finite; find where the loss or the features "
+                "become non-finite (check_finite=True refuses it in set_curvature), then "
+                "load a checkpoint from before it"
+            )
 
     def _group_of(self, param: Tensor) -> dict[str, Any] | None:
         for group in self.param_groups:
@@ -380,12 +379,12 @@ class FADE(Optimizer):
         states = [self._init_state(p, group) for p in params]
         step = advance_step(states)
         if step is None or not self._use_foreach(group, params):
-            self._note_finite(curvatures)
+            self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
         elif len(params) > 1 and sum(p.numel() for p in params) <= PACK_LIMIT:
             self._pack_of(group, params, states).step(grads, curvatures, step, group)
         else:
-            self._note_finite(curvatures)
+            self._finite.add(curvatures)
             multi_tensor_fade(params, grads, curvatures, states, step, group)
 
     def _pack_of(
@@ -395,7 +394,7 @@ class FADE(Optimizer):
         pack = self._packs.get(id(group))
         if pack is None or not pack.matches(params, states):
             if pack is not None:  # keep what the old pack saw
-                self._note_finite([pack.probe])
+                self._finite.add([pack.probe])
             pack = self._packs[id(group)] = PackedGroup(params, states, fade_state_keys(group))
         return pack
 
@@ -421,84 +420,3 @@ class FADE(Optimizer):
             if key not in state:
                 state[key] = torch.full_like(p, value, memory_format=torch.preserve_format)
         return state
-
-
-# ---------------------------------------------------------------------- helpers
-def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None = None) -> None:
-    """Move tensor ``state["step"]`` counts back to the CPU where torch keeps them.
-
-    ``torch.load(map_location="cuda")`` puts an optimizer's step counts on the GPU;
-    a non-capturable, non-fused torch optimizer (Adam's default) then reads them on
-    the host at every step (a sync). Groups with ``capturable`` or ``fused`` keep
-    theirs. The move reads each count once. A ``meta`` count has no value to move:
-    it restarts at 0.
-
-    Args:
-        optimizer: any torch optimizer.
-        groups: the groups to fix (default: all of ``optimizer.param_groups``).
-    """
-    for group in optimizer.param_groups if groups is None else groups:
-        if group.get("capturable") or group.get("fused"):
-            continue
-        for p in group["params"]:
-            step = optimizer.state.get(p, {}).get("step")
-            if isinstance(step, Tensor) and step.device.type != "cpu":
-                on_meta = step.device.type == "meta"
-                optimizer.state[p]["step"] = (
-                    torch.zeros((), dtype=step.dtype) if on_meta else step.to("cpu")
-                )
-
-
-def _validate_group(group: dict[str, Any]) -> None:
-    """Refuse hyperparameters FADE cannot use, as torch.optim does: one line naming the fix."""
-
-    def check(ok: bool, message: str) -> None:
-        if not ok:
-            raise ValueError(message)
-
-    def number(name: str, value: Any, low: float = 0.0) -> float:
-        """A finite real number >= ``low`` (bool is not a number)."""
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        check(ok, f"{name} must be a float, got {value!r}")
-        check(math.isfinite(value), f"{name} must be finite, got {value}; pass a finite number")
-        check(value >= low, f"{name} must be >= {low:g}, got {value}")
-        return float(value)
-
-    lr = number("lr", group["lr"])
-    base = group["base"]
-    check(base in _BASES, f"base must be one of {_BASES}, got {base!r}")
-    betas = group["betas"]
-    check(
-        len(betas) == 2
-        and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in betas)
-        and all(0.0 <= b < 1.0 for b in betas),
-        f"betas must be two numbers in [0, 1), got {betas!r}",
-    )
-    number("eps", group["eps"])
-    number("meta_lr", group["meta_lr"])
-    check(isinstance(group["fade"], bool), f"'fade' must be True or False, got {group['fade']!r}")
-    check(
-        isinstance(group["check_finite"], bool),
-        f"check_finite must be True or False, got {group['check_finite']!r}",
-    )
-    bounds = group["log_decay_bounds"]
-    check(
-        len(bounds) == 2
-        and all(isinstance(b, (int, float)) and math.isfinite(b) for b in bounds)
-        and bounds[0] < bounds[1] <= 0.0,
-        f"log_decay_bounds must be (gamma_min, gamma_max) with finite gamma_min < gamma_max <= 0, "
-        f"got {bounds!r}",
-    )
-    init_decay = number("init_decay", group["init_decay"])
-    check(0.0 < init_decay <= 1.0, f"init_decay must be in (0, 1], got {init_decay}")
-    check(
-        bounds[0] <= math.log(init_decay) <= bounds[1],
-        f"init_decay={init_decay} (log {math.log(init_decay):.3g}) lies outside "
-        f"log_decay_bounds={bounds!r}; widen the bounds or change init_decay",
-    )
-    idbd_meta_lr = group["idbd_meta_lr"]
-    if idbd_meta_lr is not None:
-        number("idbd_meta_lr", idbd_meta_lr)
-    if group["idbd"]:
-        check(base == "sgd", f"idbd=True adapts SGD step sizes; use base='sgd', got base={base!r}")
-        check(lr > 0.0, f"idbd=True starts the step sizes at lr, which must be > 0, got {lr}")

@@ -15,7 +15,7 @@ identity and the pack is rebuilt from the current values.
 
 Each step also adds ``0 * H`` into a probe of the packed size: it stays zero while every
 curvature is finite and turns NaN for good at the first NaN or infinity, without a
-reduction or a host read in the step (:meth:`PackedGroup.curvature_finite` reads it).
+reduction or a host read in the step (:class:`fade_rl.optim.state.FiniteNote` reads it).
 
 Example:
     >>> import torch
@@ -94,7 +94,3 @@ class PackedGroup:
         lists += [[self.flat[key]] for key in self.keys]
         fade_kernel(lists, step, group)
         torch._foreach_copy_(self.params, unflatten_dense_tensors(param_flat, self.params))
-
-    def curvature_finite(self) -> Tensor:
-        """A device bool: every curvature this pack stepped with was finite (no host read)."""
-        return torch.isfinite(self.probe).all()
