@@ -2,6 +2,7 @@
 
 from fade_rl.optim.curvature import (
     cross_entropy_output_hessian,
+    dqn_head_curvature,
     dqn_output_hessian,
     grad_clip_factor,
     half_squared_error_output_hessian,
@@ -14,6 +15,7 @@ from fade_rl.optim.state import step_counts_to_cpu
 __all__ = [
     "FADE",
     "cross_entropy_output_hessian",
+    "dqn_head_curvature",
     "dqn_output_hessian",
     "grad_clip_factor",
     "half_squared_error_output_hessian",

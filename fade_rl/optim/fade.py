@@ -334,13 +334,15 @@ class FADE(Optimizer):
 
         FADE's own ``step`` already went through torch's step wrapper (the profiler's
         record, the global and FADE's hooks), so the body's step is called inside it,
-        unwrapped, unless hooks were registered on the body itself. That wrapper costs
+        unwrapped, unless hooks were registered on the body itself (or its ``step``
+        replaced on the instance). That wrapper costs
         about as much as a head's FADE kernel on the CPU.
         """
         body = self.body
         assert body is not None
         step = type(body).step
-        if body._optimizer_step_pre_hooks or body._optimizer_step_post_hooks:
+        hooked = body._optimizer_step_pre_hooks or body._optimizer_step_post_hooks
+        if hooked or "step" in vars(body):  # hooks of its own, or a step set on the instance
             body.step()
         else:
             getattr(step, "__wrapped__", step)(body)
