@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fade_rl.agents.common import FadeAlgorithmMixin
-from fade_rl.optim import dqn_output_hessian, grad_clip_factor
+from fade_rl.optim import dqn_head_curvature
 from fade_rl.parts.td import td_targets
 
 __all__ = ["FadeDQN"]
@@ -70,9 +70,14 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
         ``H_W = c^T phi^2`` and ``H_b = sum_b c[b]``. One code path on every device:
         the clip factor stays a device tensor, so nothing is read on the host.
         """
-        c = dqn_output_hessian(actions, td_errors, head.out_features)
-        c.mul_(grad_clip_factor(total_norm, self.max_grad_norm))
-        self._set_head_curvature(head, phi, c)
+        h_weight, h_bias = dqn_head_curvature(
+            phi, actions, td_errors, head.out_features, total_norm, self.max_grad_norm
+        )
+        optimizer = self.fade_optimizer
+        if head.weight.grad is not None:
+            optimizer.set_curvature(head.weight, h_weight)
+        if head.bias is not None and head.bias.grad is not None:
+            optimizer.set_curvature(head.bias, h_bias)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's DQN update, with FADE's curvature taken from the loss pass itself.
