@@ -21,11 +21,14 @@ __all__ = ["FiniteNote", "step_counts_to_cpu"]
 
 
 class FiniteNote:
-    """Whether every curvature a step took was finite: one device bool per device.
+    """Whether every curvature a step took was finite: one device scalar per device.
 
-    :meth:`add` ands ``isfinite(H).all()`` into the flag of ``H``'s device (no host
-    read); :meth:`all_finite` reads the flags and the probes of packed groups (one host
-    read per device).
+    :meth:`add` adds ``0 * sum(H)`` into the scalar of ``H``'s device: it stays 0 while
+    every curvature is finite and turns NaN for good at the first NaN or infinity (a
+    sum over the tensor, one pass without a temporary: ``isfinite(H).all()`` cost half
+    of FADE's step on a 4096x4096 head). A finite curvature whose sum overflows float32
+    (elements near 1e38) would read as non-finite too. :meth:`all_finite` reads the
+    scalars and the probes of packed groups (one host read per device).
     """
 
     def __init__(self) -> None:
@@ -34,17 +37,18 @@ class FiniteNote:
     def add(self, curvatures: Iterable[Tensor]) -> None:
         """Note whether these tensors are finite (on their devices, without a host read)."""
         for h in curvatures:
-            finite = torch.isfinite(h).all()
             flag = self.flags.get(h.device)
-            self.flags[h.device] = finite if flag is None else flag.logical_and_(finite)
+            if flag is None:
+                flag = self.flags[h.device] = torch.zeros((), device=h.device)
+            flag.add_(h.sum(dtype=torch.float32), alpha=0.0)
 
     def all_finite(self, probes: Iterable[Tensor]) -> bool:
-        """Read the flags, and ``probes`` (stay finite while their curvature is): a host read."""
-        flags = dict(self.flags)
-        for probe in probes:
-            seen = torch.isfinite(probe).all()
-            flags[seen.device] = seen if seen.device not in flags else flags[seen.device] & seen
-        return all(bool(flag) for flag in flags.values())
+        """Read the scalars, and ``probes`` (zero while their curvature is finite): a host read."""
+        seen: dict[torch.device, Tensor] = {}
+        for value in [*self.flags.values(), *probes]:
+            finite = torch.isfinite(value).all()
+            seen[finite.device] = finite & seen[finite.device] if finite.device in seen else finite
+        return all(bool(flag) for flag in seen.values())
 
 
 def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None = None) -> None:
