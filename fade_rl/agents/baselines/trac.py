@@ -196,7 +196,7 @@ class TRAC:
         displacement = th._foreach_sub(bases, refs)
         # one float64 dot over all parameters, flattened by one C++ call per list
         flat_grads = th._C._nn.flatten_dense_tensors([p.grad for p in ps])
-        flat_displacement = th._C._nn.flatten_dense_tensors(displacement)
+        flat_displacement = th._C._nn.flatten_dense_tensors(list(displacement))
         self._h = th.dot(flat_grads.double(), flat_displacement.double())
         th._foreach_copy_(ps, bases)
 
