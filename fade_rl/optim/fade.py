@@ -152,7 +152,7 @@ class FADE(Optimizer):
             check_finite=check_finite,
             fade=False,
         )
-        self._curvature: dict[int, Tensor] = {}  # by id(param): no Tensor.__hash__ per call
+        self._curvature: dict[Tensor, Tensor] = {}
         self._packs: dict[int, PackedGroup] = {}  # by id(group)
         self._finite = FiniteNote()  # whether every curvature a step took was finite
         self.body: Optimizer | None = None
@@ -262,7 +262,7 @@ class FADE(Optimizer):
         curvature = curvature.detach()
         if curvature.dtype != param.dtype:
             curvature = curvature.to(param.dtype)
-        self._curvature[id(param)] = curvature
+        self._curvature[param] = curvature
 
     def decay_rates(self, param: Tensor) -> Tensor:
         """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter.
@@ -369,7 +369,7 @@ class FADE(Optimizer):
             single_tensor_adam(params, grads, states, group)
 
     def _fade_group_step(self, group: dict[str, Any], params: list[Tensor]) -> None:
-        missing = [tuple(p.shape) for p in params if id(p) not in self._curvature]
+        missing = [tuple(p.shape) for p in params if p not in self._curvature]
         if missing:
             raise RuntimeError(
                 f"FADE.step: no curvature was set for FADE parameter(s) of shape {missing}; "
@@ -377,7 +377,7 @@ class FADE(Optimizer):
                 "(see fade_rl.optim.curvature)"
             )
         grads = [dense_grad(p) for p in params]
-        curvatures = [self._curvature[id(p)] for p in params]
+        curvatures = [self._curvature[p] for p in params]
         states = [self._init_state(p, group) for p in params]
         step = advance_step(states)
         if step is None or not self._use_foreach(group, params):
