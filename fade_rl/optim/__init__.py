@@ -10,10 +10,11 @@ from fade_rl.optim.curvature import (
     mse_output_hessian,
 )
 from fade_rl.optim.fade import FADE
-from fade_rl.optim.state import step_counts_to_cpu
+from fade_rl.optim.state import NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = [
     "FADE",
+    "NonFiniteCurvatureError",
     "cross_entropy_output_hessian",
     "dqn_head_curvature",
     "dqn_output_hessian",

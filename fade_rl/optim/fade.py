@@ -60,7 +60,7 @@ from fade_rl.optim.kernels import (
 )
 from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
 from fade_rl.optim.settings import validate_group
-from fade_rl.optim.state import FiniteNote, step_counts_to_cpu
+from fade_rl.optim.state import FiniteNote, NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = ["FADE", "step_counts_to_cpu"]
 
@@ -279,7 +279,7 @@ class FADE(Optimizer):
         return state["log_decay"].exp()
 
     def check_finite(self) -> None:
-        """Raise ``ValueError`` if a step since the last load took a NaN or infinite curvature.
+        """Raise :class:`NonFiniteCurvatureError` (a ``ValueError``) if a step took a NaN or inf.
 
         The steps note it on the device (no host sync in :meth:`step`); this reads the
         note (one host read per device). :meth:`decay_rates` and :meth:`state_dict` call
@@ -288,7 +288,7 @@ class FADE(Optimizer):
         FADE state non-finite.
         """
         if not self._finite.all_finite(pack.probe for pack in self._packs.values()):
-            raise ValueError(
+            raise NonFiniteCurvatureError(
                 "FADE: a NaN or infinite curvature reached a step, so the FADE heads and "
                 "their decay rates are non-finite; find where the loss or the features "
                 "become non-finite (check_finite=True refuses it in set_curvature), then "

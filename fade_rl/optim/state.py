@@ -17,7 +17,11 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-__all__ = ["FiniteNote", "step_counts_to_cpu"]
+__all__ = ["FiniteNote", "NonFiniteCurvatureError", "step_counts_to_cpu"]
+
+
+class NonFiniteCurvatureError(ValueError):
+    """A NaN or infinite curvature reached a FADE step (raised at the next host read)."""
 
 
 class FiniteNote:

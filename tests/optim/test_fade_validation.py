@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from fade_rl.optim import FADE
+from fade_rl.optim import FADE, NonFiniteCurvatureError
 from fade_rl.optim.kernels import multi_tensor_fade
 
 
@@ -78,7 +78,7 @@ def test_non_finite_curvature_is_raised_at_the_next_host_read(monkeypatch, forea
         _step(head, opt, curvature)
     _step(head, opt, torch.ones(2, 3))  # later finite steps do not clear it
     for read in (opt.check_finite, opt.state_dict, lambda: opt.decay_rates(head.weight)):
-        with pytest.raises(ValueError, match="NaN or infinite curvature reached a step"):
+        with pytest.raises(NonFiniteCurvatureError, match="NaN or infinite curvature reached"):
             read()
 
 
