@@ -49,6 +49,9 @@ __all__ = ["SPEC", "TRAC", "TRACCallback", "TracParams", "erfi"]
 #: Taylor terms of :func:`erfi`: enough for every float64 argument whose erfi is finite
 #: (|x| < 26.7: the terms peak near n = x^2 ~ 710 and are below 1e-17 of the sum by n = 1100).
 _ERFI_TERMS = 1100
+#: Terms summed around the largest one (its index is about x^2; its neighbours fall off like a
+#: Poisson distribution's of mean x^2 <= 710, so +-256 terms is more than 9 standard deviations).
+_ERFI_WINDOW = 512
 
 
 @functools.lru_cache(maxsize=8)
@@ -71,7 +74,12 @@ def erfi(x: th.Tensor) -> th.Tensor:
     """
     powers, log_coefficients = _erfi_coefficients(x.device)
     x64 = x.to(th.float64)
-    log_terms = powers * th.log(x64.abs()).unsqueeze(-1) + log_coefficients
+    # Only the _ERFI_WINDOW terms around the largest (n ~ x^2) count: beyond them each term
+    # is below 1e-17 of the sum. Gathering them halves the logsumexp, without a host read.
+    peak = th.nan_to_num(x64.square(), nan=0.0, posinf=float(_ERFI_TERMS))
+    first = (peak - _ERFI_WINDOW // 2).clamp_(0, _ERFI_TERMS - _ERFI_WINDOW).long()
+    n = first.unsqueeze(-1) + th.arange(_ERFI_WINDOW, device=x.device)
+    log_terms = powers[n] * th.log(x64.abs()).unsqueeze(-1) + log_coefficients[n]
     total = th.logsumexp(log_terms, dim=-1)
     return (th.sign(x64) * (2 / math.sqrt(math.pi)) * th.exp(total)).to(x.dtype)
 
@@ -188,13 +196,10 @@ class TRAC:
         bases = [self.base[i] for i in self._stepped]
         refs = [self.reference[i] for i in self._stepped]
         displacement = th._foreach_sub(bases, refs)
-        grads = [p.grad for p in ps]
-        self._h = th.stack(
-            [
-                th.dot(g.flatten().double(), d.flatten().double())
-                for g, d in zip(grads, displacement, strict=True)
-            ]
-        ).sum()
+        # one float64 dot over all parameters, flattened by one C++ call per list
+        flat_grads = th._C._nn.flatten_dense_tensors([p.grad for p in ps])
+        flat_displacement = th._C._nn.flatten_dense_tensors(list(displacement))
+        self._h = th.dot(flat_grads.double(), flat_displacement.double())
         th._foreach_copy_(ps, bases)
 
     @th.no_grad()

@@ -2,17 +2,21 @@
 
 from fade_rl.optim.curvature import (
     cross_entropy_output_hessian,
+    dqn_head_curvature,
     dqn_output_hessian,
     grad_clip_factor,
     half_squared_error_output_hessian,
     linear_head_curvature,
     mse_output_hessian,
 )
-from fade_rl.optim.fade import FADE, step_counts_to_cpu
+from fade_rl.optim.fade import FADE
+from fade_rl.optim.state import NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = [
     "FADE",
+    "NonFiniteCurvatureError",
     "cross_entropy_output_hessian",
+    "dqn_head_curvature",
     "dqn_output_hessian",
     "grad_clip_factor",
     "half_squared_error_output_hessian",

@@ -22,10 +22,20 @@ other optimizer (AdamW, RMSprop, ...), which FADE then steps and saves with its 
 
 A learning rate of 0 freezes a FADE group as it freezes any SB3 optimizer: the
 parameters, decay rates and traces stay as they are (Adam's moments still advance,
-as ``torch.optim.Adam``'s do at lr 0). Non-finite curvature is not repaired: it
-turns the decay rates (``state[p]["log_decay"]``, a plain tensor) non-finite, which
-a periodic check of the optimizer state sees; ``check_finite=True`` refuses it in
-:meth:`FADE.set_curvature` instead, at the price of one host sync per call.
+as ``torch.optim.Adam``'s do at lr 0).
+
+What FADE cannot use it refuses: hyperparameters that are not finite or out of range
+at construction (``ValueError`` naming the argument); a curvature of the wrong type
+(complex, integer), shape or device at :meth:`FADE.set_curvature`. A NaN or infinite
+curvature is not read there (a host sync per call, on a GPU): the step notes it on the
+device (no sync) and the next host read of the state raises, namely
+:meth:`FADE.check_finite`, :meth:`FADE.decay_rates` and :meth:`FADE.state_dict` (so a
+logged decay rate or a saved checkpoint never hides it). The step that took it has
+already turned the head non-finite. ``check_finite=True`` refuses it in
+:meth:`FADE.set_curvature` instead, before the step, at one host sync per call.
+
+Small FADE tensors (a head's weight and bias) step as one flat tensor
+(:mod:`fade_rl.optim.packing`): the same arithmetic, in a third of the CPU kernels.
 """
 
 from __future__ import annotations
@@ -41,16 +51,18 @@ from torch.optim import Optimizer
 from fade_rl.optim.kernels import (
     advance_step,
     dense_grad,
+    fade_state_keys,
     multi_tensor_adam,
     multi_tensor_fade,
     single_tensor_adam,
     single_tensor_fade,
     state_size,
 )
+from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
+from fade_rl.optim.settings import validate_group
+from fade_rl.optim.state import FiniteNote, NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = ["FADE", "step_counts_to_cpu"]
-
-_BASES = ("sgd", "adam")
 
 
 class FADE(Optimizer):
@@ -76,7 +88,8 @@ class FADE(Optimizer):
             default it is used whenever all tensors of a group share a device.
         check_finite: refuse a non-finite curvature in :meth:`set_curvature` with a
             ``ValueError`` (reads a flag on the host: one sync per call, so it is off
-            by default; turn it on to find where a NaN comes from).
+            by default; turn it on to find where a NaN comes from). Off, a non-finite
+            curvature is raised at the next host read instead (:meth:`check_finite`).
         body: an optimizer (any class: AdamW, RMSprop, ...) of the parameters that are
             not FADE's. FADE adopts its parameter groups (the same dicts, so a learning
             rate written into ``param_groups`` reaches it) and its state (one ``state``
@@ -140,6 +153,8 @@ class FADE(Optimizer):
             fade=False,
         )
         self._curvature: dict[Tensor, Tensor] = {}
+        self._packs: dict[int, PackedGroup] = {}  # by id(group)
+        self._finite = FiniteNote()  # whether every curvature a step took was finite
         self.body: Optimizer | None = None
         super().__init__(params, defaults)
         if body is not None:
@@ -179,27 +194,43 @@ class FADE(Optimizer):
         super().load_state_dict(state_dict)
         step_counts_to_cpu(self, [g for g in self.param_groups if g.get("body")])
 
+    def state_dict(self) -> dict[str, Any]:
+        """Torch's state dict, after :meth:`check_finite` (a state made with NaN is refused)."""
+        self.check_finite()
+        return super().state_dict()
+
     def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "body": self.body}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)  # load_state_dict comes here with new groups and state
         self.__dict__.setdefault("body", None)
-        self._curvature = {}
+        self._curvature, self._packs, self._finite = {}, {}, FiniteNote()
         self._link_body()
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
-        _validate_group(self.param_groups[-1])
+        validate_group(self.param_groups[-1])
 
     # --------------------------------------------------------------- curvature
     def set_curvature(self, param: Tensor, curvature: Tensor) -> None:
         """Hand over ``H``, the loss's diagonal curvature for ``param``, for the next step.
 
-        ``curvature`` has ``param``'s shape; it is used by the next :meth:`step`
-        and then forgotten. Every FADE parameter that has a gradient needs one.
+        ``curvature`` is a real floating-point tensor of ``param``'s shape on ``param``'s
+        device; it is used by the next :meth:`step` and then forgotten. Every FADE
+        parameter that has a gradient needs one. A wrong type, shape or device is refused
+        here. A NaN or infinite value is not read here (that would be a host sync per
+        call): the step notes it on the device, and the next host read of the state
+        (:meth:`check_finite`, :meth:`decay_rates`, :meth:`state_dict`) raises. With the
+        group's ``check_finite=True`` it is refused here instead (one sync per call).
         """
+        if not isinstance(curvature, Tensor) or not curvature.is_floating_point():
+            kind = curvature.dtype if isinstance(curvature, Tensor) else type(curvature).__name__
+            raise ValueError(
+                f"set_curvature: curvature must be a real floating-point tensor, got {kind}; "
+                "pass the loss's diagonal curvature as a float tensor (not complex)"
+            )
         group = self._group_of(param)
         if group is None:
             raise ValueError(
@@ -216,6 +247,11 @@ class FADE(Optimizer):
                 f"set_curvature: curvature has shape {tuple(curvature.shape)} but the "
                 f"parameter has shape {tuple(param.shape)}; they must match"
             )
+        if curvature.device != param.device:
+            raise ValueError(
+                f"set_curvature: curvature is on {curvature.device} but the parameter is on "
+                f"{param.device}; compute it from the same forward pass, on the same device"
+            )
         if group["check_finite"] and not bool(torch.isfinite(curvature).all()):
             bad = int((~torch.isfinite(curvature)).sum())
             raise ValueError(
@@ -223,17 +259,41 @@ class FADE(Optimizer):
                 f"{tuple(param.shape)} has {bad} non-finite element(s); it would turn the "
                 "decay rates NaN. Find where the loss or features become non-finite."
             )
-        self._curvature[param] = curvature.detach().to(param.device, param.dtype)
+        curvature = curvature.detach()
+        if curvature.dtype != param.dtype:
+            curvature = curvature.to(param.dtype)
+        self._curvature[param] = curvature
 
     def decay_rates(self, param: Tensor) -> Tensor:
-        """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter."""
+        """The current per-element decay rates ``lambda = exp(gamma)`` of a FADE parameter.
+
+        Calls :meth:`check_finite` first (a host read).
+        """
         group = self._group_of(param)
         if group is None or not group["fade"]:
             raise ValueError("decay_rates: the tensor is not a FADE parameter of this optimizer")
+        self.check_finite()
         state = self.state[param]
         if "log_decay" not in state:
             return torch.full_like(param, group["init_decay"])
         return state["log_decay"].exp()
+
+    def check_finite(self) -> None:
+        """Raise :class:`NonFiniteCurvatureError` (a ``ValueError``) if a step took a NaN or inf.
+
+        The steps note it on the device (no host sync in :meth:`step`); this reads the
+        note (one host read per device). :meth:`decay_rates` and :meth:`state_dict` call
+        it, so a logged decay rate or a saved checkpoint never hides a NaN. The note stays
+        until a state is loaded: the step that took the curvature has already turned the
+        FADE state non-finite.
+        """
+        if not self._finite.all_finite(pack.probe for pack in self._packs.values()):
+            raise NonFiniteCurvatureError(
+                "FADE: a NaN or infinite curvature reached a step, so the FADE heads and "
+                "their decay rates are non-finite; find where the loss or the features "
+                "become non-finite (check_finite=True refuses it in set_curvature), then "
+                "load a checkpoint from before it"
+            )
 
     def _group_of(self, param: Tensor) -> dict[str, Any] | None:
         for group in self.param_groups:
@@ -264,10 +324,28 @@ class FADE(Optimizer):
                 else:
                     self._base_group_step(group, params)
             if self.body is not None:
-                self.body.step()
+                self._step_body()
         finally:
             self._curvature.clear()
         return loss
+
+    def _step_body(self) -> None:
+        """Step the body optimizer as part of this step.
+
+        FADE's own ``step`` already went through torch's step wrapper (the profiler's
+        record, the global and FADE's hooks), so the body's step is called inside it,
+        unwrapped, unless hooks were registered on the body itself (or its ``step``
+        replaced on the instance). That wrapper costs
+        about as much as a head's FADE kernel on the CPU.
+        """
+        body = self.body
+        assert body is not None
+        step = type(body).step
+        hooked = body._optimizer_step_pre_hooks or body._optimizer_step_post_hooks
+        if hooked or "step" in vars(body):  # hooks of its own, or a step set on the instance
+            body.step()
+        else:
+            getattr(step, "__wrapped__", step)(body)
 
     def _use_foreach(self, group: dict[str, Any], tensors: list[Tensor]) -> bool:
         if group["foreach"] is not None:
@@ -302,10 +380,25 @@ class FADE(Optimizer):
         curvatures = [self._curvature[p] for p in params]
         states = [self._init_state(p, group) for p in params]
         step = advance_step(states)
-        if step is not None and self._use_foreach(group, params):
-            multi_tensor_fade(params, grads, curvatures, states, step, group)
-        else:
+        if step is None or not self._use_foreach(group, params):
+            self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
+        elif len(params) > 1 and sum(p.numel() for p in params) <= PACK_LIMIT:
+            self._pack_of(group, params, states).step(grads, curvatures, step, group)
+        else:
+            self._finite.add(curvatures)
+            multi_tensor_fade(params, grads, curvatures, states, step, group)
+
+    def _pack_of(
+        self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]
+    ) -> PackedGroup:
+        """The group's :class:`PackedGroup`, (re)built when its tensors or state entries changed."""
+        pack = self._packs.get(id(group))
+        if pack is None or not pack.matches(params, states):
+            if pack is not None:  # keep what the old pack saw
+                self._finite.add([pack.probe])
+            pack = self._packs[id(group)] = PackedGroup(params, states, fade_state_keys(group))
+        return pack
 
     def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
         """The state of ``p``, with every entry its group needs created if missing.
@@ -329,75 +422,3 @@ class FADE(Optimizer):
             if key not in state:
                 state[key] = torch.full_like(p, value, memory_format=torch.preserve_format)
         return state
-
-
-# ---------------------------------------------------------------------- helpers
-def step_counts_to_cpu(optimizer: Optimizer, groups: list[dict[str, Any]] | None = None) -> None:
-    """Move tensor ``state["step"]`` counts back to the CPU where torch keeps them.
-
-    ``torch.load(map_location="cuda")`` puts an optimizer's step counts on the GPU;
-    a non-capturable, non-fused torch optimizer (Adam's default) then reads them on
-    the host at every step (a sync). Groups with ``capturable`` or ``fused`` keep
-    theirs. The move reads each count once. A ``meta`` count has no value to move:
-    it restarts at 0.
-
-    Args:
-        optimizer: any torch optimizer.
-        groups: the groups to fix (default: all of ``optimizer.param_groups``).
-    """
-    for group in optimizer.param_groups if groups is None else groups:
-        if group.get("capturable") or group.get("fused"):
-            continue
-        for p in group["params"]:
-            step = optimizer.state.get(p, {}).get("step")
-            if isinstance(step, Tensor) and step.device.type != "cpu":
-                on_meta = step.device.type == "meta"
-                optimizer.state[p]["step"] = (
-                    torch.zeros((), dtype=step.dtype) if on_meta else step.to("cpu")
-                )
-
-
-def _validate_group(group: dict[str, Any]) -> None:
-    def check(ok: bool, message: str) -> None:
-        if not ok:
-            raise ValueError(message)
-
-    lr = group["lr"]
-    is_number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
-    check(is_number, f"lr must be a float, got {lr!r}")
-    check(lr >= 0.0, f"lr must be >= 0, got {lr}")
-    base = group["base"]
-    check(base in _BASES, f"base must be one of {_BASES}, got {base!r}")
-    betas = group["betas"]
-    check(
-        len(betas) == 2 and all(0.0 <= b < 1.0 for b in betas),
-        f"betas must be two numbers in [0, 1), got {betas!r}",
-    )
-    check(group["eps"] >= 0.0, f"eps must be >= 0, got {group['eps']}")
-    check(group["meta_lr"] >= 0.0, f"meta_lr must be >= 0, got {group['meta_lr']}")
-    check(isinstance(group["fade"], bool), f"'fade' must be True or False, got {group['fade']!r}")
-    check(
-        isinstance(group["check_finite"], bool),
-        f"check_finite must be True or False, got {group['check_finite']!r}",
-    )
-    bounds = group["log_decay_bounds"]
-    check(
-        len(bounds) == 2 and bounds[0] < bounds[1] <= 0.0 and math.isfinite(bounds[0]),
-        f"log_decay_bounds must be (gamma_min, gamma_max) with finite gamma_min < gamma_max <= 0, "
-        f"got {bounds!r}",
-    )
-    init_decay = group["init_decay"]
-    check(0.0 < init_decay <= 1.0, f"init_decay must be in (0, 1], got {init_decay}")
-    check(
-        bounds[0] <= math.log(init_decay) <= bounds[1],
-        f"init_decay={init_decay} (log {math.log(init_decay):.3g}) lies outside "
-        f"log_decay_bounds={bounds!r}; widen the bounds or change init_decay",
-    )
-    idbd_meta_lr = group["idbd_meta_lr"]
-    check(
-        idbd_meta_lr is None or idbd_meta_lr >= 0.0,
-        f"idbd_meta_lr must be >= 0 or None, got {idbd_meta_lr}",
-    )
-    if group["idbd"]:
-        check(base == "sgd", f"idbd=True adapts SGD step sizes; use base='sgd', got base={base!r}")
-        check(lr > 0.0, f"idbd=True starts the step sizes at lr, which must be > 0, got {lr}")

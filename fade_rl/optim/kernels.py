@@ -24,6 +24,8 @@ from torch import Tensor
 __all__ = [
     "advance_step",
     "dense_grad",
+    "fade_kernel",
+    "fade_state_keys",
     "multi_tensor_adam",
     "multi_tensor_fade",
     "single_tensor_adam",
@@ -38,6 +40,16 @@ def state_size(group: dict[str, Any]) -> int:
     if group["fade"]:
         size += 2 + 2 * group["idbd"]
     return size
+
+
+def fade_state_keys(group: dict[str, Any]) -> list[str]:
+    """The state entries :func:`fade_kernel` updates, in the order it takes them."""
+    keys = ["log_decay", "decay_trace"]
+    if group["base"] == "adam":
+        keys += ["exp_avg", "exp_avg_sq"]
+    if group["idbd"]:
+        keys += ["log_step_size", "step_size_trace"]
+    return keys
 
 
 def dense_grad(p: Tensor) -> Tensor:
@@ -154,28 +166,23 @@ def multi_tensor_fade(
     group: dict[str, Any],
 ) -> None:
     """Batched implementation with ``torch._foreach_*``: the reference's arithmetic, fused."""
-    keys = ["log_decay", "decay_trace"]
-    if group["base"] == "adam":
-        keys += ["exp_avg", "exp_avg_sq"]
-    if group["idbd"]:
-        keys += ["log_step_size", "step_size_trace"]
-    lists = [params, grads, curvatures] + [[s[k] for s in states] for k in keys]
+    lists = [params, grads, curvatures] + [[s[k] for s in states] for k in fade_state_keys(group)]
     small = [i for i, p in enumerate(params) if p.numel() <= _CHUNK]
     if small:
-        _fade_kernel([[tensors[i] for i in small] for tensors in lists], step, group)
+        fade_kernel([[tensors[i] for i in small] for tensors in lists], step, group)
     for i, p in enumerate(params):
         if p.numel() <= _CHUNK:
             continue
         tensors = [t[i] for t in lists]
         if not all(t.is_contiguous() for t in tensors):
-            _fade_kernel([[t] for t in tensors], step, group)
+            fade_kernel([[t] for t in tensors], step, group)
             continue
         flat = [t.view(-1) for t in tensors]
         for start in range(0, p.numel(), _CHUNK):
-            _fade_kernel([[t[start : start + _CHUNK]] for t in flat], step, group)
+            fade_kernel([[t[start : start + _CHUNK]] for t in flat], step, group)
 
 
-def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> None:
+def fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> None:
     """One FADE step on lists of tensors: params, grads, curvatures, then the state tensors."""
     params, grads, curvatures, gammas, traces = lists[:5]
     lr, meta_lr = group["lr"], group["meta_lr"]
@@ -225,6 +232,3 @@ def _fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) ->
         torch._foreach_addcmul_(params, step_sizes, grads, value=-1.0)
     else:
         torch._foreach_add_(params, grads, alpha=-lr)
-
-
-# ------------------------------------------------------------------ validation

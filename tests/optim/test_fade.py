@@ -283,7 +283,7 @@ def test_set_curvature_rejects_wrong_shape_foreign_tensor_and_non_fade_param():
         ({"log_decay_bounds": (-15.0, 1.0)}, "finite gamma_min < gamma_max <= 0"),
         ({"idbd": True}, "use base='sgd', got base='adam'"),
         ({"idbd": True, "base": "sgd", "lr": 0.0}, "must be > 0, got 0.0"),
-        ({"idbd_meta_lr": -1.0}, "idbd_meta_lr must be >= 0 or None, got -1.0"),
+        ({"idbd_meta_lr": -1.0}, "idbd_meta_lr must be >= 0, got -1.0"),
     ],
 )
 def test_bad_hyperparameters_are_rejected_by_name(kwargs, message):

@@ -72,6 +72,7 @@ from fade_rl.experiments.runs.folder import (
     run_dir_for,
 )
 from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
+from fade_rl.optim import NonFiniteCurvatureError
 from fade_rl.experiments.runs.logs import cut_logs, read_episodes
 from fade_rl.experiments.runs.summary import package_versions, summarize
 from fade_rl.methods import REGISTRY
@@ -262,12 +263,13 @@ def _train_locked(
             hparams.update(config.algo.critic.model_dump())
             hparams.update(config.algo.hyperparams)
             write_hparams(model, config.method, config.env.id, config.seed, hparams, metrics)
-    except NonFiniteError as exc:
+    except (NonFiniteError, NonFiniteCurvatureError) as exc:
+        # FADE raises a non-finite curvature at its next host read (a checkpoint, a log)
         kept = checkpointer.saved_step or None
         failed = {
             "status": "failed",
             "reason": str(exc),
-            "step": exc.step,
+            "step": getattr(exc, "step", int(model.num_timesteps)),
             "last_checkpoint": kept,
             **device,
         }

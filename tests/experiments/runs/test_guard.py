@@ -122,3 +122,23 @@ def test_diverging_parameters_are_caught_by_the_guard_before_a_measurement(tmp_p
         train_run(config, tmp_path)
     summary = json.loads((run_dir_for(tmp_path, config) / "summary.json").read_text())
     assert summary["status"] == "failed" and "non-finite" in summary["reason"]
+
+
+def test_a_non_finite_curvature_fails_the_run_instead_of_crashing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FADE raises a NaN curvature at its next host read (here the first checkpoint's
+    ``state_dict``), which happens before the guard sees any NaN parameter."""
+    from fade_rl.optim import FADE
+
+    set_curvature = FADE.set_curvature
+
+    def nan_curvature(self: FADE, param: torch.Tensor, h: torch.Tensor) -> None:
+        set_curvature(self, param, h * float("nan"))
+
+    monkeypatch.setattr(FADE, "set_curvature", nan_curvature)
+    config = validate_config(fast_config(n_timesteps=1200, method="fade"))
+    with pytest.raises(RunError, match="training stopped: .*curvature"):
+        train_run(config, tmp_path)
+    summary = json.loads((run_dir_for(tmp_path, config) / "summary.json").read_text())
+    assert summary["status"] == "failed" and "curvature" in summary["reason"]
