@@ -72,10 +72,10 @@ from fade_rl.experiments.runs.folder import (
     run_dir_for,
 )
 from fade_rl.experiments.runs.guard import NonFiniteError, NonFiniteGuard
-from fade_rl.optim import NonFiniteCurvatureError
 from fade_rl.experiments.runs.logs import cut_logs, read_episodes
 from fade_rl.experiments.runs.summary import package_versions, summarize
 from fade_rl.methods import REGISTRY
+from fade_rl.optim import NonFiniteCurvatureError
 
 __all__ = [
     "RunError",
