@@ -53,6 +53,16 @@ class PackedGroup:
         states: their state dicts, with every entry in ``keys`` present; the entries
             are replaced by views into the new flat buffers (same values).
         keys: the state entries the kernel updates, in the kernel's order.
+
+    Example:
+        >>> p = torch.nn.Parameter(torch.zeros(2, 2)); q = torch.nn.Parameter(torch.zeros(2))
+        >>> states = [{"exp_avg": torch.full((2, 2), 0.5)}, {"exp_avg": torch.ones(2)}]
+        >>> pack = PackedGroup([p, q], states, ["exp_avg"])
+        >>> pack.sizes, pack.flat["exp_avg"].tolist()
+        ([4, 2], [0.5, 0.5, 0.5, 0.5, 1.0, 1.0])
+        >>> _ = pack.flat["exp_avg"].mul_(2)  # the state entries are views of the flat buffer
+        >>> states[1]["exp_avg"].tolist()
+        [2.0, 2.0]
     """
 
     def __init__(self, params: list[Tensor], states: list[dict[str, Any]], keys: list[str]):

@@ -21,7 +21,21 @@ __all__ = ["FiniteNote", "NonFiniteCurvatureError", "step_counts_to_cpu"]
 
 
 class NonFiniteCurvatureError(ValueError):
-    """A NaN or infinite curvature reached a FADE step (raised at the next host read)."""
+    """A NaN or infinite curvature reached a FADE step (raised at the next host read).
+
+    Example:
+        >>> from fade_rl.optim import FADE
+        >>> head = torch.nn.Linear(2, 1)
+        >>> opt = FADE([{"params": head.parameters(), "fade": True}], lr=0.1)
+        >>> head(torch.ones(1, 2)).sum().backward()
+        >>> opt.set_curvature(head.weight, torch.full((1, 2), float("nan")))
+        >>> opt.set_curvature(head.bias, torch.ones(1))
+        >>> opt.step()  # no host read here: the step only notes it on the device
+        >>> opt.decay_rates(head.weight)
+        Traceback (most recent call last):
+        ...
+        fade_rl.optim.state.NonFiniteCurvatureError: FADE: a NaN or infinite curvature ...
+    """
 
 
 class FiniteNote:
@@ -33,6 +47,13 @@ class FiniteNote:
     of FADE's step on a 4096x4096 head). A finite curvature whose sum overflows float32
     (elements near 1e38) would read as non-finite too. :meth:`all_finite` reads the
     scalars and the probes of packed groups (one host read per device).
+
+    Example:
+        >>> note = FiniteNote()
+        >>> note.add([torch.ones(3)]); note.all_finite([])
+        True
+        >>> note.add([torch.tensor([1.0, float("inf")])]); note.all_finite([])
+        False
     """
 
     def __init__(self) -> None:

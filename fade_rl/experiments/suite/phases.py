@@ -356,7 +356,7 @@ class SuiteRun:
                     name = grid_name(spec.name, [point])
                     jobs = self._jobs(spec, method, self.suite.tuning_seeds, [point], TUNING, name)
                     run_dirs += [job.run_dir for job in jobs]
-                    table.append((mean_tuning_score(jobs, refs), point[1]))
+                    table.append((mean_tuning_score([j.run_dir for j in jobs], refs), point[1]))
                 chosen[spec.name][method] = choose(points[0][0], table)
         old = self.protocol()
         for name in old.get("chosen", {}):  # keep other settings' choices (a --settings run)

@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from fade_rl.experiments.runs.validate import ReportInputError, read_json, summary_problem
+from fade_rl.experiments.runs.config import read_yaml
+from fade_rl.experiments.runs.folder import CONFIG, RunError, run_name
+from fade_rl.experiments.runs.validate import ReportInputError, read_json
 from fade_rl.experiments.suite.provenance import read_protocol, read_references, stamp, verify
+from fade_rl.experiments.suite.selection import choose, mean_tuning_score
 
 __all__ = ["main", "restamp"]
 
@@ -76,9 +78,7 @@ def _check_references(folder: Path, path: Path, data: Mapping[str, Any]) -> list
             raise ReportInputError(
                 f"{path}: task {i}'s ceiling is not its runs' ({ceilings}); {_FIX}"
             )
-        frozen = ExperimentConfig.model_validate(
-            yaml.safe_load((runs[0] / "config.yaml").read_text())
-        )
+        frozen = ExperimentConfig.model_validate(read_yaml(runs[0] / CONFIG))
         floors = [random_floor(frozen, task["steps"], s) for s in seeds]
         if not all(map(_close, floors, task["floor_returns"])) or not _close(
             float(np.mean(floors)), task["floor"]
@@ -95,7 +95,6 @@ def _check_protocol(
 ) -> list[Path]:
     """The tuning run folders of ``data``, once its scores and choices match them."""
     from fade_rl.experiments.suite import TUNING
-    from fade_rl.experiments.suite.score import run_score
     from fade_rl.experiments.sweeps import grid_name
 
     run_dirs: list[Path] = []
@@ -107,31 +106,22 @@ def _check_protocol(
             table = []
             for value in grid["values"]:
                 name = grid_name(setting, [(grid["key"], value)])
-                scores = []
-                for seed in data["tuning_seeds"]:
-                    run = folder / TUNING / name / method / f"seed_{seed}"
-                    summary, problem = read_json(run / "summary.json")
-                    if problem is None and summary.get("status") == "completed":
-                        problem = summary_problem(summary)
-                        score = run_score(summary, references[setting]).score
-                    elif (run / "failure.json").is_file() or (
-                        problem is None and summary.get("status") == "failed"
-                    ):
-                        score = None
-                    else:
-                        raise ReportInputError(f"{path}: tuning run {run} is unfinished; {_FIX}")
-                    if problem is not None:
-                        raise ReportInputError(f"{run / 'summary.json'}: {problem}; {_FIX}")
-                    scores.append(-math.inf if score is None else score)
-                    run_dirs.append(run)
-                table.append(float(np.mean(scores)))
-            best = max(range(len(table)), key=lambda i: (table[i], -i))
+                runs = [
+                    folder / TUNING / name / method / run_name(seed)
+                    for seed in data["tuning_seeds"]
+                ]
+                try:
+                    table.append((mean_tuning_score(runs, references[setting]), value))
+                except (RunError, ReportInputError) as exc:
+                    raise ReportInputError(f"{path}: {exc}; {_FIX}") from None
+                run_dirs += runs
+            recomputed = choose(grid["key"], table)
             recorded = [s["mean_score"] for s in pick["tuning_scores"]]
-            means = [None if math.isinf(m) else m for m in table]
-            if not all(map(_close, means, recorded)) or pick["value"] != grid["values"][best]:
+            means = [s["mean_score"] for s in recomputed["tuning_scores"]]
+            if not all(map(_close, means, recorded)) or pick["value"] != recomputed["value"]:
                 raise ReportInputError(
                     f"{path}: {setting}/{method}'s tuning scores or choice are not its runs' "
-                    f"(scores {means}, choice {grid['values'][best]!r}); {_FIX}"
+                    f"(scores {means}, choice {recomputed['value']!r}); {_FIX}"
                 )
     return run_dirs
 

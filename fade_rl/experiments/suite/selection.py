@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,6 @@ from fade_rl.experiments.runs.folder import (
 )
 from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.score import run_score
-from fade_rl.experiments.sweeps import Job
 
 __all__ = ["SELECTION_RULE", "choose", "finished_summary", "mean_tuning_score"]
 
@@ -36,9 +36,9 @@ SELECTION_RULE = (
 )
 
 
-def finished_summary(job: Job) -> dict[str, Any] | None:
+def finished_summary(run_dir: Path) -> dict[str, Any] | None:
     """A finished run's summary; ``None`` for a failed one; :class:`RunError` if unfinished."""
-    outcome = RunFolder(job.run_dir).outcome()
+    outcome = RunFolder(run_dir).outcome()
     if outcome.status == COMPLETED:
         return outcome.summary
     if outcome.status == INVALID:
@@ -48,15 +48,15 @@ def finished_summary(job: Job) -> dict[str, Any] | None:
     if outcome.status == FAILED:
         return None
     if outcome.status == CORRUPT:
-        raise RunError(f"run {job.label}: {outcome.error}; rerun it with --restart")
-    raise RunError(f"run {job.label} has not finished; run the tuning phase first")
+        raise RunError(f"run {run_dir}: {outcome.error}; rerun it with --restart")
+    raise RunError(f"run {run_dir} has not finished; run the tuning phase first")
 
 
-def mean_tuning_score(jobs: Sequence[Job], references: Mapping[str, Any]) -> float:
+def mean_tuning_score(run_dirs: Sequence[Path], references: Mapping[str, Any]) -> float:
     """The mean score of one grid point's tuning runs; a failed run scores ``-inf``."""
     scores = []
-    for job in jobs:
-        summary = finished_summary(job)
+    for run_dir in run_dirs:
+        summary = finished_summary(run_dir)
         score = None if summary is None else run_score(summary, references).score
         scores.append(-math.inf if score is None else score)
     return float(np.mean(scores))

@@ -138,7 +138,7 @@ def test_a_non_finite_curvature_fails_the_run_instead_of_crashing_it(
 
     monkeypatch.setattr(FADE, "set_curvature", nan_curvature)
     config = validate_config(fast_config(n_timesteps=1200, method="fade"))
-    with pytest.raises(RunError, match="training stopped: .*curvature"):
+    with pytest.raises(RunError, match=r"training stopped: .*curvature"):
         train_run(config, tmp_path)
     summary = json.loads((run_dir_for(tmp_path, config) / "summary.json").read_text())
     assert summary["status"] == "failed" and "curvature" in summary["reason"]

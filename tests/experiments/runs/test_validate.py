@@ -167,5 +167,5 @@ def test_tuning_selection_refuses_a_damaged_summary(tmp_path: Path) -> None:
     cfg = config("tiny__learning_rate=0.01", "none", 100)
     bad = write_run(tmp_path / "tuning", cfg, json.dumps(summary(final=float("nan"))))
     with pytest.raises(ReportInputError, match="final_return is not a finite number") as info:
-        finished_summary(Job(cfg, str(tmp_path / "tuning")))
+        finished_summary(Job(cfg, str(tmp_path / "tuning")).run_dir)
     assert str(bad / "summary.json") in str(info.value) and "--restart" in str(info.value)
