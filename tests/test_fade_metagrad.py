@@ -114,7 +114,7 @@ def test_replacing_refuses_an_optimizer_that_has_trained():
 
 
 def test_recorder_sees_the_meta_gradient_fade_uses():
-    # One weight, SGD base, loss (w x - y)^2 / 2: G = (w x - y) x, H = x^2 (FADE.md section 1).
+    # One weight, SGD base, loss (w x - y)^2 / 2: G = (w x - y) x, H = x^2 (docs/fade.md section 1).
     w = torch.nn.Parameter(torch.tensor([0.5]))
     opt = FADE([{"params": [w], "fade": True}], base="sgd", lr=0.1, meta_lr=1.0, init_decay=0.01)
     rec = MetaGradRecorder(window=2)

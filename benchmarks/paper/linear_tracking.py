@@ -1,4 +1,4 @@
-"""Linear tracking (FADE.md section 4), run with fade_rl's optimizer.
+"""Linear tracking (docs/paper_reproduction.md), run with fade_rl's optimizer.
 
 d = 20 inputs x ~ N(0, I); 5 relevant target weights of +-1 and 15 zero ones;
 every 20 steps one random relevant weight flips sign; y* = <w*, x> + sigma * N(0, 1);
@@ -33,7 +33,7 @@ from fade_rl.optim import FADE
 
 D, RELEVANT, FLIP_EVERY = 20, 5, 20
 
-# The paper's numbers (mean +- standard error over 10 seeds), FADE.md section 4.
+# The paper's numbers (mean +- standard error over 10 seeds), as docs/paper_reproduction.md lists them.
 PAPER = {
     ("SGD", 0.0): (3.628, 0.021),
     ("SGD", 1.0): (5.119, 0.026),

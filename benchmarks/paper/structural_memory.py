@@ -1,4 +1,4 @@
-"""Structural memory under weight decay (../shared/STRUCTURAL_MEMORY.md), plus FADE and baselines.
+"""Structural memory under weight decay (docs/paper_reproduction.md), plus FADE and baselines.
 
 A network imprinted with a chessboard (task A) on the square [-3, 3]^2 is fine-tuned on a
 saddle (task B) that is trained only on the ring 1.5 < |x| < 3.5. A student probe then reads

@@ -1,4 +1,4 @@
-"""Nonlinear teacher-student tracking (FADE.md section 4), run with fade_rl's optimizer.
+"""Nonlinear teacher-student tracking (docs/paper_reproduction.md), run with fade_rl's optimizer.
 
 Teacher 32 -> 256 (ReLU) -> 20 without biases; student of the same shape with
 biases; both start from PyTorch's default ``nn.Linear`` initialisation (the paper

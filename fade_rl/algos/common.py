@@ -271,7 +271,7 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
 
         ``c`` is the curvature of the loss in each head's own output (the family's
         ``output_hessian``); ``(H_W, H_b) = linear_head_curvature(phi, c)`` with ``phi`` the
-        head's input in ``passes`` (FADE.md section 3), on the device of ``phi``,
+        head's input in ``passes`` (docs/fade.md section 3), on the device of ``phi``,
         without a host synchronisation.
         """
         optimizer = self.fade_optimizer

@@ -1,4 +1,4 @@
-"""Diagonal curvature ``H`` of a loss with respect to a linear head (FADE.md section 3).
+"""Diagonal curvature ``H`` of a loss with respect to a linear head (docs/fade.md section 3).
 
 For a head ``y = phi @ W.T + b`` and a loss whose Hessian with respect to the
 outputs is diagonal, with entries ``c[b, k] = d^2 L / d y[b, k]^2``::

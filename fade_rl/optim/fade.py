@@ -3,7 +3,7 @@
 Every element of a FADE parameter (a network's final linear layer, its "head")
 carries its own decay rate ``lambda = exp(gamma)``, learned online by
 meta-gradient descent through a trace ``g ~ d p / d gamma``. The update is
-``../shared/FADE.md`` section 2, in this order, for each head element::
+``docs/fade.md`` section 2, in this order, for each head element::
 
     gamma  = clamp(gamma - meta_lr * G * g, *log_decay_bounds)
     lambda = exp(gamma)

@@ -119,7 +119,7 @@ def single_tensor_fade(
     states: list[dict[str, Any]],
     group: dict[str, Any],
 ) -> None:
-    """Reference implementation: FADE.md section 2 written out, one tensor at a time."""
+    """Reference implementation: docs/fade.md section 2 written out, one tensor at a time."""
     lr, meta_lr = group["lr"], group["meta_lr"]
     gamma_min, gamma_max = group["log_decay_bounds"]
     idbd_meta_lr = meta_lr if group["idbd_meta_lr"] is None else group["idbd_meta_lr"]

@@ -14,7 +14,7 @@ from fade_rl.optim import FADE, half_squared_error_output_hessian, linear_head_c
 
 
 def online_linear_fade(xs, ys, w0, alpha, theta, gamma0, bounds=(-15.0, 0.0), idbd_theta=None):
-    """FADE.md section 1, written out in plain Python floats (float64), one weight at a time.
+    """docs/fade.md section 1, written out in plain Python floats (float64), one weight at a time.
 
     With ``idbd_theta`` it is FADE+IDBD with initial step size ``alpha``.
     Returns the weights after every step.
@@ -196,7 +196,7 @@ def test_non_fade_groups_match_torch_adam_and_sgd():
 
 
 def test_adam_fade_first_step_by_hand():
-    """One step of FADE on an Adam base, computed by hand from FADE.md section 2."""
+    """One step of FADE on an Adam base, computed by hand from docs/fade.md section 2."""
     p = torch.tensor([1.0, -2.0], requires_grad=True)
     grad = torch.tensor([0.5, -0.25])
     curv = torch.tensor([4.0, 0.5])
