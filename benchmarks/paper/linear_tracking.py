@@ -33,7 +33,7 @@ from fade_rl.optim import FADE
 
 D, RELEVANT, FLIP_EVERY = 20, 5, 20
 
-# The paper's numbers (mean +- standard error over 10 seeds), as docs/paper_reproduction.md lists them.
+# The paper's numbers (mean +- s.e. over 10 seeds), as docs/paper_reproduction.md lists them.
 PAPER = {
     ("SGD", 0.0): (3.628, 0.021),
     ("SGD", 1.0): (5.119, 0.026),

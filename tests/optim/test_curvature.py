@@ -115,7 +115,7 @@ def test_dqn_losses_on_the_taken_action(head, loss_name, beta):
 
 
 def test_dqn_mask_differs_from_a_regression_hook_by_about_the_number_of_actions(head):
-    """The trap docs/fade.md section 3 warns about: mean_b phi^2 on every row overestimates by ~K."""
+    """The trap docs/fade.md section 3 warns about: mean_b phi^2 on every row overshoots ~K."""
     phi, *_ = head
     actions = torch.arange(B) % K
     c = dqn_output_hessian(actions, torch.zeros(B, dtype=torch.float64), K, loss="huber")
