@@ -285,9 +285,8 @@ class InjectionParams(MethodParams):
             raise ValueError("set at_steps: [steps] and/or at_shift: true")
         return self
 
-
-def _callbacks(p: InjectionParams) -> list[BaseCallback]:
-    return [InjectionCallback(p.at_steps, SHIFT_KEY if p.at_shift else None)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [InjectionCallback(self.at_steps, SHIFT_KEY if self.at_shift else None)]
 
 
 def _cannot_resume(counters: Mapping[str, Any]) -> str | None:
@@ -303,7 +302,6 @@ SPEC = MethodSpec(
     "plasticity injection",
     TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
     InjectionParams,
-    _callbacks,
     counters=("n_injections",),
     cannot_resume=_cannot_resume,
 )

@@ -161,10 +161,9 @@ class ResetParams(MethodParams):
             raise ValueError("set every (steps) and/or at_shift: true")
         return self
 
-
-def _callbacks(p: ResetParams) -> list[BaseCallback]:
-    key = SHIFT_KEY if p.at_shift else None
-    return [ResetCallback(target=p.target, every=p.every, shift_info_key=key)]
+    def callbacks(self) -> list[BaseCallback]:
+        key = SHIFT_KEY if self.at_shift else None
+        return [ResetCallback(target=self.target, every=self.every, shift_info_key=key)]
 
 
 SPEC = MethodSpec(
@@ -172,6 +171,5 @@ SPEC = MethodSpec(
     "resets",
     TuningGrid("methods.reset.target", ("head", "critic", "all")),
     ResetParams,
-    _callbacks,
     counters=("n_resets",),
 )

@@ -40,6 +40,10 @@ class MethodParams(StrictModel):
         0.5
     """
 
+    def callbacks(self) -> list[Any]:
+        """The SB3 callbacks that apply the method during ``learn`` (by default none)."""
+        return []
+
 
 @dataclass(frozen=True)
 class TuningGrid:
@@ -61,9 +65,9 @@ class TuningGrid:
         return {"key": self.key, "values": list(self.values)}
 
 
-def no_callbacks(params: Any) -> list[Any]:
-    """The callbacks of a method that changes nothing during ``learn``: none."""
-    return []
+def params_callbacks(params: MethodParams | None) -> list[Any]:
+    """The callbacks a method's ``params`` build (:meth:`MethodParams.callbacks`); none if none."""
+    return [] if params is None else params.callbacks()
 
 
 def always_resumable(counters: Mapping[str, Any]) -> str | None:
@@ -80,7 +84,8 @@ class MethodSpec:
         help: one line for help texts.
         grid: the default tuning grid (the suite's manifest may override it).
         params: the pydantic model of ``methods.<name>`` (``None``: the method has none).
-        callbacks: the method's SB3 callbacks, built from its validated params.
+        callbacks: the method's SB3 callbacks, built from its validated params (by default
+            their :meth:`MethodParams.callbacks`).
         counters: attributes of a callback without a state API that a checkpoint keeps.
         fade: the run builds the Fade agent class (FadeDQN/FadeSAC/FadeTD3), with the
             params as its ``fade_kwargs``.
@@ -100,7 +105,7 @@ class MethodSpec:
     help: str
     grid: TuningGrid
     params: type[MethodParams] | None = None
-    callbacks: Callable[[Any], list[Any]] = no_callbacks
+    callbacks: Callable[[Any], list[Any]] = params_callbacks
     counters: tuple[str, ...] = ()
     fade: bool = False
     cannot_resume: Callable[[Mapping[str, Any]], str | None] = always_resumable
