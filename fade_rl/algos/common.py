@@ -23,7 +23,7 @@ import torch as th
 from torch import nn
 
 from fade_rl.algos.checkpoint import FadeCheckpointError, FadeCheckpointMixin
-from fade_rl.algos.protocol import AlgorithmFamily
+from fade_rl.algos.protocol import AlgorithmFamily, LossPass
 from fade_rl.nets import readout
 from fade_rl.nets.critics import CriticNetwork, CriticPass, q_values_of, run_critics
 from fade_rl.nets.decay import head_decay_rates, rate_tags
@@ -300,7 +300,7 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
         if max_grad_norm is not None:
             parameters = self.policy.parameters()  # type: ignore[attr-defined]
             grad_norm = th.nn.utils.clip_grad_norm_(parameters, max_grad_norm)
-        c = family.output_hessian(self, batch, q_values, taken, targets, grad_norm=grad_norm)
+        c = family.output_hessian(self, LossPass(batch, q_values, taken, targets), grad_norm)
         self._set_heads_curvature(passes, c)
         optimizer.step()
         return loss.detach()

@@ -24,6 +24,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 from torch.nn import functional as F
 
+from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
 
 __all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
@@ -109,8 +110,8 @@ class TwinCriticFamily(OffPolicyFamily):
 
         Over ``B = 4`` samples, TD3's MSE has curvature ``2/B`` per output, SAC's half of it:
 
-        >>> [FAMILIES[name].output_hessian(None, None, {}, {}, torch.zeros(4, 1))[0, 0]
-        ...  for name in ("td3", "sac")]
+        >>> loss = LossPass(batch=None, q_values={}, taken={}, targets=torch.zeros(4, 1))
+        >>> [FAMILIES[name].output_hessian(None, loss)[0, 0] for name in ("td3", "sac")]
         [tensor(0.5000), tensor(0.2500)]
     """
 
@@ -156,19 +157,13 @@ class TwinCriticFamily(OffPolicyFamily):
         return loss, dict(q_values)
 
     def output_hessian(
-        self,
-        model: Any,
-        batch: Any,
-        q_values: dict[str, th.Tensor],
-        taken: dict[str, th.Tensor],
-        targets: th.Tensor,
-        grad_norm: th.Tensor | None = None,
+        self, model: Any, loss: LossPass, grad_norm: th.Tensor | None = None
     ) -> th.Tensor:
-        """The same ``c`` for each critic's head: :attr:`head_output_hessian` of ``targets``.
+        """The same ``c`` for each critic's head: :attr:`head_output_hessian` of the targets.
 
         SB3's SAC and TD3 do not clip gradients: ``grad_norm`` changes nothing.
         """
-        return self.head_output_hessian(targets)
+        return self.head_output_hessian(loss.targets)
 
     def critic_optimizer_owner(self, model: Any) -> Any:
         return model.critic
