@@ -57,7 +57,16 @@ class HookCallback(BaseCallback):
 
 
 class Attachment(Protocol):
-    """What :class:`AttachmentCallback` attaches: an object that detaches and has a state."""
+    """What :class:`AttachmentCallback` attaches: an object that detaches and has a state.
+
+    Example:
+        :class:`~fade_rl.methods.ContinualBackprop` and :class:`~fade_rl.methods.TRAC` are:
+
+        >>> from fade_rl.methods import TRAC, ContinualBackprop
+        >>> methods = ("remove", "state_dict", "load_state_dict")
+        >>> [all(callable(getattr(cls, m)) for m in methods) for cls in (ContinualBackprop, TRAC)]
+        [True, True]
+    """
 
     def remove(self) -> None: ...
 
