@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch as th
 from pydantic import Field, field_validator, model_validator
@@ -268,6 +268,8 @@ class InjectionParams(MethodParams):
           Value error, set at_steps: [steps] and/or at_shift: true ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_injections",)
+
     at_steps: list[int] = Field(default_factory=list)
     at_shift: bool = True
 
@@ -302,6 +304,5 @@ SPEC = MethodSpec(
     "plasticity injection",
     TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
     InjectionParams,
-    counters=("n_injections",),
     cannot_resume=_cannot_resume,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import ClassVar, cast
 
 import torch as th
 from pydantic import Field
@@ -148,6 +148,8 @@ class RedoParams(MethodParams):
         [('ReDoCallback', 500)]
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_recycled",)
+
     tau: float = Field(default=0.1, ge=0)
     every: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=256, ge=1)
@@ -161,5 +163,4 @@ SPEC = MethodSpec(
     "ReDo",
     TuningGrid("methods.redo.tau", (0.025, 0.1, 0.3)),
     RedoParams,
-    counters=("n_recycled",),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch as th
 from pydantic import Field, model_validator
@@ -151,6 +151,8 @@ class ResetParams(MethodParams):
           Value error, set every (steps) and/or at_shift: true ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_resets",)
+
     target: Literal["head", "critic", "all"] = "critic"
     every: int | None = Field(default=None, ge=1)
     at_shift: bool = True
@@ -171,5 +173,4 @@ SPEC = MethodSpec(
     "resets",
     TuningGrid("methods.reset.target", ("head", "critic", "all")),
     ResetParams,
-    counters=("n_resets",),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch as th
 from pydantic import Field
@@ -94,6 +94,8 @@ class SnpParams(MethodParams):
           Input should be less than or equal to 1 ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_applied",)
+
     alpha: float = Field(default=0.8, ge=0, le=1)
     every: int = Field(default=5000, ge=1)
     target: Literal["head", "critic", "all"] = "critic"
@@ -107,5 +109,4 @@ SPEC = MethodSpec(
     "shrink & perturb",
     TuningGrid("methods.snp.alpha", (0.5, 0.8, 0.95)),
     SnpParams,
-    counters=("n_applied",),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from fade_rl.strict import StrictModel
 
@@ -39,6 +39,9 @@ class MethodParams(StrictModel):
         >>> Knob(rate=0.5).rate
         0.5
     """
+
+    #: Attributes of :meth:`callbacks` (callbacks without a state API) a checkpoint keeps.
+    counters: ClassVar[tuple[str, ...]] = ()
 
     def callbacks(self) -> list[Any]:
         """The SB3 callbacks that apply the method during ``learn`` (by default none)."""
@@ -86,7 +89,6 @@ class MethodSpec:
         params: the pydantic model of ``methods.<name>`` (``None``: the method has none).
         callbacks: the method's SB3 callbacks, built from its validated params (by default
             their :meth:`MethodParams.callbacks`).
-        counters: attributes of a callback without a state API that a checkpoint keeps.
         fade: the run builds the Fade agent class (FadeDQN/FadeSAC/FadeTD3), with the
             params as its ``fade_kwargs``.
         cannot_resume: given the counters a checkpoint kept, why the run cannot resume
@@ -106,6 +108,10 @@ class MethodSpec:
     grid: TuningGrid
     params: type[MethodParams] | None = None
     callbacks: Callable[[Any], list[Any]] = params_callbacks
-    counters: tuple[str, ...] = ()
     fade: bool = False
     cannot_resume: Callable[[Mapping[str, Any]], str | None] = always_resumable
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        """Attributes of the method's callbacks a checkpoint keeps (its params' ``counters``)."""
+        return () if self.params is None else self.params.counters
