@@ -6,7 +6,7 @@ line in :data:`FAMILIES`; :func:`family_of` finds a model's family, which knows 
 critics, batches, targets, loss, curvature, optimizers and target networks
 (:class:`AlgorithmFamily`). Code outside a family asks here, never ``isinstance``.
 
-* :mod:`~fade_rl.algos.protocol` -- :class:`AlgorithmFamily`.
+* :mod:`~fade_rl.algos.protocol` -- :class:`AlgorithmFamily` (and the :class:`LossPass` it reads).
 * :mod:`~fade_rl.algos.registry` -- :data:`FAMILIES`, :func:`family_of`, :func:`check_model`.
 * :mod:`~fade_rl.algos.common` -- what FadeDQN, FadeSAC and FadeTD3 share.
 * :mod:`~fade_rl.algos.attach` -- :func:`attach_fade`.
@@ -42,7 +42,7 @@ from fade_rl.algos.optimizers import (
     reset_optimizer_state,
     zero_optimizer_state,
 )
-from fade_rl.algos.protocol import AlgorithmFamily
+from fade_rl.algos.protocol import AlgorithmFamily, LossPass
 from fade_rl.algos.registry import (
     ALGORITHM_NAMES,
     FAMILIES,
@@ -98,6 +98,7 @@ __all__ = [
     "FadeSAC",
     "FadeTD3",
     "Layer",
+    "LossPass",
     "MinAtarCNN",
     "Periodic",
     "SupportedModel",

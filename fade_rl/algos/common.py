@@ -23,9 +23,9 @@ import torch as th
 from torch import nn
 
 from fade_rl.algos.checkpoint import FadeCheckpointError, FadeCheckpointMixin
-from fade_rl.algos.protocol import AlgorithmFamily
+from fade_rl.algos.protocol import AlgorithmFamily, LossPass
 from fade_rl.nets import readout
-from fade_rl.nets.critics import CriticNetwork, CriticPass, run_critics
+from fade_rl.nets.critics import CriticNetwork, CriticPass, q_values_of, run_critics
 from fade_rl.nets.decay import head_decay_rates, rate_tags
 from fade_rl.nets.heads import head_parameters, split_head
 from fade_rl.optim import FADE, linear_head_curvature
@@ -142,6 +142,15 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
     batches, targets, loss and curvature. Their ``train()`` keeps losses on the device
     and hands them to :meth:`_record_train_means`, the one place that reads values on
     the host, once per call.
+
+    Args:
+        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class
+            of the SB3 algorithm (a DQNPolicy, SACPolicy or TD3Policy).
+        env: the environment or its id.
+        *args: the SB3 algorithm's positional arguments after ``env``.
+        fade_kwargs: keyword arguments of FADE (not the learning rate: that is the
+            algorithm's ``learning_rate``, with its schedule).
+        **kwargs: the SB3 algorithm's keyword arguments.
 
     Example:
         FadeDQN's heads leave SB3's Adam (now FADE's ``body``) for a ``"fade"`` group:
@@ -265,6 +274,36 @@ class FadeAlgorithmMixin(FadeCheckpointMixin):
             hidden=False,
             training=True,
         )
+
+    def _critic_step(
+        self, batch: Any, max_grad_norm: float | None = None, **target_options: Any
+    ) -> th.Tensor:
+        """One step of the critic optimizer on ``batch``, with FADE's curvature; the loss.
+
+        The family's value targets (``target_options`` go to ``value_targets``), the
+        critic pass, the loss and its backward pass; with ``max_grad_norm``, the policy's
+        gradients are clipped to it (as SB3's DQN does) and the clipping factor scales
+        the curvature; then each head's curvature and the step. Returns the detached
+        loss, on the device.
+        """
+        family = self.family
+        with th.no_grad():
+            targets = family.value_targets(self, batch, **target_options)
+        passes = self._critic_pass(batch)
+        q_values = q_values_of(passes)
+        loss, taken = family.critic_loss(q_values, batch, targets)
+
+        optimizer = self._fade_optimizer_owner().optimizer
+        optimizer.zero_grad()
+        loss.backward()
+        grad_norm = None
+        if max_grad_norm is not None:
+            parameters = self.policy.parameters()  # type: ignore[attr-defined]
+            grad_norm = th.nn.utils.clip_grad_norm_(parameters, max_grad_norm)
+        c = family.output_hessian(self, LossPass(batch, q_values, taken, targets), grad_norm)
+        self._set_heads_curvature(passes, c)
+        optimizer.step()
+        return loss.detach()
 
     def _set_heads_curvature(self, passes: dict[str, CriticPass], c: th.Tensor) -> None:
         """``opt.set_curvature`` for each head from its input features and the output Hessian.

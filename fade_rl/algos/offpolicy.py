@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch as th
@@ -23,6 +24,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 from torch.nn import functional as F
 
+from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
 
 __all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
@@ -93,7 +95,8 @@ class OffPolicyFamily:
 class TwinCriticFamily(OffPolicyFamily):
     """SAC and TD3: twin Q networks ``"qf0"``, ``"qf1"`` in SB3's ``ContinuousCritic``.
 
-    The critic loss is ``critic_loss_scale * sum_i mse(Q_i, target)``.
+    The critic loss is ``critic_loss_scale * sum_i mse(Q_i, target)``; its curvature in each
+    critic's own output is :attr:`head_output_hessian` of the targets.
 
     Example:
         Twin critics whose MSEs are ``0.5`` and ``0``: TD3 sums them, SAC halves the sum.
@@ -104,10 +107,18 @@ class TwinCriticFamily(OffPolicyFamily):
         >>> targets = torch.tensor([[0.0], [2.0]])
         >>> [FAMILIES[name].critic_loss(q_values, None, targets)[0] for name in ("td3", "sac")]
         [tensor(0.5000), tensor(0.2500)]
+
+        Over ``B = 4`` samples, TD3's MSE has curvature ``2/B`` per output, SAC's half of it:
+
+        >>> loss = LossPass(batch=None, q_values={}, taken={}, targets=torch.zeros(4, 1))
+        >>> [FAMILIES[name].output_hessian(None, loss)[0, 0] for name in ("td3", "sac")]
+        [tensor(0.5000), tensor(0.2500)]
     """
 
     #: SAC halves the sum of the twin critics' MSE losses; TD3 does not.
     critic_loss_scale: float = 1.0
+    #: ``c`` of one critic's term of the loss, from a tensor of its outputs' shape.
+    head_output_hessian: Callable[[th.Tensor], th.Tensor]
 
     def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
         return {f"qf{i}": net for i, net in enumerate(model.critic.q_networks)}
@@ -144,6 +155,15 @@ class TwinCriticFamily(OffPolicyFamily):
         if self.critic_loss_scale != 1.0:
             loss = self.critic_loss_scale * loss
         return loss, dict(q_values)
+
+    def output_hessian(
+        self, model: Any, loss: LossPass, grad_norm: th.Tensor | None = None
+    ) -> th.Tensor:
+        """The same ``c`` for each critic's head: :attr:`head_output_hessian` of the targets.
+
+        SB3's SAC and TD3 do not clip gradients: ``grad_norm`` changes nothing.
+        """
+        return self.head_output_hessian(loss.targets)
 
     def critic_optimizer_owner(self, model: Any) -> Any:
         return model.critic

@@ -19,14 +19,34 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import torch as th
 from torch import nn
 
 from fade_rl.nets.critics import CriticNetwork
 
-__all__ = ["AlgorithmFamily"]
+__all__ = ["AlgorithmFamily", "LossPass"]
+
+
+class LossPass(NamedTuple):
+    """One pass of the critic loss, as :meth:`AlgorithmFamily.output_hessian` reads it.
+
+    Example:
+        >>> import torch
+        >>> q = {"q_net": torch.zeros(2, 3)}
+        >>> LossPass(batch=None, q_values=q, taken=q, targets=torch.zeros(2, 1)).targets.shape
+        torch.Size([2, 1])
+    """
+
+    #: The batch the loss was computed on (the family's :meth:`~AlgorithmFamily.sample_batch`).
+    batch: Any
+    #: The heads' outputs by head name.
+    q_values: dict[str, th.Tensor]
+    #: Each head's entries the loss compares with the targets (``critic_loss``'s second value).
+    taken: dict[str, th.Tensor]
+    #: The value targets, ``[B, 1]``.
+    targets: th.Tensor
 
 
 @runtime_checkable
@@ -112,17 +132,12 @@ class AlgorithmFamily(Protocol):
         ...
 
     def output_hessian(
-        self,
-        model: Any,
-        batch: Any,
-        q_values: dict[str, th.Tensor],
-        taken: dict[str, th.Tensor],
-        targets: th.Tensor,
-        grad_norm: th.Tensor | None = None,
+        self, model: Any, loss: LossPass, grad_norm: th.Tensor | None = None
     ) -> th.Tensor:
         """``c``: the curvature of :meth:`critic_loss` in each head's own output, ``[B, K]``.
 
-        ``grad_norm`` is the gradient norm before clipping, for families that clip it.
+        ``loss`` is the pass of :meth:`critic_loss`; ``grad_norm`` is the gradient norm
+        before clipping, for families that clip it.
         """
         ...
 

@@ -41,6 +41,7 @@ from fade_rl.algos import (
     optimizers_of,
     zero_optimizer_state,
 )
+from fade_rl.methods.hooks import AttachmentCallback
 from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "CbpParams", "ContinualBackprop", "ContinualBackpropCallback"]
@@ -256,8 +257,10 @@ class ContinualBackprop:
             layer.young = deque((int(s), int(c)) for s, c in saved["young"])
 
 
-class ContinualBackpropCallback(BaseCallback):
+class ContinualBackpropCallback(AttachmentCallback[ContinualBackprop]):
     """SB3 callback: :class:`ContinualBackprop` on the critic during ``learn``.
+
+    Its state (:meth:`ContinualBackprop.state_dict`) carries over to the next ``learn``.
 
     Args:
         replacement_rate: ``rho`` (Dohare et al. use 1e-4 in RL).
@@ -284,8 +287,11 @@ class ContinualBackpropCallback(BaseCallback):
         self.replacement_rate = check_fraction("replacement_rate", replacement_rate)
         self.decay = _check_rate("decay", decay, upper_open=True)
         self.maturity_threshold = check_positive_int("maturity_threshold", maturity_threshold)
-        self.cbp: ContinualBackprop | None = None
-        self._saved: dict[str, Any] | None = None
+
+    @property
+    def cbp(self) -> ContinualBackprop | None:
+        """The running :class:`ContinualBackprop` while ``learn`` runs, else None."""
+        return self.attached
 
     @property
     def n_replaced(self) -> int:
@@ -294,35 +300,15 @@ class ContinualBackpropCallback(BaseCallback):
             return self.cbp.n_replaced
         return int(self._saved["n_replaced"]) if self._saved is not None else 0
 
-    def _on_training_start(self) -> None:
+    def _attach(self) -> ContinualBackprop:
         assert self.maturity_threshold is not None
-        self.cbp = ContinualBackprop(
+        return ContinualBackprop(
             self.model, self.replacement_rate, self.decay, self.maturity_threshold
         )
-        if self._saved is not None:
-            self.cbp.load_state_dict(self._saved)
-            self._saved = None
-
-    def _on_step(self) -> bool:
-        return True
 
     def _on_rollout_end(self) -> None:
         if self.cbp is not None:
             self.logger.record(f"{TAG}/cbp_replaced", self.cbp.n_replaced)
-
-    def _on_training_end(self) -> None:
-        if self.cbp is not None:
-            self._saved = self.cbp.state_dict()
-            self.cbp.remove()
-            self.cbp = None
-
-    def state_dict(self) -> dict[str, Any] | None:
-        """The running state (see :meth:`ContinualBackprop.state_dict`), or None before training."""
-        return self.cbp.state_dict() if self.cbp is not None else self._saved
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the running state before ``learn`` resumes."""
-        self._saved = state
 
 
 # ---------------------------------------------------------------------------- the method
@@ -344,9 +330,10 @@ class CbpParams(MethodParams):
     decay: float = Field(default=0.99, ge=0, lt=1)
     maturity_threshold: int = Field(default=100, ge=1)
 
-
-def _callbacks(p: CbpParams) -> list[BaseCallback]:
-    return [ContinualBackpropCallback(p.replacement_rate, p.decay, p.maturity_threshold)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [
+            ContinualBackpropCallback(self.replacement_rate, self.decay, self.maturity_threshold)
+        ]
 
 
 SPEC = MethodSpec(
@@ -354,5 +341,4 @@ SPEC = MethodSpec(
     "continual backprop",
     TuningGrid("methods.cbp.replacement_rate", (0.00001, 0.0001, 0.001)),
     CbpParams,
-    _callbacks,
 )

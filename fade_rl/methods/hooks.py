@@ -1,11 +1,16 @@
-"""A callback whose method is a set of optimizer hooks, live only while ``learn`` runs."""
+"""The bases of the methods' callbacks: optimizer hooks or an object attached while ``learn``
+runs, an action once per period."""
 
 from __future__ import annotations
+
+from typing import Any, Generic, Protocol, TypeVar
 
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["HookCallback"]
+from fade_rl.algos import Periodic, check_positive_int
+
+__all__ = ["Attachment", "AttachmentCallback", "HookCallback", "PeriodicCallback"]
 
 
 class HookCallback(BaseCallback):
@@ -49,3 +54,141 @@ class HookCallback(BaseCallback):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+
+
+class Attachment(Protocol):
+    """What :class:`AttachmentCallback` attaches: an object that detaches and has a state.
+
+    Example:
+        :class:`~fade_rl.methods.ContinualBackprop` and :class:`~fade_rl.methods.TRAC` are:
+
+        >>> from fade_rl.methods import TRAC, ContinualBackprop
+        >>> methods = ("remove", "state_dict", "load_state_dict")
+        >>> [all(callable(getattr(cls, m)) for m in methods) for cls in (ContinualBackprop, TRAC)]
+        [True, True]
+    """
+
+    def remove(self) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+AttachmentT = TypeVar("AttachmentT", bound=Attachment)
+
+
+class AttachmentCallback(BaseCallback, Generic[AttachmentT]):
+    """Attaches an object (:meth:`_attach`) while ``learn`` runs; its state outlives it.
+
+    When training ends the object's state is kept and the object removed; the next
+    ``learn`` attaches a new one and gives it that state. :meth:`state_dict` and
+    :meth:`load_state_dict` carry the state through a checkpoint.
+
+    Subclasses: :class:`~fade_rl.methods.ContinualBackpropCallback`,
+    :class:`~fade_rl.methods.TRACCallback`.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> class Counter:
+        ...     def __init__(self):
+        ...         self.n = 0
+        ...     def remove(self):
+        ...         pass
+        ...     def state_dict(self):
+        ...         return {"n": self.n}
+        ...     def load_state_dict(self, state):
+        ...         self.n = state["n"]
+        >>> class CountSteps(AttachmentCallback):
+        ...     def _attach(self):
+        ...         return Counter()
+        ...     def _on_step(self):
+        ...         self.attached.n += 1
+        ...         return True
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, seed=0)
+        >>> callback = CountSteps()
+        >>> _ = model.learn(8, callback=callback)
+        >>> _ = model.learn(8, callback=callback, reset_num_timesteps=False)
+        >>> callback.attached, callback.state_dict()  # detached; the count carries on
+        (None, {'n': 16})
+    """
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        self._attached: AttachmentT | None = None
+        self._saved: dict[str, Any] | None = None
+
+    @property
+    def attached(self) -> AttachmentT | None:
+        """The attached object while ``learn`` runs, else None."""
+        return self._attached
+
+    def _attach(self) -> AttachmentT:
+        """Build the object on ``self.model``, attached."""
+        raise NotImplementedError
+
+    def _on_training_start(self) -> None:
+        self._attached = self._attach()
+        if self._saved is not None:
+            self._attached.load_state_dict(self._saved)
+            self._saved = None
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._attached is not None:
+            self._saved = self._attached.state_dict()
+            self._attached.remove()
+            self._attached = None
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The attached object's state (the saved one between calls), or None before training."""
+        return self._attached.state_dict() if self._attached is not None else self._saved
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the state before ``learn`` resumes."""
+        self._saved = state
+
+
+class PeriodicCallback(BaseCallback):
+    """Acts (:meth:`_act`) each time ``num_timesteps`` crosses a multiple of ``every``.
+
+    The period counts from where training starts (a resumed run keeps its multiples).
+
+    Subclasses: :class:`~fade_rl.methods.ShrinkPerturbCallback`,
+    :class:`~fade_rl.methods.ReDoCallback`.
+
+    Args:
+        every: the period in environment steps, >= 1.
+
+    Example:
+        >>> from stable_baselines3 import DQN
+        >>> class Mark(PeriodicCallback):
+        ...     def _act(self):
+        ...         self.marks.append(self.num_timesteps)
+        >>> callback = Mark(every=30)
+        >>> callback.marks = []
+        >>> _ = DQN("MlpPolicy", "CartPole-v1").learn(100, callback=callback)
+        >>> callback.marks
+        [30, 60, 90]
+    """
+
+    def __init__(self, every: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        checked = check_positive_int("every", every)
+        assert checked is not None
+        self.every: int = checked
+        self._period = Periodic(self.every)
+
+    def _act(self) -> None:
+        """What the callback does once per period."""
+        raise NotImplementedError
+
+    def _on_training_start(self) -> None:
+        self._period.start(self.num_timesteps)
+
+    def _on_step(self) -> bool:
+        if self._period.due(self.num_timesteps):
+            self._act()
+        return True

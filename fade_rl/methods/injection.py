@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch as th
 from pydantic import Field, field_validator, model_validator
@@ -268,6 +268,8 @@ class InjectionParams(MethodParams):
           Value error, set at_steps: [steps] and/or at_shift: true ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_injections",)
+
     at_steps: list[int] = Field(default_factory=list)
     at_shift: bool = True
 
@@ -285,9 +287,8 @@ class InjectionParams(MethodParams):
             raise ValueError("set at_steps: [steps] and/or at_shift: true")
         return self
 
-
-def _callbacks(p: InjectionParams) -> list[BaseCallback]:
-    return [InjectionCallback(p.at_steps, SHIFT_KEY if p.at_shift else None)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [InjectionCallback(self.at_steps, SHIFT_KEY if self.at_shift else None)]
 
 
 def _cannot_resume(counters: Mapping[str, Any]) -> str | None:
@@ -303,7 +304,5 @@ SPEC = MethodSpec(
     "plasticity injection",
     TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
     InjectionParams,
-    _callbacks,
-    counters=("n_injections",),
     cannot_resume=_cannot_resume,
 )

@@ -107,9 +107,12 @@ class L2InitCallback(HookCallback):
         target: ``"head"``, ``"critic"`` (default) or ``"all"``.
 
     Example:
-        >>> from stable_baselines3 import SAC
-        >>> model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32)
-        >>> _ = model.learn(100, callback=L2InitCallback(1e-2, target="all"))
+        >>> from stable_baselines3 import DQN
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
+        >>> callback = L2InitCallback(1e-2, target="head")
+        >>> _ = model.learn(100, callback=callback)
+        >>> [tuple(t.shape) for t in callback.initial]  # theta_0: the head's weight and bias
+        [(2, 64), (2,)]
     """
 
     def __init__(self, coefficient: float, target: str = "critic", verbose: int = 0) -> None:
@@ -152,9 +155,8 @@ class L2InitParams(MethodParams):
     coefficient: float = Field(default=1e-3, ge=0)
     target: Literal["head", "critic", "all"] = "critic"
 
-
-def _callbacks(p: L2InitParams) -> list[BaseCallback]:
-    return [L2InitCallback(p.coefficient, target=p.target)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [L2InitCallback(self.coefficient, target=self.target)]
 
 
 SPEC = MethodSpec(
@@ -162,5 +164,4 @@ SPEC = MethodSpec(
     "L2 Init toward the initial weights",
     TuningGrid("methods.l2init.coefficient", (0.0001, 0.001, 0.01)),
     L2InitParams,
-    _callbacks,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import ClassVar, cast
 
 import torch as th
 from pydantic import Field
@@ -12,7 +12,6 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
 from fade_rl.algos import (
-    Periodic,
     SupportedModel,
     check_model,
     check_positive_int,
@@ -24,6 +23,7 @@ from fade_rl.algos import (
     run_critics,
     zero_optimizer_state,
 )
+from fade_rl.methods.hooks import PeriodicCallback
 from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ReDoCallback", "RedoParams", "redo"]
@@ -106,7 +106,7 @@ def redo(model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256) -> dict[
     return {name: round(n) for name, n in readout.read_scalars(recycled).items()}
 
 
-class ReDoCallback(BaseCallback):
+class ReDoCallback(PeriodicCallback):
     """SB3 callback: :func:`redo` each time ``num_timesteps`` crosses a multiple of ``every``.
 
     Args:
@@ -123,26 +123,18 @@ class ReDoCallback(BaseCallback):
     def __init__(
         self, tau: float = 0.1, every: int = 1000, batch_size: int = 256, verbose: int = 0
     ):
-        super().__init__(verbose)
+        super().__init__(every, verbose)
         self.tau = check_tau(tau)
-        self.every = check_positive_int("every", every)
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.n_recycled = 0
-        assert self.every is not None
-        self._period = Periodic(self.every)
 
-    def _on_training_start(self) -> None:
-        self._period.start(self.num_timesteps)
-
-    def _on_step(self) -> bool:
+    def _act(self) -> None:
         assert self.batch_size is not None
-        if self._period.due(self.num_timesteps):
-            buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
-            if buffer is not None and buffer.size() > 0:
-                counts = redo(self.model, self.tau, self.batch_size)
-                self.n_recycled += sum(counts.values())
-                self.logger.record(f"{TAG}/redo_recycled", self.n_recycled)
-        return True
+        buffer = cast(OffPolicyAlgorithm, self.model).replay_buffer
+        if buffer is not None and buffer.size() > 0:
+            counts = redo(self.model, self.tau, self.batch_size)
+            self.n_recycled += sum(counts.values())
+            self.logger.record(f"{TAG}/redo_recycled", self.n_recycled)
 
 
 # ---------------------------------------------------------------------------- the method
@@ -152,21 +144,18 @@ class RedoParams(MethodParams):
     Example:
         >>> RedoParams()
         RedoParams(tau=0.1, every=1000, batch_size=256)
-        >>> RedoParams(every=0)
-        Traceback (most recent call last):
-        ...
-        pydantic_core._pydantic_core.ValidationError: 1 validation error for RedoParams
-        every
-          Input should be greater than or equal to 1 ...
+        >>> [(type(cb).__name__, cb.every) for cb in RedoParams(every=500).callbacks()]
+        [('ReDoCallback', 500)]
     """
+
+    counters: ClassVar[tuple[str, ...]] = ("n_recycled",)
 
     tau: float = Field(default=0.1, ge=0)
     every: int = Field(default=1000, ge=1)
     batch_size: int = Field(default=256, ge=1)
 
-
-def _callbacks(p: RedoParams) -> list[BaseCallback]:
-    return [ReDoCallback(tau=p.tau, every=p.every, batch_size=p.batch_size)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [ReDoCallback(tau=self.tau, every=self.every, batch_size=self.batch_size)]
 
 
 SPEC = MethodSpec(
@@ -174,6 +163,4 @@ SPEC = MethodSpec(
     "ReDo",
     TuningGrid("methods.redo.tau", (0.025, 0.1, 0.3)),
     RedoParams,
-    _callbacks,
-    counters=("n_recycled",),
 )

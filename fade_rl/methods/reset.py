@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch as th
 from pydantic import Field, model_validator
@@ -151,6 +151,8 @@ class ResetParams(MethodParams):
           Value error, set every (steps) and/or at_shift: true ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_resets",)
+
     target: Literal["head", "critic", "all"] = "critic"
     every: int | None = Field(default=None, ge=1)
     at_shift: bool = True
@@ -161,10 +163,9 @@ class ResetParams(MethodParams):
             raise ValueError("set every (steps) and/or at_shift: true")
         return self
 
-
-def _callbacks(p: ResetParams) -> list[BaseCallback]:
-    key = SHIFT_KEY if p.at_shift else None
-    return [ResetCallback(target=p.target, every=p.every, shift_info_key=key)]
+    def callbacks(self) -> list[BaseCallback]:
+        key = SHIFT_KEY if self.at_shift else None
+        return [ResetCallback(target=self.target, every=self.every, shift_info_key=key)]
 
 
 SPEC = MethodSpec(
@@ -172,6 +173,4 @@ SPEC = MethodSpec(
     "resets",
     TuningGrid("methods.reset.target", ("head", "critic", "all")),
     ResetParams,
-    _callbacks,
-    counters=("n_resets",),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch as th
 from pydantic import Field
@@ -11,14 +11,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from fade_rl.algos import (
     TARGETS,
-    Periodic,
     check_choice,
     check_fraction,
     check_model,
-    check_positive_int,
     fresh_copy,
     target_modules,
 )
+from fade_rl.methods.hooks import PeriodicCallback
 from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ShrinkPerturbCallback", "SnpParams", "shrink_perturb"]
@@ -54,7 +53,7 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
                     p.mul_(alpha).add_(p_fresh, alpha=1.0 - alpha)
 
 
-class ShrinkPerturbCallback(BaseCallback):
+class ShrinkPerturbCallback(PeriodicCallback):
     """SB3 callback: :func:`shrink_perturb` every ``every`` environment steps.
 
     Args:
@@ -69,23 +68,15 @@ class ShrinkPerturbCallback(BaseCallback):
     """
 
     def __init__(self, alpha: float, every: int, target: str = "critic", verbose: int = 0) -> None:
-        super().__init__(verbose)
+        super().__init__(every, verbose)
         self.alpha = check_fraction("alpha", alpha)
-        self.every = check_positive_int("every", every)
         self.target = check_choice("target", target, TARGETS)
         self.n_applied = 0
-        assert self.every is not None
-        self._period = Periodic(self.every)
 
-    def _on_training_start(self) -> None:
-        self._period.start(self.num_timesteps)
-
-    def _on_step(self) -> bool:
-        if self._period.due(self.num_timesteps):
-            shrink_perturb(self.model, self.alpha, self.target)
-            self.n_applied += 1
-            self.logger.record(f"{TAG}/n_shrink_perturb", self.n_applied)
-        return True
+    def _act(self) -> None:
+        shrink_perturb(self.model, self.alpha, self.target)
+        self.n_applied += 1
+        self.logger.record(f"{TAG}/n_shrink_perturb", self.n_applied)
 
 
 # ---------------------------------------------------------------------------- the method
@@ -103,13 +94,14 @@ class SnpParams(MethodParams):
           Input should be less than or equal to 1 ...
     """
 
+    counters: ClassVar[tuple[str, ...]] = ("n_applied",)
+
     alpha: float = Field(default=0.8, ge=0, le=1)
     every: int = Field(default=5000, ge=1)
     target: Literal["head", "critic", "all"] = "critic"
 
-
-def _callbacks(p: SnpParams) -> list[BaseCallback]:
-    return [ShrinkPerturbCallback(p.alpha, p.every, target=p.target)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [ShrinkPerturbCallback(self.alpha, self.every, target=self.target)]
 
 
 SPEC = MethodSpec(
@@ -117,6 +109,4 @@ SPEC = MethodSpec(
     "shrink & perturb",
     TuningGrid("methods.snp.alpha", (0.5, 0.8, 0.95)),
     SnpParams,
-    _callbacks,
-    counters=("n_applied",),
 )

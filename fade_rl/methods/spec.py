@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from fade_rl.strict import StrictModel
 
@@ -40,6 +40,13 @@ class MethodParams(StrictModel):
         0.5
     """
 
+    #: Attributes of :meth:`callbacks` (callbacks without a state API) a checkpoint keeps.
+    counters: ClassVar[tuple[str, ...]] = ()
+
+    def callbacks(self) -> list[Any]:
+        """The SB3 callbacks that apply the method during ``learn`` (by default none)."""
+        return []
+
 
 @dataclass(frozen=True)
 class TuningGrid:
@@ -61,9 +68,9 @@ class TuningGrid:
         return {"key": self.key, "values": list(self.values)}
 
 
-def no_callbacks(params: Any) -> list[Any]:
-    """The callbacks of a method that changes nothing during ``learn``: none."""
-    return []
+def params_callbacks(params: MethodParams | None) -> list[Any]:
+    """The callbacks a method's ``params`` build (:meth:`MethodParams.callbacks`); none if none."""
+    return [] if params is None else params.callbacks()
 
 
 def always_resumable(counters: Mapping[str, Any]) -> str | None:
@@ -80,8 +87,8 @@ class MethodSpec:
         help: one line for help texts.
         grid: the default tuning grid (the suite's manifest may override it).
         params: the pydantic model of ``methods.<name>`` (``None``: the method has none).
-        callbacks: the method's SB3 callbacks, built from its validated params.
-        counters: attributes of a callback without a state API that a checkpoint keeps.
+        callbacks: the method's SB3 callbacks, built from its validated params (by default
+            their :meth:`MethodParams.callbacks`).
         fade: the run builds the Fade agent class (FadeDQN/FadeSAC/FadeTD3), with the
             params as its ``fade_kwargs``.
         cannot_resume: given the counters a checkpoint kept, why the run cannot resume
@@ -100,7 +107,11 @@ class MethodSpec:
     help: str
     grid: TuningGrid
     params: type[MethodParams] | None = None
-    callbacks: Callable[[Any], list[Any]] = no_callbacks
-    counters: tuple[str, ...] = ()
+    callbacks: Callable[[Any], list[Any]] = params_callbacks
     fade: bool = False
     cannot_resume: Callable[[Mapping[str, Any]], str | None] = always_resumable
+
+    @property
+    def counters(self) -> tuple[str, ...]:
+        """Attributes of the method's callbacks a checkpoint keeps (its params' ``counters``)."""
+        return () if self.params is None else self.params.counters

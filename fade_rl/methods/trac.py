@@ -42,6 +42,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
 from fade_rl.algos import check_model, optimizers_of
+from fade_rl.methods.hooks import AttachmentCallback
 from fade_rl.methods.spec import TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "TRAC", "TRACCallback", "TracParams", "erfi"]
@@ -255,11 +256,12 @@ class TRAC:
         self.n_steps = int(state["n_steps"])
 
 
-class TRACCallback(BaseCallback):
+class TRACCallback(AttachmentCallback[TRAC]):
     """SB3 callback: :class:`TRAC` around the critic optimizer during ``learn``.
 
     The critic optimizer is DQN's Q optimizer or SAC's/TD3's critic optimizer
-    (FADE for FADE models); the actor's optimizer is left alone.
+    (FADE for FADE models); the actor's optimizer is left alone. TRAC's state
+    (:meth:`TRAC.state_dict`) carries over to the next ``learn``.
 
     Args:
         betas: the tuner's discount factors (the paper's six, 0.9 to 0.999999).
@@ -286,36 +288,19 @@ class TRACCallback(BaseCallback):
         self.betas = _check_betas(betas)
         self.s_prev = _check_positive("s_prev", s_prev)
         self.eps = _check_positive("eps", eps)
-        self.trac: TRAC | None = None
-        self._saved: dict[str, Any] | None = None
 
-    def _on_training_start(self) -> None:
+    @property
+    def trac(self) -> TRAC | None:
+        """The running :class:`TRAC` while ``learn`` runs, else None."""
+        return self.attached
+
+    def _attach(self) -> TRAC:
         model = check_model(self.model, "TRACCallback")
-        self.trac = TRAC(optimizers_of(model)[0], self.betas, self.s_prev, self.eps)
-        if self._saved is not None:
-            self.trac.load_state_dict(self._saved)
-            self._saved = None
-
-    def _on_step(self) -> bool:
-        return True
+        return TRAC(optimizers_of(model)[0], self.betas, self.s_prev, self.eps)
 
     def _on_rollout_end(self) -> None:
         if self.trac is not None:  # one host read per rollout, which also raises an overflow
             self.logger.record(f"{TAG}/trac_scale", self.trac.scale)
-
-    def _on_training_end(self) -> None:
-        if self.trac is not None:
-            self._saved = self.trac.state_dict()
-            self.trac.remove()
-            self.trac = None
-
-    def state_dict(self) -> dict[str, Any] | None:
-        """TRAC's state (see :meth:`TRAC.state_dict`), or None before training."""
-        return self.trac.state_dict() if self.trac is not None else self._saved
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore TRAC's state before ``learn`` resumes."""
-        self._saved = state
 
 
 # ---------------------------------------------------------------------------- the method
@@ -345,9 +330,8 @@ class TracParams(MethodParams):
             raise ValueError(f"each beta must be in (0, 1), got {bad[0]}")
         return value
 
-
-def _callbacks(p: TracParams) -> list[BaseCallback]:
-    return [TRACCallback(p.betas, p.s_prev, p.eps)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [TRACCallback(self.betas, self.s_prev, self.eps)]
 
 
 SPEC = MethodSpec(
@@ -355,5 +339,4 @@ SPEC = MethodSpec(
     "TRAC optimizer",
     TuningGrid("learning_rate", ("x0.5", "x1", "x2")),
     TracParams,
-    _callbacks,
 )

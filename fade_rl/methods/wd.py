@@ -117,9 +117,8 @@ class WdParams(MethodParams):
     weight_decay: float = Field(default=1e-2, ge=0)
     target: Literal["head", "critic"] = "head"
 
-
-def _callbacks(p: WdParams) -> list[BaseCallback]:
-    return [WeightDecayCallback(p.weight_decay, target=p.target)]
+    def callbacks(self) -> list[BaseCallback]:
+        return [WeightDecayCallback(self.weight_decay, target=self.target)]
 
 
 SPEC = MethodSpec(
@@ -127,5 +126,4 @@ SPEC = MethodSpec(
     "fixed weight decay",
     TuningGrid("methods.wd.weight_decay", (0.001, 0.01, 0.1)),
     WdParams,
-    _callbacks,
 )

@@ -112,25 +112,10 @@ class PlasticityCallback(BaseCallback):
         seed: int = 0,
         verbose: int = 0,
     ) -> None:
+        arguments = locals()  # taken first: only the arguments
         super().__init__(verbose)
-        self.settings = MeasurementSettings(
-            interval=interval,
-            batch_size=batch_size,
-            taus=tuple(taus),
-            srank_delta=srank_delta,
-            histogram_interval=histogram_interval,
-            probe_interval=probe_interval,
-            probe_steps=probe_steps,
-            probe_batch_size=probe_batch_size,
-            probe_lr=probe_lr,
-            memory=memory,
-            memory_batch_size=memory_batch_size,
-            recovery_share=recovery_share,
-            return_window=return_window,
-            recovery_window=recovery_window,
-            shift_reference=shift_reference,
-            seed=seed,
-        )
+        settings = {name: arguments[name] for name in _SETTING_NAMES}
+        self.settings = MeasurementSettings(**{**settings, "taus": tuple(taus)})
         if episode_log is not None and not isinstance(episode_log, EpisodeLog):
             raise TypeError(
                 f"episode_log must be a fade_rl.metrics.episodes.EpisodeLog or None, got a "

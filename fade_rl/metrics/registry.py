@@ -29,7 +29,7 @@ from typing import Any
 
 from fade_rl.algos.decay import decay_rate_summary
 from fade_rl.metrics import functional as F
-from fade_rl.metrics.inputs import LayerFeatures, ProbeInputs
+from fade_rl.metrics.inputs import LayerFeatures, ParameterSet, ProbeInputs
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from fade_rl.metrics.shifts import segment_scalars
 
@@ -77,6 +77,13 @@ class Scope:
 _NET = "plasticity/{network}/"
 _NET_RX = "^plasticity/[^/]+/"
 
+
+def _network_part(part: str, takes: str, *, report: bool = True, final: str | None = None) -> Scope:
+    """The scope of ``plasticity/<network>/<part>/``; ``report``: the report plots it."""
+    prefix = f"{_NET}{part}/"
+    return Scope(prefix, f"{_NET_RX}{part}/", takes, report=prefix if report else None, final=final)
+
+
 #: The scopes by name.
 SCOPES: dict[str, Scope] = {
     "layer": Scope(
@@ -92,21 +99,17 @@ SCOPES: dict[str, Scope] = {
         "ParameterSet: a layer's, the head's ('head') or the network's ('net') parameters",
         report=_NET + "net/",
     ),
-    "head": Scope(_NET + "head/", _NET_RX + "head/", "HeadOutputs: the head's outputs"),
+    "head": _network_part("head", "HeadOutputs: the head's outputs", report=False),
     "critic": Scope("plasticity/", "^plasticity/", "the critic loss on the batch, a 0-d tensor"),
     "fade": Scope("fade/{network}/", "^fade/[^/]+/", "FADE's decay rates of a critic head"),
-    "probe": Scope(
-        _NET + "probe/",
-        _NET_RX + "probe/",
+    "probe": _network_part(
+        "probe",
         "ProbeInputs: a network as one module, replay inputs, the probe's settings",
-        report=_NET + "probe/",
         final="probe_",
     ),
-    "memory": Scope(
-        _NET + "memory/",
-        _NET_RX + "memory/",
+    "memory": _network_part(
+        "memory",
         "MemoryInputs: features and outputs now, and outputs at the shift, on recorded states",
-        report=_NET + "memory/",
     ),
     "episode": Scope("shift/", "^shift/", "the return of an episode of env 0, a float"),
     "segment": Scope("shift/", "^shift/", "env 0's current segment, an int"),
@@ -209,8 +212,44 @@ def _probe(x: ProbeInputs) -> dict[str, Any]:
     }
 
 
+def _srank(x: LayerFeatures) -> Any:
+    return F.srank_of_singular_values(x.singular_values, x.srank_delta)
+
+
+def _effective_rank(x: LayerFeatures) -> Any:
+    return F.effective_rank_of_singular_values(x.singular_values)
+
+
+def _distance_from_init(x: ParameterSet) -> Any:
+    return F.distance_from_init(x.params, x.initial)
+
+
 def _panel(title: str, *patterns: str, section: str = "plasticity") -> tuple[Panel]:
     return (Panel(section, title, patterns),)
+
+
+def _one_tag(
+    name: str,
+    title: str,
+    value: Callable[[Any], Any],
+    *,
+    scope: str = "layer",
+    report: bool = True,
+    final: bool = False,
+) -> Metric:
+    """A metric of one tag, its name, on one chart ``title``: ``{name: value(x)}``.
+
+    ``report``: the report plots it; ``final``: the final summary averages it.
+    """
+    return Metric(
+        name,
+        scope,
+        lambda x: {name: value(x)},
+        (name,),
+        _panel(title, name),
+        report=(name,) if report else (),
+        final=(name,) if final else (),
+    )
 
 
 _Q = ("q_mean", "q_std", "q_min", "q_max")
@@ -258,62 +297,18 @@ METRICS: list[Metric] = [
         report=("dormant_ratio_tau{tau}",),
         final=("dormant_ratio_tau{tau}",),
     ),
-    Metric(
-        "active_units",
-        "layer",
-        lambda x: {"active_units": F.active_units(x.activations)},
-        ("active_units",),
-        _panel("active units", "active_units"),
-        report=("active_units",),
-    ),
-    Metric(
-        "srank",
-        "layer",
-        lambda x: {"srank": F.srank_of_singular_values(x.singular_values, x.srank_delta)},
-        ("srank",),
-        _panel("srank", "srank"),
-        report=("srank",),
-        final=("srank",),
-    ),
-    Metric(
-        "effective_rank",
-        "layer",
-        lambda x: {"effective_rank": F.effective_rank_of_singular_values(x.singular_values)},
-        ("effective_rank",),
-        _panel("effective rank", "effective_rank"),
-        report=("effective_rank",),
-        final=("effective_rank",),
-    ),
-    Metric(
-        "feature_norm",
-        "layer",
-        lambda x: {"feature_norm": F.feature_norm(x.activations)},
-        ("feature_norm",),
-        _panel("feature norm", "feature_norm"),
-        report=("feature_norm",),
-    ),
-    Metric(
-        "weight_norm",
-        "parameters",
-        lambda x: {"weight_norm": F.weight_norm(x.params)},
-        ("weight_norm",),
-        _panel("weight norm", "weight_norm"),
-        report=("weight_norm",),
-    ),
-    Metric(
-        "dist_from_init",
-        "parameters",
-        lambda x: {"dist_from_init": F.distance_from_init(x.params, x.initial)},
-        ("dist_from_init",),
-        _panel("distance from init", "dist_from_init"),
-        report=("dist_from_init",),
-    ),
-    Metric(
+    _one_tag("active_units", "active units", lambda x: F.active_units(x.activations)),
+    _one_tag("srank", "srank", _srank, final=True),
+    _one_tag("effective_rank", "effective rank", _effective_rank, final=True),
+    _one_tag("feature_norm", "feature norm", lambda x: F.feature_norm(x.activations)),
+    _one_tag("weight_norm", "weight norm", lambda x: F.weight_norm(x.params), scope="parameters"),
+    _one_tag("dist_from_init", "distance from init", _distance_from_init, scope="parameters"),
+    _one_tag(
         "grad_norm",
-        "parameters",
-        lambda x: {"grad_norm": F.gradient_norm(x.grads)},
-        ("grad_norm",),
-        _panel("gradient norm", "grad_norm"),
+        "gradient norm",
+        lambda x: F.gradient_norm(x.grads),
+        scope="parameters",
+        report=False,
     ),
     Metric(
         "q_values",

@@ -18,6 +18,7 @@ import torch as th
 from torch.overrides import TorchFunctionMode
 
 from fade_rl import FadeDQN
+from fade_rl.algos import LossPass
 from fade_rl.nets import CriticPass
 from tests.algos.helpers import FAMILY_CASES
 from tests.device_contract import META, model_to_meta, parameters_kept
@@ -104,7 +105,8 @@ def _dqn_curvature_calls(device: th.device) -> list[str]:
     targets = th.zeros(8, 1, device=device)
     total_norm = th.tensor(20.0, device=device)
     with _Calls() as calls:
-        c = model.family.output_hessian(model, batch, q_values, taken, targets, total_norm)
+        loss_pass = LossPass(batch, q_values, taken, targets)
+        c = model.family.output_hessian(model, loss_pass, total_norm)
         model._set_heads_curvature(passes, c)
     return calls.names
 

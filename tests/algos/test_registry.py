@@ -12,6 +12,7 @@ from fade_rl.algos import (
     ALGORITHM_NAMES,
     FAMILIES,
     AlgorithmFamily,
+    LossPass,
     critic_arch_policy,
     family_of,
     family_of_class,
@@ -53,7 +54,7 @@ def test_each_family_satisfies_the_protocol(family: AlgorithmFamily, env_id: str
         q_values = q_values_of(passes)
         loss, taken = family.critic_loss(q_values, batch, value_targets)
         assert loss.dim() == 0 and list(taken) == list(q_nets)
-        c = family.output_hessian(model, batch, q_values, taken, value_targets)
+        c = family.output_hessian(model, LossPass(batch, q_values, taken, value_targets))
         assert c.shape == next(iter(q_values.values())).shape
 
         owner = family.critic_optimizer_owner(model)

@@ -117,6 +117,7 @@ def test_defaults_are_the_papers() -> None:
         ({"trac": {"betas": []}}, r"methods\.trac\.betas: .*at least 1"),
         ({"trac": {"s_prev": 0}}, r"methods\.trac\.s_prev: .*greater than 0"),
         ({"reset": {"at_shift": False}}, r"methods\.reset: set every \(steps\) and/or at_shift"),
+        ({"redo": {"every": 0}}, r"methods\.redo\.every: .*greater than or equal to 1"),
         ({"cbp": {"rate": 0.1}}, r"methods\.cbp\.rate: unknown key"),
     ],
 )

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch as th
 from stable_baselines3 import DQN
 
 from fade_rl.algos.common import FadeAlgorithmMixin
 from fade_rl.algos.dqn.family import DQNFamily
 from fade_rl.algos.protocol import AlgorithmFamily
-from fade_rl.nets.critics import q_values_of
 
 __all__ = ["FAMILY", "FadeDQN"]
 
@@ -31,14 +29,6 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
     row, only samples in Huber's quadratic zone), multiplied by the factor that
     gradient-norm clipping applied; ``H_W = c^T phi^2``, with ``phi`` the head's
     input features in the very pass whose loss is backpropagated.
-
-    Args:
-        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a DQNPolicy class.
-        env: the environment or its id.
-        *args: SB3 DQN's positional arguments after ``env``.
-        fade_kwargs: keyword arguments of FADE (not the learning rate: that is
-            ``learning_rate``).
-        **kwargs: SB3 DQN's keyword arguments.
 
     Example:
         >>> from fade_rl import FadeDQN
@@ -68,22 +58,7 @@ class FadeDQN(FadeAlgorithmMixin, DQN):
         losses = []
         for _ in range(gradient_steps):
             replay_data = family.sample_batch(self, batch_size)
-            with th.no_grad():
-                target_q_values = family.value_targets(self, replay_data)
-
-            passes = self._critic_pass(replay_data)
-            q_values = q_values_of(passes)
-            loss, taken = family.critic_loss(q_values, replay_data, target_q_values)
-            losses.append(loss.detach())
-
-            self.policy.optimizer.zero_grad()
-            loss.backward()
-            total_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-            c = family.output_hessian(
-                self, replay_data, q_values, taken, target_q_values, grad_norm=total_norm
-            )
-            self._set_heads_curvature(passes, c)
-            self.policy.optimizer.step()
+            losses.append(self._critic_step(replay_data, max_grad_norm=self.max_grad_norm))
 
         self._n_updates += gradient_steps
 

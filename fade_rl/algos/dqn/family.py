@@ -21,6 +21,7 @@ from torch.nn import functional as F
 
 from fade_rl.algos.dqn.policy import CriticArchDQNPolicy
 from fade_rl.algos.offpolicy import OffPolicyFamily
+from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
 from fade_rl.optim import dqn_output_hessian, grad_clip_factor
 
@@ -34,7 +35,7 @@ class DQNFamily(OffPolicyFamily):
         >>> import torch
         >>> from types import SimpleNamespace
         >>> from stable_baselines3 import DQN
-        >>> from fade_rl.algos import FAMILIES
+        >>> from fade_rl.algos import FAMILIES, LossPass
         >>> family = FAMILIES["dqn"]
         >>> model = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]),
         ...             learning_starts=0, buffer_size=100)
@@ -52,7 +53,7 @@ class DQNFamily(OffPolicyFamily):
         >>> loss, taken = family.critic_loss(q_values, batch, targets)
         >>> loss, taken["q_net"].flatten()
         (tensor(0.7500), tensor([1., 4.]))
-        >>> family.output_hessian(model, batch, q_values, taken, targets)
+        >>> family.output_hessian(model, LossPass(batch, q_values, taken, targets))
         tensor([[0.0000, 0.0000],
                 [0.0000, 0.5000]])
     """
@@ -94,21 +95,15 @@ class DQNFamily(OffPolicyFamily):
         return F.smooth_l1_loss(taken, targets), {"q_net": taken}
 
     def output_hessian(
-        self,
-        model: Any,
-        batch: Any,
-        q_values: dict[str, th.Tensor],
-        taken: dict[str, th.Tensor],
-        targets: th.Tensor,
-        grad_norm: th.Tensor | None = None,
+        self, model: Any, loss: LossPass, grad_norm: th.Tensor | None = None
     ) -> th.Tensor:
         """``c[b, k] = s [k == a_b] [|delta_b| < 1] / B``, ``s`` the gradient-clipping factor.
 
         Only the taken action's row, only samples in Huber's quadratic zone; ``s`` is
         ``grad_clip_factor(grad_norm, max_grad_norm)`` (a device tensor: no host read).
         """
-        td_errors = taken["q_net"].detach() - targets
-        c = dqn_output_hessian(batch.actions, td_errors, q_values["q_net"].shape[1])
+        td_errors = loss.taken["q_net"].detach() - loss.targets
+        c = dqn_output_hessian(loss.batch.actions, td_errors, loss.q_values["q_net"].shape[1])
         if grad_norm is not None:
             c.mul_(grad_clip_factor(grad_norm, model.max_grad_norm))
         return c

@@ -11,7 +11,6 @@ from stable_baselines3.common.utils import polyak_update
 from fade_rl.algos.common import FadeAlgorithmMixin, no_distribution_validation
 from fade_rl.algos.protocol import AlgorithmFamily
 from fade_rl.algos.sac.family import SACFamily
-from fade_rl.nets.critics import q_values_of
 
 __all__ = ["FAMILY", "FadeSAC"]
 
@@ -27,13 +26,6 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
     SB3's critic loss ``0.5 * sum_i mse(Q_i, target)`` has output Hessian ``1/B``
     for each critic's own head; the curvature comes from the features of the
     critic-loss pass, so the critic pass inside the actor loss changes nothing.
-
-    Args:
-        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a SACPolicy class.
-        env: the environment or its id.
-        *args: SB3 SAC's positional arguments after ``env``.
-        fade_kwargs: keyword arguments of FADE (not the learning rate).
-        **kwargs: SB3 SAC's keyword arguments.
 
     Example:
         >>> from fade_rl import FadeSAC
@@ -100,19 +92,7 @@ class FadeSAC(FadeAlgorithmMixin, SAC):
                 ent_coef_loss.backward()
                 self.ent_coef_optimizer.step()
 
-            with th.no_grad():
-                target_q_values = family.value_targets(self, replay_data, ent_coef=ent_coef)
-
-            passes = self._critic_pass(replay_data)
-            q_values = q_values_of(passes)
-            critic_loss, taken = family.critic_loss(q_values, replay_data, target_q_values)
-            critic_losses.append(critic_loss.detach())
-
-            self.critic.optimizer.zero_grad()
-            critic_loss.backward()
-            c = family.output_hessian(self, replay_data, q_values, taken, target_q_values)
-            self._set_heads_curvature(passes, c)
-            self.critic.optimizer.step()
+            critic_losses.append(self._critic_step(replay_data, ent_coef=ent_coef))
 
             q_values_pi = th.cat(self.critic(replay_data.observations, actions_pi), dim=1)
             min_qf_pi, _ = th.min(q_values_pi, dim=1, keepdim=True)

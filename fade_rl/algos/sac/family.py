@@ -29,7 +29,6 @@ class SACFamily(TwinCriticFamily):
     """SB3's SAC (and FadeSAC): loss ``0.5 * sum_i mse(Q_i, target)``, the critic's target.
 
     Example:
-        >>> import torch
         >>> from stable_baselines3 import SAC
         >>> from fade_rl.algos import FAMILIES
         >>> family = FAMILIES["sac"]
@@ -42,17 +41,13 @@ class SACFamily(TwinCriticFamily):
         >>> _ = model.learn(8)
         >>> family.value_targets(model, family.sample_batch(model, 4)).shape
         torch.Size([4, 1])
-
-        Half the mean squared error over ``B = 4`` samples has curvature ``1/B`` per output:
-
-        >>> family.output_hessian(model, None, {}, {}, torch.zeros(4, 1)).flatten()
-        tensor([0.2500, 0.2500, 0.2500, 0.2500])
     """
 
     name = "sac"
     sb3_class = SAC
     policy_class = SACPolicy
     critic_arch_policy = CriticArchSACPolicy
+    head_output_hessian = staticmethod(half_squared_error_output_hessian)
     critic_loss_scale = 0.5
 
     def value_targets(self, model: Any, batch: Any, **options: Any) -> th.Tensor:
@@ -71,18 +66,6 @@ class SACFamily(TwinCriticFamily):
             ent_coef = model.ent_coef_tensor
         next_q = next_q - ent_coef * next_log_prob.reshape(-1, 1)
         return batch.rewards + (1 - batch.dones) * self.discounts(model, batch) * next_q
-
-    def output_hessian(
-        self,
-        model: Any,
-        batch: Any,
-        q_values: dict[str, th.Tensor],
-        taken: dict[str, th.Tensor],
-        targets: th.Tensor,
-        grad_norm: th.Tensor | None = None,
-    ) -> th.Tensor:
-        """``0.5 * mse`` over ``B`` samples of one output: ``c = 1/B`` for each critic's head."""
-        return half_squared_error_output_hessian(targets)
 
     def target_pairs(self, model: Any) -> list[tuple[nn.Module, nn.Module]]:
         return [(model.critic, model.critic_target)]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch as th
 from stable_baselines3 import TD3
 from stable_baselines3.common.utils import polyak_update
 
 from fade_rl.algos.common import FadeAlgorithmMixin
 from fade_rl.algos.protocol import AlgorithmFamily
 from fade_rl.algos.td3.family import TD3Family
-from fade_rl.nets.critics import q_values_of
 
 __all__ = ["FAMILY", "FadeTD3"]
 
@@ -27,20 +25,16 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
     SB3's critic loss ``sum_i mse(Q_i, target)`` has output Hessian ``2/B`` for
     each critic's own head, taken from the features of the critic-loss pass.
 
-    Args:
-        policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a TD3Policy class.
-        env: the environment or its id.
-        *args: SB3 TD3's positional arguments after ``env``.
-        fade_kwargs: keyword arguments of FADE (not the learning rate).
-        **kwargs: SB3 TD3's keyword arguments.
-
     Example:
+        FADE's options go in ``fade_kwargs``; each twin's head (16 weights, 1 bias) gets its
+        own decay rates, starting at ``init_decay``:
+
         >>> from fade_rl import FadeTD3
-        >>> model = FadeTD3("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32,
-        ...                 policy_kwargs=dict(net_arch=[32, 32]))
+        >>> model = FadeTD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[16]),
+        ...                 fade_kwargs=dict(init_decay=1e-3), learning_starts=50)
+        >>> {name: rates.shape for name, rates in model.fade_decay_rates().items()}
+        {'qf0': torch.Size([17]), 'qf1': torch.Size([17])}
         >>> _ = model.learn(100)
-        >>> sorted(model.fade_heads)
-        ['qf0', 'qf1']
     """
 
     sb3_class: ClassVar[type] = TD3
@@ -63,19 +57,7 @@ class FadeTD3(FadeAlgorithmMixin, TD3):
         for _ in range(gradient_steps):
             self._n_updates += 1
             replay_data = family.sample_batch(self, batch_size)
-            with th.no_grad():
-                target_q_values = family.value_targets(self, replay_data)
-
-            passes = self._critic_pass(replay_data)
-            q_values = q_values_of(passes)
-            critic_loss, taken = family.critic_loss(q_values, replay_data, target_q_values)
-            critic_losses.append(critic_loss.detach())
-
-            self.critic.optimizer.zero_grad()
-            critic_loss.backward()
-            c = family.output_hessian(self, replay_data, q_values, taken, target_q_values)
-            self._set_heads_curvature(passes, c)
-            self.critic.optimizer.step()
+            critic_losses.append(self._critic_step(replay_data))
 
             if self._n_updates % self.policy_delay == 0:
                 actor_loss = -self.critic.q1_forward(

@@ -1,12 +1,13 @@
 """The TD3 family: twin critics, clipped-noise TD targets, the sum of their MSE losses.
 
 Example:
+    The target actor follows its online actor as the target critics follow theirs:
+
     >>> from stable_baselines3 import TD3
     >>> from fade_rl.algos import family_of
     >>> model = TD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]))
-    >>> family = family_of(model)
-    >>> family.name, list(family.critic_q_nets(model)), len(family.target_pairs(model))
-    ('td3', ['qf0', 'qf1'], 2)
+    >>> [type(online).__name__ for online, _ in family_of(model).target_pairs(model)]
+    ['ContinuousCritic', 'Actor']
 """
 
 from __future__ import annotations
@@ -29,30 +30,31 @@ class TD3Family(TwinCriticFamily):
     """SB3's TD3 (and FadeTD3): loss ``sum_i mse(Q_i, target)``; critic and actor targets.
 
     Example:
+        Without target-policy noise, a target is the smaller target critic's value at
+        the target actor's action (zero reward, not done: ``gamma`` times that value):
+
         >>> import torch
+        >>> from types import SimpleNamespace
         >>> from stable_baselines3 import TD3
         >>> from fade_rl.algos import FAMILIES
-        >>> family = FAMILIES["td3"]
         >>> model = TD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(net_arch=[8]),
-        ...             learning_starts=0, buffer_size=100)
-        >>> family.owns(model), list(family.critic_q_nets(model)), family.critic_loss_scale
-        (True, ['qf0', 'qf1'], 1.0)
-        >>> [type(online).__name__ for online, _ in family.target_pairs(model)]
-        ['ContinuousCritic', 'Actor']
-        >>> _ = model.learn(8)
-        >>> family.value_targets(model, family.sample_batch(model, 4)).shape
-        torch.Size([4, 1])
-
-        The mean squared error over ``B = 4`` samples has curvature ``2/B`` per output:
-
-        >>> family.output_hessian(model, None, {}, {}, torch.zeros(4, 1)).flatten()
-        tensor([0.5000, 0.5000, 0.5000, 0.5000])
+        ...             target_policy_noise=0.0)
+        >>> family = FAMILIES["td3"]
+        >>> s = torch.ones(1, 3)
+        >>> batch = SimpleNamespace(actions=torch.zeros(1, 1), next_observations=s,
+        ...                         rewards=torch.zeros(1, 1), dones=torch.zeros(1, 1))
+        >>> with torch.no_grad():
+        ...     q = torch.cat(model.critic_target(s, model.actor_target(s)), dim=1)
+        ...     targets = family.value_targets(model, batch)
+        >>> torch.allclose(targets, model.gamma * q.min(dim=1, keepdim=True).values)
+        True
     """
 
     name = "td3"
     sb3_class = TD3
     policy_class = TD3Policy
     critic_arch_policy = CriticArchTD3Policy
+    head_output_hessian = staticmethod(mse_output_hessian)
 
     def value_targets(self, model: Any, batch: Any, **options: Any) -> th.Tensor:
         """``r + (1 - d) gamma min_i Q_target_i(s', clip(pi_target(s') + clip(noise)))``.
@@ -65,18 +67,6 @@ class TD3Family(TwinCriticFamily):
         next_q = th.cat(model.critic_target(batch.next_observations, next_actions), dim=1)
         next_q = next_q.min(dim=1, keepdim=True).values
         return batch.rewards + (1 - batch.dones) * self.discounts(model, batch) * next_q
-
-    def output_hessian(
-        self,
-        model: Any,
-        batch: Any,
-        q_values: dict[str, th.Tensor],
-        taken: dict[str, th.Tensor],
-        targets: th.Tensor,
-        grad_norm: th.Tensor | None = None,
-    ) -> th.Tensor:
-        """``mse`` over ``B`` samples of one output: ``c = 2/B`` for each critic's own head."""
-        return mse_output_hessian(targets)
 
     def target_pairs(self, model: Any) -> list[tuple[nn.Module, nn.Module]]:
         return [(model.critic, model.critic_target), (model.actor, model.actor_target)]
