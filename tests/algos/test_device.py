@@ -19,7 +19,7 @@ from torch.overrides import TorchFunctionMode
 
 from fade_rl import FadeDQN
 from fade_rl.nets import CriticPass
-from tests.algos.helpers import FAMILY_CASES
+from tests.algos.helpers import FAMILY_CASES, trained
 from tests.device_contract import META, model_to_meta, parameters_kept
 
 CASES = [
@@ -28,17 +28,10 @@ CASES = [
 
 
 def _filled(algorithm: type, env_id: str, **kwargs: Any) -> Any:
-    model = algorithm(
-        "MlpPolicy",
-        env_id,
-        learning_starts=32,
-        batch_size=8,
-        policy_kwargs=dict(net_arch=[16]),
-        seed=0,
-        **kwargs,
+    # 64 steps fill the replay buffer on the CPU
+    return trained(
+        algorithm, env_id, 64, net_arch=[16], learning_starts=32, batch_size=8, seed=0, **kwargs
     )
-    model.learn(64)  # fills the replay buffer on the CPU
-    return model
 
 
 def _record_reads(model: Any) -> list[dict[str, list[th.Tensor]]]:
