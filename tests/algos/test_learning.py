@@ -112,7 +112,9 @@ def test_fade_dqn_matches_dqn_on_cartpole() -> None:
     returns: dict[str, list[float]] = {"dqn": [], "fade": []}
     for seed in (0, 1):
         for name, algorithm in (("dqn", DQN), ("fade", FadeDQN)):
-            kwargs = dict(hyperparameters, policy_kwargs=dict(net_arch=[256, 256]), seed=seed)
+            kwargs: dict[str, Any] = dict(
+                hyperparameters, policy_kwargs=dict(net_arch=[256, 256]), seed=seed
+            )
             if algorithm is FadeDQN:
                 kwargs["fade_kwargs"] = dict(meta_lr=1.0, init_decay=1e-4)
             model = algorithm("MlpPolicy", "CartPole-v1", **kwargs)
