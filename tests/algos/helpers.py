@@ -63,6 +63,23 @@ class RandomRewardScale(gym.Wrapper):
         return obs, float(reward) * self.rng.uniform(0.0, self.high), terminated, truncated, info
 
 
+def trained(
+    algorithm: type,
+    env: Any,
+    steps: int,
+    *,
+    net_arch: Any,
+    policy_kwargs: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """An ``algorithm`` with an MLP policy of hidden layers ``net_arch`` (and any further
+    ``policy_kwargs``) on ``env``, made with ``kwargs`` and trained for ``steps`` steps."""
+    policy_kwargs = {"net_arch": net_arch, **(policy_kwargs or {})}
+    model = algorithm("MlpPolicy", env, policy_kwargs=policy_kwargs, **kwargs)
+    model.learn(steps)
+    return model
+
+
 def fix_replay_batch(model: BaseAlgorithm, batch_size: int) -> Any:
     """Sample one real replay batch and make every later ``sample`` call return it."""
     assert model.replay_buffer is not None

@@ -15,7 +15,7 @@ from stable_baselines3.common.logger import configure
 
 from fade_rl import FADE, FadeDQN, FadeSAC, FadeTD3
 
-from .helpers import fix_replay_batch
+from .helpers import fix_replay_batch, trained
 
 
 def small() -> dict:
@@ -94,14 +94,14 @@ def test_dqn_step_is_sb3_step_plus_head_decay() -> None:
 
 
 def test_sb3_lr_schedule_reaches_both_groups() -> None:
-    model = FadeDQN(
-        "MlpPolicy",
+    model = trained(
+        FadeDQN,
         "CartPole-v1",
+        100,
+        **small(),
         learning_rate=lambda progress: 1e-3 * (0.5 + 0.5 * progress),
         learning_starts=20,
-        policy_kwargs=small(),
     )
-    model.learn(100)
     lrs = {g["lr"] for g in model.policy.optimizer.param_groups}
     assert len(lrs) == 1
     (lr,) = lrs
@@ -110,15 +110,15 @@ def test_sb3_lr_schedule_reaches_both_groups() -> None:
 
 
 def test_target_network_copies_decayed_weights() -> None:
-    model = FadeDQN(
-        "MlpPolicy",
+    model = trained(
+        FadeDQN,
         "CartPole-v1",
+        100,
+        **small(),
         learning_starts=20,
         target_update_interval=50,
-        policy_kwargs=small(),
         fade_kwargs=dict(init_decay=0.05),
     )
-    model.learn(100)
     online, target = model.q_net.q_net[-1].weight, model.q_net_target.q_net[-1].weight
     assert not th.equal(online, target)  # FADE trained (and decayed) the head since the last copy
     model._n_calls = model.target_update_interval - 1

@@ -13,18 +13,20 @@ from stable_baselines3 import DQN, PPO, SAC, TD3
 from fade_rl import FADE, FadeDQN, FadeSAC, FadeTD3, attach_fade
 from fade_rl.algos import FadeCheckpointError
 
+from .helpers import trained
+
 
 def test_trained_dqn_keeps_weights_buffer_counters_and_adam_moments() -> None:
-    model = DQN(
-        "MlpPolicy",
+    model = trained(
+        DQN,
         "CartPole-v1",
+        200,
+        net_arch=[24, 12],
         learning_starts=50,
         batch_size=16,
         learning_rate=3e-4,
         exploration_fraction=0.3,
-        policy_kwargs=dict(net_arch=[24, 12]),
     )
-    model.learn(200)
     weights = {n: p.detach().clone() for n, p in model.policy.state_dict().items()}
     adam = model.policy.optimizer
     moments = {id(p): {k: v.clone() for k, v in adam.state[p].items()} for p in adam.state}
@@ -64,14 +66,8 @@ def test_trained_dqn_keeps_weights_buffer_counters_and_adam_moments() -> None:
 
 @pytest.mark.parametrize(("vanilla", "counterpart"), [(SAC, FadeSAC), (TD3, FadeTD3)])
 def test_saved_zip_with_custom_net_arch(vanilla: type, counterpart: type, tmp_path: Path) -> None:
-    model = vanilla(
-        "MlpPolicy",
-        "Pendulum-v1",
-        learning_starts=30,
-        batch_size=8,
-        policy_kwargs=dict(net_arch=dict(pi=[8], qf=[20, 10])),
-    )
-    model.learn(60)
+    net_arch = dict(pi=[8], qf=[20, 10])
+    model = trained(vanilla, "Pendulum-v1", 60, net_arch=net_arch, learning_starts=30, batch_size=8)
     model.save(tmp_path / "vanilla.zip")
     actor_state = {k: v.clone() for k, v in model.actor.optimizer.state_dict()["state"][0].items()}
 
@@ -116,14 +112,7 @@ def test_errors_say_what_is_wrong(tmp_path: Path) -> None:
 
 def test_the_original_model_keeps_working_and_saving_as_sb3(tmp_path: Path) -> None:
     """Old code: the original shared its policy and held FADE's optimizer afterwards."""
-    model = DQN(
-        "MlpPolicy",
-        "CartPole-v1",
-        learning_starts=50,
-        batch_size=16,
-        policy_kwargs=dict(net_arch=[8]),
-    )
-    model.learn(100)
+    model = trained(DQN, "CartPole-v1", 100, net_arch=[8], learning_starts=50, batch_size=16)
     weights = {n: p.detach().clone() for n, p in model.policy.state_dict().items()}
     optimizer = model.policy.optimizer
 

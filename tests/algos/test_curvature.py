@@ -22,22 +22,22 @@ from .helpers import (
     hessian_diagonal,
     param_name,
     record_curvature,
+    trained,
 )
 
 
 def _dqn_model(net_arch: list[int], max_grad_norm: float) -> FadeDQN:
     env = RandomRewardScale(gym.make("CartPole-v1"), high=4.0, seed=1)
-    model = FadeDQN(
-        "MlpPolicy",
+    return trained(
+        FadeDQN,
         env,
+        300,
+        net_arch=net_arch,
         learning_starts=100,
         batch_size=64,
         max_grad_norm=max_grad_norm,
-        policy_kwargs=dict(net_arch=net_arch),
         seed=3,
     )
-    model.learn(300)
-    return model
 
 
 @pytest.mark.parametrize(
@@ -97,15 +97,9 @@ def test_dqn_curvature_equals_autograd(net_arch: list[int], max_grad_norm: float
 
 @pytest.mark.parametrize("algorithm", [FadeSAC, FadeTD3])
 def test_continuous_critic_curvature_equals_autograd(algorithm: type) -> None:
-    model = algorithm(
-        "MlpPolicy",
-        "Pendulum-v1",
-        learning_starts=100,
-        batch_size=32,
-        policy_kwargs=dict(net_arch=[32, 24]),
-        seed=5,
+    model = trained(
+        algorithm, "Pendulum-v1", 200, net_arch=[32, 24], learning_starts=100, batch_size=32, seed=5
     )
-    model.learn(200)
     data = fix_replay_batch(model, 32)
     critic = model.critic
     params = {name: p.detach().clone() for name, p in critic.named_parameters()}

@@ -20,7 +20,7 @@ from torch.overrides import TorchFunctionMode
 from fade_rl import FadeDQN
 from fade_rl.algos import LossPass
 from fade_rl.nets import CriticPass
-from tests.algos.helpers import FAMILY_CASES
+from tests.algos.helpers import FAMILY_CASES, trained
 from tests.device_contract import META, model_to_meta, parameters_kept
 
 CASES = [
@@ -29,17 +29,10 @@ CASES = [
 
 
 def _filled(algorithm: type, env_id: str, **kwargs: Any) -> Any:
-    model = algorithm(
-        "MlpPolicy",
-        env_id,
-        learning_starts=32,
-        batch_size=8,
-        policy_kwargs=dict(net_arch=[16]),
-        seed=0,
-        **kwargs,
+    # 64 steps fill the replay buffer on the CPU
+    return trained(
+        algorithm, env_id, 64, net_arch=[16], learning_starts=32, batch_size=8, seed=0, **kwargs
     )
-    model.learn(64)  # fills the replay buffer on the CPU
-    return model
 
 
 def _record_reads(model: Any) -> list[dict[str, list[th.Tensor]]]:
@@ -118,14 +111,30 @@ def test_dqn_curvature_takes_one_code_path_on_cpu_and_on_meta() -> None:
     assert "__float__" not in cpu and "item" not in cpu
 
 
-@pytest.mark.parametrize(("algorithm", "env_id"), CASES)
-def test_a_cpu_checkpoint_loads_onto_another_device_with_its_optimizer_state(
-    algorithm: type, env_id: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+def cpu_checkpoint(algorithm: type, env_id: str, tmp_path: Path) -> tuple[Any, Path]:
+    """A filled model of the test's ``algorithm`` and ``env_id``, and its checkpoint."""
     model = _filled(algorithm, env_id)
     model.save(tmp_path / "cpu.zip")
+    return model, tmp_path / "cpu.zip"
+
+
+def _train_on_from(loaded: Any, model: Any) -> None:
+    """``loaded`` trains on ``model``'s replay buffer (moved to its device), logs to its logger,
+    and has its host reads recorded."""
+    loaded.replay_buffer = model.replay_buffer
+    loaded.replay_buffer.device = loaded.device
+    loaded.set_logger(model.logger)
+    _record_reads(loaded)
+
+
+@pytest.mark.parametrize(("algorithm", "env_id"), CASES)
+def test_a_cpu_checkpoint_loads_onto_another_device_with_its_optimizer_state(
+    algorithm: type, cpu_checkpoint: tuple[Any, Path]
+) -> None:
+    model, checkpoint = cpu_checkpoint
     with parameters_kept():
-        loaded = algorithm.load(tmp_path / "cpu.zip", device="meta")
+        loaded = algorithm.load(checkpoint, device="meta")
 
     assert loaded.device == META
     assert all(p.device == META for p in loaded.policy.parameters())
@@ -140,10 +149,7 @@ def test_a_cpu_checkpoint_loads_onto_another_device_with_its_optimizer_state(
                 assert other.device == META and other.shape == value.shape, (index, key)
             else:
                 assert other == value and type(other) is int, (index, key)  # FADE's step
-    loaded.replay_buffer = model.replay_buffer
-    loaded.replay_buffer.device = META
-    loaded.set_logger(model.logger)
-    _record_reads(loaded)
+    _train_on_from(loaded, model)
     loaded.train(gradient_steps=2, batch_size=8)  # trains on the new device
 
 
@@ -158,15 +164,11 @@ def test_cuda_without_cuda_warns_and_falls_back_to_cpu(algorithm: type, env_id: 
 @pytest.mark.skipif(not th.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize(("algorithm", "env_id"), CASES)
 def test_cuda_train_has_no_sync_and_a_cpu_checkpoint_resumes_there(
-    algorithm: type, env_id: str, tmp_path: Path
+    algorithm: type, cpu_checkpoint: tuple[Any, Path]
 ) -> None:
-    model = _filled(algorithm, env_id)
-    model.save(tmp_path / "cpu.zip")
-    loaded = algorithm.load(tmp_path / "cpu.zip", device="cuda")
-    loaded.replay_buffer = model.replay_buffer
-    loaded.replay_buffer.device = loaded.device
-    loaded.set_logger(model.logger)
-    _record_reads(loaded)
+    model, checkpoint = cpu_checkpoint
+    loaded = algorithm.load(checkpoint, device="cuda")
+    _train_on_from(loaded, model)
     loaded.train(gradient_steps=2, batch_size=8)  # lazy state, cuBLAS handles
     th.cuda.set_sync_debug_mode("error")
     try:

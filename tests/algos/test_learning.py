@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -12,7 +14,18 @@ from stable_baselines3.common.evaluation import evaluate_policy
 
 from fade_rl import FadeDQN, FadeSAC, FadeTD3
 
-from .helpers import RewardFlip
+from .helpers import RewardFlip, trained
+
+#: The CartPole settings of both FadeDQN checks: a training step every step from step 200.
+CARTPOLE_DQN: dict[str, Any] = dict(
+    learning_starts=200, batch_size=64, target_update_interval=100, train_freq=1
+)
+
+#: What the two short training checks share: 64x64 networks, decay rates that start at 1e-4
+#: and are meta-learned fast, seed 0.
+FAST_META: dict[str, Any] = dict(
+    net_arch=[64, 64], fade_kwargs=dict(meta_lr=100.0, init_decay=1e-4), seed=0
+)
 
 
 def _log_rates(model: object) -> th.Tensor:
@@ -20,19 +33,7 @@ def _log_rates(model: object) -> th.Tensor:
 
 
 def test_fade_dqn_trains_on_cartpole_and_its_decay_rates_move() -> None:
-    model = FadeDQN(
-        "MlpPolicy",
-        "CartPole-v1",
-        learning_rate=1e-3,
-        learning_starts=200,
-        batch_size=64,
-        target_update_interval=100,
-        train_freq=1,
-        policy_kwargs=dict(net_arch=[64, 64]),
-        fade_kwargs=dict(meta_lr=100.0, init_decay=1e-4),
-        seed=0,
-    )
-    model.learn(2000)
+    model = trained(FadeDQN, "CartPole-v1", 2000, learning_rate=1e-3, **CARTPOLE_DQN, **FAST_META)
     moved = (_log_rates(model) - np.log(1e-4)).abs()
     assert moved.max() > 0.5  # some decay rates changed by more than a factor 1.6
     assert (moved > 1e-3).float().mean() > 0.5  # and most moved at all
@@ -41,16 +42,7 @@ def test_fade_dqn_trains_on_cartpole_and_its_decay_rates_move() -> None:
 
 @pytest.mark.parametrize("algorithm", [FadeSAC, FadeTD3])
 def test_continuous_fade_agents_train_on_pendulum(algorithm: type) -> None:
-    model = algorithm(
-        "MlpPolicy",
-        "Pendulum-v1",
-        learning_starts=100,
-        batch_size=64,
-        policy_kwargs=dict(net_arch=[64, 64]),
-        fade_kwargs=dict(meta_lr=100.0, init_decay=1e-4),
-        seed=0,
-    )
-    model.learn(500)
+    model = trained(algorithm, "Pendulum-v1", 500, learning_starts=100, batch_size=64, **FAST_META)
     for name, rates in model.fade_decay_rates().items():
         moved = (rates.log() - np.log(1e-4)).abs()
         assert moved.max() > 0.05, name
@@ -87,11 +79,8 @@ def test_decay_rates_rise_after_a_reward_flip() -> None:
             env,
             gamma=0.9,
             learning_rate=1e-2,
-            learning_starts=200,
-            batch_size=64,
-            target_update_interval=100,
-            train_freq=1,
             exploration_fraction=0.2,
+            **CARTPOLE_DQN,
             # SGD on the whole Q network (the body keeps optimizer_class; the head follows it)
             policy_kwargs=dict(net_arch=[64, 64], optimizer_class=th.optim.SGD),
             fade_kwargs=dict(meta_lr=10.0, init_decay=1e-4),
@@ -119,12 +108,13 @@ def test_fade_dqn_matches_dqn_on_cartpole() -> None:
         gradient_steps=128,
         exploration_fraction=0.16,
         exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=[256, 256]),
     )
     returns: dict[str, list[float]] = {"dqn": [], "fade": []}
     for seed in (0, 1):
         for name, algorithm in (("dqn", DQN), ("fade", FadeDQN)):
-            kwargs = dict(hyperparameters, policy_kwargs=dict(net_arch=[256, 256]), seed=seed)
+            kwargs: dict[str, Any] = dict(
+                hyperparameters, policy_kwargs=dict(net_arch=[256, 256]), seed=seed
+            )
             if algorithm is FadeDQN:
                 kwargs["fade_kwargs"] = dict(meta_lr=1.0, init_decay=1e-4)
             model = algorithm("MlpPolicy", "CartPole-v1", **kwargs)

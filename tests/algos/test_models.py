@@ -29,27 +29,24 @@ from fade_rl.algos import (
     td_targets,
 )
 
+from .helpers import trained
+
 
 def _dqn(cls: type = DQN) -> Any:
-    model = cls(
-        "MlpPolicy", "CartPole-v1", learning_starts=10, policy_kwargs=dict(net_arch=[8, 8]), seed=0
-    )
-    model.learn(40)
-    return model
+    return trained(cls, "CartPole-v1", 40, net_arch=[8, 8], learning_starts=10, seed=0)
 
 
 def _td3() -> TD3:
-    model = TD3(
-        "MlpPolicy",
+    return trained(
+        TD3,
         "Pendulum-v1",
+        30,
+        net_arch=[8, 8],
         learning_starts=10,
         batch_size=8,
-        policy_kwargs=dict(net_arch=[8, 8]),
         target_policy_noise=0.0,  # deterministic next actions: targets by hand
         seed=0,
     )
-    model.learn(30)
-    return model
 
 
 def test_networks_and_heads_of_dqn_and_twin_critics() -> None:

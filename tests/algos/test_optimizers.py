@@ -14,7 +14,7 @@ from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
 
 from fade_rl import FADE, FadeDQN, FadeSAC, FadeTD3
 
-from .helpers import fix_replay_batch
+from .helpers import fix_replay_batch, trained
 
 OPTIMIZERS = [
     (th.optim.AdamW, dict(weight_decay=0.0)),
@@ -71,17 +71,16 @@ def test_sac_body_and_actor_keep_the_users_optimizer(
 
 def test_dqn_with_adamw_steps_the_body_as_adamw() -> None:
     """The body's step is AdamW's own: the same update a separate AdamW computes."""
-    model = FadeDQN(
-        "MlpPolicy",
+    model = trained(
+        FadeDQN,
         "CartPole-v1",
+        80,
+        net_arch=[16],
+        policy_kwargs=dict(optimizer_class=th.optim.AdamW, optimizer_kwargs=dict(weight_decay=0.1)),
         learning_starts=50,
         batch_size=16,
-        policy_kwargs=dict(
-            net_arch=[16], optimizer_class=th.optim.AdamW, optimizer_kwargs=dict(weight_decay=0.1)
-        ),
         seed=0,
     )
-    model.learn(80)
     fix_replay_batch(model, 16)
     body = model.policy.optimizer.body
     body_params = body.param_groups[0]["params"]

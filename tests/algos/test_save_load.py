@@ -12,7 +12,7 @@ from stable_baselines3 import DQN
 from fade_rl import FadeDQN, FadeSAC, FadeTD3
 from fade_rl.algos import FAMILIES, FadeCheckpointError
 
-from .helpers import FAMILY_CASES, fix_replay_batch
+from .helpers import FAMILY_CASES, fix_replay_batch, trained
 
 CASES = [
     pytest.param(family.fade_class, family.sb3_class, env_id, id=case.id)
@@ -22,17 +22,16 @@ CASES = [
 
 
 def _trained(algorithm: type, env_id: str) -> object:
-    model = algorithm(
-        "MlpPolicy",
+    return trained(
+        algorithm,
         env_id,
+        150,
+        net_arch=[16, 16],
         learning_starts=50,
         batch_size=16,
-        policy_kwargs=dict(net_arch=[16, 16]),
         fade_kwargs=dict(meta_lr=50.0, init_decay=1e-3),
         seed=0,
     )
-    model.learn(150)
-    return model
 
 
 def _assert_same_optimizer_state(a: th.optim.Optimizer, b: th.optim.Optimizer) -> int:

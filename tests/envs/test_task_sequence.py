@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ale_py
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from fade_rl.envs import TaskSequence
+
+gym.register_envs(ale_py)  # the ALE/ ids
 
 TWO_CARTPOLES = {
     "env_ids": ["CartPole-v1", "CartPole-v1"],
@@ -75,25 +78,26 @@ def test_random_order_is_seeded_and_seeded_reset_restarts() -> None:
     assert info["clock"] == 0 and info["task"] == 0
 
 
-def test_incompatible_spaces_say_why() -> None:
-    with pytest.raises(
-        ValueError,
-        match=r"task 1 \(Acrobot-v1\) has observation_space Box.*\(6,\).*but "
-        r"task 0 \(CartPole-v1\) has Box.*\(4,\).*every task needs the same",
-    ):
-        TaskSequence(["CartPole-v1", "Acrobot-v1"], switch_every=10)
-
-
-def test_atari_without_preset_points_to_it() -> None:
-    import ale_py
-
-    gym.register_envs(ale_py)
-    with pytest.raises(
-        ValueError,
-        match=r"has action_space Discrete\(4\).* Discrete\(6\).*pass "
-        r"preset='atari' \(full 18-action set",
-    ):
-        TaskSequence(["ALE/Pong-v5", "ALE/Breakout-v5"], switch_every=10)
+@pytest.mark.parametrize(
+    ("env_ids", "match"),
+    [
+        pytest.param(
+            ["CartPole-v1", "Acrobot-v1"],
+            r"task 1 \(Acrobot-v1\) has observation_space Box.*\(6,\).*but "
+            r"task 0 \(CartPole-v1\) has Box.*\(4,\).*every task needs the same",
+            id="observation-space",
+        ),
+        pytest.param(
+            ["ALE/Pong-v5", "ALE/Breakout-v5"],
+            r"has action_space Discrete\(4\).* Discrete\(6\).*pass "
+            r"preset='atari' \(full 18-action set",
+            id="atari-without-preset-points-to-it",
+        ),
+    ],
+)
+def test_incompatible_spaces_say_why(env_ids: list[str], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        TaskSequence(env_ids, switch_every=10)
 
 
 def test_atari_preset_spaces_and_switch() -> None:

@@ -63,6 +63,37 @@ def fast_config(n_timesteps: int = 600, **changes: Any) -> dict[str, Any]:
     return data
 
 
+def run_summary(
+    final_return: Any, segment_returns: tuple[Any, Any], **extra: Any
+) -> dict[str, Any]:
+    """A completed run's summary: 200 steps, the reward's sign flipped at step 100, two segments
+    with the given mean returns; ``extra`` keys stand right after ``n_timesteps``."""
+    return {
+        "status": "completed",
+        "n_timesteps": 200,
+        **extra,
+        "final_return": final_return,
+        "wall_time_s": 1.5,
+        "steps_per_second": 100.0,
+        "shifts": [{"step": 100, "segment": 1}],
+        "segments": [
+            {
+                "segment": k,
+                "start": 100 * k,
+                "end": 100 * (k + 1),
+                "n_episodes": 5,
+                "mean_return": segment_returns[k],
+                "values": {"reward.sign": 1.0 - 2 * k},
+                "return_before": None,
+                "return_after": None,
+                "reference_return": None,
+                "recovery_steps": None,
+            }
+            for k in (0, 1)
+        ],
+    }
+
+
 _RAY_HEAD = """
 import sys, ray
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -38,7 +38,7 @@ from fade_rl.methods import (
     reset_parameters,
     shrink_perturb,
 )
-from tests.algos.helpers import RewardFlip, fix_replay_batch
+from tests.algos.helpers import RewardFlip, fix_replay_batch, trained
 from tests.device_contract import META, HostReads, model_to_meta
 
 
@@ -57,31 +57,16 @@ def _same_buffer(model: Any, before: tuple[int, Any]) -> bool:
     )
 
 
+#: The small seeded networks and replay settings of :func:`_dqn` and :func:`_sac`.
+SMALL: dict[str, Any] = dict(net_arch=[16, 16], learning_starts=30, batch_size=16, seed=0)
+
+
 def _dqn(cls: type = DQN, **kwargs: Any) -> Any:
-    model = cls(
-        "MlpPolicy",
-        "CartPole-v1",
-        learning_starts=30,
-        batch_size=16,
-        policy_kwargs=dict(net_arch=[16, 16]),
-        seed=0,
-        **kwargs,
-    )
-    model.learn(80)
-    return model
+    return trained(cls, "CartPole-v1", 80, **SMALL, **kwargs)
 
 
 def _sac(cls: type = SAC) -> Any:
-    model = cls(
-        "MlpPolicy",
-        "Pendulum-v1",
-        learning_starts=30,
-        batch_size=16,
-        policy_kwargs=dict(net_arch=[16, 16]),
-        seed=0,
-    )
-    model.learn(60)
-    return model
+    return trained(cls, "Pendulum-v1", 60, **SMALL)
 
 
 # ------------------------------------------------------------------ weight decay
@@ -199,14 +184,7 @@ def test_reset_head_of_dqn(cls: type) -> None:
 
 
 def test_reset_critic_and_all_of_td3() -> None:
-    model = TD3(
-        "MlpPolicy",
-        "Pendulum-v1",
-        learning_starts=30,
-        batch_size=16,
-        policy_kwargs=dict(net_arch=[8]),
-    )
-    model.learn(60)
+    model = trained(TD3, "Pendulum-v1", 60, net_arch=[8], learning_starts=30, batch_size=16)
     actor_before, actor_target_before = _snapshot(model.actor), _snapshot(model.actor_target)
     critic_before = _snapshot(model.critic)
     reset_parameters(model, target="critic")

@@ -141,12 +141,13 @@ def make_problem(base, idbd=False, foreach=False, seed=0):
     return hidden, head, head2, opt
 
 
-def train_steps(hidden, head, head2, opt, steps=30, seed=0):
+def train_steps(hidden, head, head2, opt, steps=30, seed=0, device="cpu"):
+    """``steps`` steps on random batches (drawn on the CPU, then moved to ``device``)."""
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        x = torch.randn(16, 6, generator=gen)
-        y = torch.randn(16, 3, generator=gen)
-        y2 = torch.randn(16, 1, generator=gen)
+        x = torch.randn(16, 6, generator=gen).to(device)
+        y = torch.randn(16, 3, generator=gen).to(device)
+        y2 = torch.randn(16, 1, generator=gen).to(device)
         phi = torch.relu(hidden(x))
         loss = 0.5 * ((head(phi) - y) ** 2).sum(1).mean() + 0.5 * ((head2(phi) - y2) ** 2).mean()
         opt.zero_grad()
@@ -383,27 +384,18 @@ def test_cuda_matches_cpu_without_synchronising(base, idbd):
         ),
     )
     train_steps(*cpu, steps=5)
-    gen = torch.Generator().manual_seed(0)
-    hidden, head, head2, opt = gpu
-    for _ in range(5):
-        x = torch.randn(16, 6, generator=gen).cuda()
-        y = torch.randn(16, 3, generator=gen).cuda()
-        y2 = torch.randn(16, 1, generator=gen).cuda()
-        phi = torch.relu(hidden(x))
-        loss = 0.5 * ((head(phi) - y) ** 2).sum(1).mean() + 0.5 * ((head2(phi) - y2) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        for module, k in ((head, 3), (head2, 1)):
-            h_w, h_b = linear_head_curvature(
-                phi, half_squared_error_output_hessian(phi.new_empty(16, k))
-            )
-            opt.set_curvature(module.weight, h_w)
-            opt.set_curvature(module.bias, h_b)
+    opt = gpu[3]
+    original_step = opt.step
+
+    def step_without_sync():
         torch.cuda.set_sync_debug_mode("error")
         try:
-            opt.step()
+            original_step()
         finally:
             torch.cuda.set_sync_debug_mode("default")
+
+    opt.step = step_without_sync
+    train_steps(*gpu, steps=5, device="cuda")
     for m_cpu, m_gpu in zip(cpu[:3], gpu[:3], strict=True):
         for p_cpu, p_gpu in zip(m_cpu.parameters(), m_gpu.parameters(), strict=True):
             torch.testing.assert_close(p_gpu.cpu(), p_cpu, rtol=1e-4, atol=1e-5)

@@ -26,6 +26,7 @@ from fade_rl.experiments.reports.suite_stats import (
     probability_of_improvement,
 )
 from fade_rl.experiments.suite.provenance import env_digest, stamp
+from tests.experiments.helpers import run_summary
 
 ENV = {"id": "fade_rl/CartPole-RewardFlip-v0", "kwargs": {"reward": {"sign": 1}}, "n_envs": 1}
 BUDGET = {"n_timesteps": 200}
@@ -68,31 +69,7 @@ def _run(root: Path, config: dict[str, Any], norm: tuple[float, float] | None) -
         (path / "summary.json").write_text(json.dumps({"status": "failed", "reason": "boom"}))
         return path
     returns = (norm[0] * 100.0, norm[1] * 100.0 - 100.0)
-    segments = [
-        {
-            "segment": k,
-            "start": 100 * k,
-            "end": 100 * (k + 1),
-            "n_episodes": 5,
-            "mean_return": returns[k],
-            "values": {"reward.sign": 1.0 - 2 * k},
-            "return_before": None,
-            "return_after": None,
-            "reference_return": None,
-            "recovery_steps": None,
-        }
-        for k in (0, 1)
-    ]
-    summary = {
-        "status": "completed",
-        "n_timesteps": 200,
-        "final_return": returns[1],
-        "wall_time_s": 1.5,
-        "steps_per_second": 100.0,
-        "shifts": [{"step": 100, "segment": 1}],
-        "segments": segments,
-    }
-    (path / "summary.json").write_text(json.dumps(summary))
+    (path / "summary.json").write_text(json.dumps(run_summary(returns[1], returns)))
     return path
 
 

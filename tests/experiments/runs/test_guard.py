@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -21,7 +22,7 @@ from ..helpers import fast_config
 NAN_ENV = "FadeRlTest/CartPole-NanReward-v0"
 
 
-class _NanRewardAfter(gym.Wrapper):
+class _NanRewardAfter(gym.RewardWrapper):
     """CartPole whose reward becomes NaN from its ``after``-th step on (counted over resets)."""
 
     def __init__(self, env: gym.Env, after: int = 700) -> None:
@@ -29,16 +30,9 @@ class _NanRewardAfter(gym.Wrapper):
         self.after = after
         self.steps = 0
 
-    def step(self, action: object) -> tuple:
-        obs, reward, terminated, truncated, info = self.env.step(action)
+    def reward(self, reward: SupportsFloat) -> SupportsFloat:
         self.steps += 1
-        return (
-            obs,
-            (float("nan") if self.steps >= self.after else reward),
-            terminated,
-            truncated,
-            info,
-        )
+        return float("nan") if self.steps >= self.after else reward
 
 
 def _make_nan_env(after: int = 700) -> gym.Env:

@@ -21,6 +21,7 @@ from fade_rl.experiments.runs.validate import (
     read_json,
     summary_problem,
 )
+from tests.experiments.helpers import run_summary
 
 ENV = {"id": "fade_rl/CartPole-RewardFlip-v0", "kwargs": {"reward": {"sign": 1}}, "n_envs": 1}
 
@@ -38,30 +39,7 @@ def config(name: str, method: str, seed: int, lr: float = 0.001) -> dict[str, An
 
 
 def summary(final: Any = 10.0, seg_return: Any = 10.0) -> dict[str, Any]:
-    return {
-        "status": "completed",
-        "n_timesteps": 200,
-        "n_episodes": 10,
-        "final_return": final,
-        "wall_time_s": 1.5,
-        "steps_per_second": 100.0,
-        "shifts": [{"step": 100, "segment": 1}],
-        "segments": [
-            {
-                "segment": k,
-                "start": 100 * k,
-                "end": 100 * (k + 1),
-                "n_episodes": 5,
-                "mean_return": seg_return,
-                "values": {"reward.sign": 1.0 - 2 * k},
-                "return_before": None,
-                "return_after": None,
-                "reference_return": None,
-                "recovery_steps": None,
-            }
-            for k in (0, 1)
-        ],
-    }
+    return run_summary(final, (seg_return, seg_return), n_episodes=10)
 
 
 def write_run(root: Path, cfg: dict[str, Any], text: str | None = None) -> Path:

@@ -76,6 +76,20 @@ def assert_targets_match(model: Any) -> None:
         assert th.equal(value, target_state[key]), key
 
 
+def assert_head_takes_a_fresh_adam_step(model: Any) -> None:
+    """A DQN head's next Adam step, from fresh optimizer state, is lr * g / (|g| + eps) by hand."""
+    head = model.q_net.q_net[-1]
+    optimizer = model.policy.optimizer
+    before = head.weight.detach().clone()
+    grads = th.linspace(-1.0, 1.0, head.weight.numel()).reshape(head.weight.shape)
+    optimizer.zero_grad()
+    head.weight.grad = grads.clone()
+    optimizer.step()
+    lr, eps = optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["eps"]
+    expected = before - lr * grads / (grads.abs() + eps)
+    assert th.allclose(head.weight, expected, atol=1e-7)
+
+
 def critic_nets(model: Any) -> list[nn.Sequential]:
     if isinstance(model, DQN):
         return [model.policy.q_net.q_net]

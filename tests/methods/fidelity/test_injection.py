@@ -13,6 +13,7 @@ from fade_rl.methods import InjectedHead, InjectionCallback, inject_plasticity
 from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
+    assert_head_takes_a_fresh_adam_step,
     critic_inputs,
     critic_nets,
     critic_optimizer,
@@ -89,15 +90,7 @@ def test_injection_keeps_output_trains_the_fresh_head_and_syncs_targets(cls) -> 
 def test_injection_then_fresh_adam_step_by_hand() -> None:
     model = tiny(DQN)
     inject_plasticity(model)
-    head = model.q_net.q_net[-1]
-    optimizer = model.policy.optimizer
-    before = head.weight.detach().clone()
-    grads = th.linspace(-1.0, 1.0, head.weight.numel()).reshape(head.weight.shape)
-    optimizer.zero_grad()
-    head.weight.grad = grads.clone()
-    optimizer.step()
-    lr, eps = optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["eps"]
-    assert th.allclose(head.weight, before - lr * grads / (grads.abs() + eps), atol=1e-7)
+    assert_head_takes_a_fresh_adam_step(model)
 
 
 @pytest.mark.parametrize("cls", [FadeDQN, FadeSAC])

@@ -21,6 +21,7 @@ from fade_rl.methods import add_weight_decay, redo, reset_parameters, shrink_per
 from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
+    assert_head_takes_a_fresh_adam_step,
     assert_targets_match,
     critic_nets,
     critic_optimizer,
@@ -63,16 +64,7 @@ def test_reset_then_first_step_is_a_fresh_adam_step_by_hand() -> None:
     model = tiny(DQN)
     _train(model)
     reset_parameters(model, "head")
-    head = model.q_net.q_net[-1]
-    optimizer = model.policy.optimizer
-    before = head.weight.detach().clone()
-    grads = th.linspace(-1.0, 1.0, head.weight.numel()).reshape(head.weight.shape)
-    optimizer.zero_grad()
-    head.weight.grad = grads.clone()
-    optimizer.step()
-    lr, eps = optimizer.param_groups[0]["lr"], optimizer.param_groups[0]["eps"]
-    expected = before - lr * grads / (grads.abs() + eps)
-    assert th.allclose(head.weight, expected, atol=1e-7)
+    assert_head_takes_a_fresh_adam_step(model)
 
 
 def test_reset_of_a_fade_head_restarts_its_decay_rates() -> None:
