@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.cli.options import (
-    add_address,
     add_backend,
     add_methods,
     add_no_progress,
@@ -52,7 +51,6 @@ def add(sub: Any) -> None:
     add_methods(g, None)
     add_workers(g)
     add_backend(g)
-    add_address(g)
     add_restart(g)
     add_no_progress(g)
     p.set_defaults(run=run)
