@@ -46,6 +46,15 @@ def _as_values(value: Any, where: str, min_len: int) -> tuple[float, ...]:
     return tuple(_as_float(f"values[{i}]", v, where) for i, v in enumerate(value))
 
 
+def _config(schedule: Schedule, *keys: str) -> dict[str, Any]:
+    """A schedule's config form: its type, then its attributes ``keys`` (tuples as lists)."""
+    config: dict[str, Any] = {"type": schedule.type_name}
+    for key in keys:
+        value = getattr(schedule, key)
+        config[key] = list(value) if isinstance(value, tuple) else value
+    return config
+
+
 def switching_values(schedule: Schedule, takes: str, hint: str = "") -> tuple[float, ...]:
     """Every value a schedule of discrete switches can take, or a ValueError for another kind.
 
