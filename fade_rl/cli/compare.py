@@ -6,25 +6,25 @@ import argparse
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from fade_rl.cli.options import add_run_options, add_setting_options
 from fade_rl.cli.sweep import run_many
 
-__all__ = ["add", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``compare`` command."""
-    p = sub.add_parser(
-        "compare",
-        help="run methods x seeds on one setting, then report",
-        description="Run every method with every seed on one setting (skipping finished "
-        "runs), then write the report into <log-folder>/<setting>/report and print its table.",
-    )
+#: The one-line help and the description of ``fade-rl compare``.
+HELP = "run methods x seeds on one setting, then report"
+DESCRIPTION = (
+    "Run every method with every seed on one setting (skipping finished "
+    "runs), then write the report into <log-folder>/<setting>/report and print its table."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl compare``."""
     add_setting_options(p)
     add_run_options(p.add_argument_group("runs"))
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
 
-__all__ = ["add", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``envs`` command."""
-    p = sub.add_parser(
-        "envs",
-        help="list the registered non-stationary environment ids",
-        description="List the fade_rl/... environment ids with what changes in each.",
-    )
-    p.set_defaults(run=run)
+#: The one-line help and the description of ``fade-rl envs``.
+HELP = "list the registered non-stationary environment ids"
+DESCRIPTION = "List the fade_rl/... environment ids with what changes in each."
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl envs``."""
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -15,7 +15,8 @@ from fade_rl.cli import compare, envs, references, report, suite, sweep, train
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-#: The command modules, in the order of the help text: each has ``add(sub)`` and ``run``.
+#: The command modules, in the order of the help text. Each is named after its command and
+#: has ``HELP`` and ``DESCRIPTION`` (its texts), ``add(parser)`` (its options) and ``run``.
 COMMANDS = (train, compare, sweep, report, suite, references, envs)
 
 _EPILOG = """\
@@ -47,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        command.add(sub)
+        name = command.__name__.rpartition(".")[2]
+        p = sub.add_parser(name, help=command.HELP, description=command.DESCRIPTION)
+        command.add(p)
+        p.set_defaults(run=command.run)
     return parser
 
 

@@ -26,7 +26,6 @@ from fade_rl.methods import DEFAULT_COMPARISON
 
 __all__ = [
     "METHODS_HELP",
-    "add_address",
     "add_backend",
     "add_log_folder",
     "add_methods",
@@ -71,17 +70,13 @@ def add_no_progress(g: Group) -> None:
 
 
 def add_backend(g: Group) -> None:
-    """``--backend``: where a sweep's runs go (one of :data:`BACKENDS`)."""
+    """``--backend`` and ``--address``: where a sweep's runs go (one of :data:`BACKENDS`)."""
     g.add_argument(
         "--backend",
         choices=list(BACKENDS),
         default=BACKENDS[0],
         help="local: a process per run; ray: a Ray task per run (default local)",
     )
-
-
-def add_address(g: Group) -> None:
-    """``--address``: a Ray cluster's address."""
     g.add_argument(
         "--address",
         metavar="ADDR",
@@ -156,7 +151,6 @@ def add_run_options(g: Group, methods: str | None = ",".join(DEFAULT_COMPARISON)
     g.add_argument("--seed", type=int, default=0, metavar="S", help="first seed (default 0)")
     add_workers(g)
     add_backend(g)
-    add_address(g)
     add_restart(g)
     add_no_progress(g)
 

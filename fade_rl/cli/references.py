@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
 
 from fade_rl.cli.options import add_no_progress, add_suite_options, add_workers
 from fade_rl.cli.suite import suite_run
 
-__all__ = ["add", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``references`` command."""
-    p = sub.add_parser(
-        "references",
-        help="make a suite setting's reference returns (random floor, fresh-agent ceiling)",
-        description="Train the ceiling runs of each task of the settings (a fresh agent on "
-        "the task alone), roll out the random floors, and write "
-        "<log-folder>/references/<setting>.json with the config they belong to.",
-    )
+#: The one-line help and the description of ``fade-rl references``.
+HELP = "make a suite setting's reference returns (random floor, fresh-agent ceiling)"
+DESCRIPTION = (
+    "Train the ceiling runs of each task of the settings (a fresh agent on "
+    "the task alone), roll out the random floors, and write "
+    "<log-folder>/references/<setting>.json with the config they belong to."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl references``."""
     add_suite_options(p)
     add_workers(p)
     add_no_progress(p)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-__all__ = ["add", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``report`` command."""
-    p = sub.add_parser(
-        "report",
-        help="aggregate run folders into report.md, CSVs and plots",
-        description="Read run folders (TensorBoard events, summaries), aggregate over seeds "
-        "(IQM, 95%% stratified bootstrap CIs), add shift-recovery statistics, write "
-        "report.md, report.csv, runs.csv, segments.csv and PNG plots.",
-    )
+#: The one-line help and the description of ``fade-rl report``.
+HELP = "aggregate run folders into report.md, CSVs and plots"
+DESCRIPTION = (
+    "Read run folders (TensorBoard events, summaries), aggregate over seeds "
+    "(IQM, 95%% stratified bootstrap CIs), add shift-recovery statistics, write "
+    "report.md, report.csv, runs.csv, segments.csv and PNG plots."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl report``."""
     p.add_argument("paths", nargs="+", metavar="PATH", help="run folders or folders above them")
     p.add_argument(
         "--out", "-o", metavar="DIR", help="output folder (default: <first PATH>/report)"
@@ -26,7 +27,6 @@ def add(sub: Any) -> None:
     p.add_argument(
         "--reps", type=int, default=2000, metavar="R", help="bootstrap resamples (default 2000)"
     )
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

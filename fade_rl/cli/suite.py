@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.cli.options import (
-    add_address,
     add_backend,
     add_methods,
     add_no_progress,
@@ -23,18 +22,20 @@ from fade_rl.cli.options import (
 from fade_rl.cli.sweep import run_counts
 from fade_rl.experiments.suite.phases import PHASES, REPORT, RUN_PHASES
 
-__all__ = ["add", "run", "suite_run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run", "suite_run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``suite`` command."""
-    p = sub.add_parser(
-        "suite",
-        help="run the plasticity benchmark: references, tuning, held-out seeds, report",
-        description=f"Run the suite's phases in order ({', '.join(PHASES)}) for a tier of "
-        "configs/suite/suite.yaml; finished runs are skipped, so rerunning resumes. The "
-        "report lands in <log-folder>/report.",
-    )
+#: The one-line help and the description of ``fade-rl suite``.
+HELP = "run the plasticity benchmark: references, tuning, held-out seeds, report"
+DESCRIPTION = (
+    f"Run the suite's phases in order ({', '.join(PHASES)}) for a tier of "
+    "configs/suite/suite.yaml; finished runs are skipped, so rerunning resumes. The "
+    "report lands in <log-folder>/report."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl suite``."""
     add_suite_options(p)
     p.add_argument(
         "--phase",
@@ -52,10 +53,8 @@ def add(sub: Any) -> None:
     add_methods(g, None)
     add_workers(g)
     add_backend(g)
-    add_address(g)
     add_restart(g)
     add_no_progress(g)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -17,18 +17,20 @@ from fade_rl.cli.options import (
     setting_flags,
 )
 
-__all__ = ["add", "run", "run_counts", "run_many"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run", "run_counts", "run_many"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``sweep`` command."""
-    p = sub.add_parser(
-        "sweep",
-        help="run a grid: configs x hyperparameters x methods x seeds",
-        description="Run every combination of configs, --grid values, methods and seeds. "
-        "Finished runs are skipped; a failing run is recorded (failure.json) and the others go "
-        "on. Results are written to <log-folder>/sweep_results.json.",
-    )
+#: The one-line help and the description of ``fade-rl sweep``.
+HELP = "run a grid: configs x hyperparameters x methods x seeds"
+DESCRIPTION = (
+    "Run every combination of configs, --grid values, methods and seeds. "
+    "Finished runs are skipped; a failing run is recorded (failure.json) and the others go "
+    "on. Results are written to <log-folder>/sweep_results.json."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl sweep``."""
     add_setting_options(p, many_configs=True)
     add_run_options(p.add_argument_group("runs"))
     p.add_argument(
@@ -39,7 +41,6 @@ def add(sub: Any) -> None:
         metavar="KEY=V1,V2",
         help="values to sweep, e.g. --grid learning_rate=1e-3,3e-4 methods.fade.meta_lr=0.5,1",
     )
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections.abc import Sequence
-from typing import Any
 
 from fade_rl.cli.options import (
     METHODS_HELP,
@@ -15,25 +14,26 @@ from fade_rl.cli.options import (
     setting_flags,
 )
 
-__all__ = ["add", "run"]
+__all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
 
-def add(sub: Any) -> None:
-    """Register the ``train`` command."""
-    p = sub.add_parser(
-        "train",
-        help="train one run (one method, one seed) into its run folder",
-        description="Train one run into <log-folder>/<setting>/<method>/seed_<seed>. "
-        "Rerunning the same command resumes from the last checkpoint; a finished run is "
-        "not repeated.",
-    )
+#: The one-line help and the description of ``fade-rl train``.
+HELP = "train one run (one method, one seed) into its run folder"
+DESCRIPTION = (
+    "Train one run into <log-folder>/<setting>/<method>/seed_<seed>. "
+    "Rerunning the same command resumes from the last checkpoint; a finished run is "
+    "not repeated."
+)
+
+
+def add(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fade-rl train``."""
     add_setting_options(p)
     g = p.add_argument_group("run")
     g.add_argument("--method", "-m", metavar="M", help=f"method: {METHODS_HELP}")
     g.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
     add_restart(g)
     add_no_progress(g)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:

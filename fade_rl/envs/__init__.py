@@ -4,12 +4,14 @@ Importing this package registers the ``fade_rl/...`` environment ids (see :func:
 MinAtar's among them (:mod:`fade_rl.envs.minatar`; the ``minatar`` package is imported only
 when a game is built).
 The ``info`` keys every wrapper writes (``clock``, ``segment``, ``shift``, ``shift_values``,
-``unshifted_reward``) are described in :mod:`fade_rl.envs.core` and ``docs/envs.md``.
+``unshifted_reward``) are described in :mod:`fade_rl.envs.core` and ``docs/envs.md``; the
+names of that module (the keys' constants, the wrappers' base class) are exported here too.
 This package imports no torch.
 """
 
+from fade_rl.envs import core
 from fade_rl.envs.action import ActionShift
-from fade_rl.envs.core import CLOCK, SEGMENT, SHIFT, SHIFT_VALUES, UNSHIFTED_REWARD
+from fade_rl.envs.core import *  # noqa: F403 (the names in core.__all__: info keys, base class)
 from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
 from fade_rl.envs.minatar import MinAtarEnv, make_minatar_sequence
 from fade_rl.envs.observation import ObservationShift
@@ -32,11 +34,7 @@ from fade_rl.envs.task_sequence import TaskSequence
 register_envs()
 
 __all__ = [
-    "CLOCK",
-    "SEGMENT",
-    "SHIFT",
-    "SHIFT_VALUES",
-    "UNSHIFTED_REWARD",
+    *core.__all__,
     "ActionShift",
     "Constant",
     "DynamicsAdapter",

@@ -85,6 +85,25 @@ _MINATAR = "fade_rl.envs.minatar:MinAtarEnv"
 _MINATAR_SEQUENCE = "fade_rl.envs.minatar:make_minatar_sequence"
 
 
+def _switching(period: int, **values: list[float]) -> dict[str, Any]:
+    """A ``dynamics`` dict: each named parameter cycles through its values every ``period``."""
+    return {name: _periodic(cycle, period) for name, cycle in values.items()}
+
+
+def _shifted(
+    description: str, base: str, max_episode_steps: int, **shifts: Any
+) -> tuple[str, dict[str, Any]]:
+    """An :data:`ENVS` entry built by :func:`make_shifted` (``shifts``: its wrapper kwargs)."""
+    return (
+        description,
+        {
+            "entry_point": _SHIFTED,
+            "max_episode_steps": max_episode_steps,
+            "kwargs": {"base": base, **shifts},
+        },
+    )
+
+
 def _minatar_envs() -> dict[str, tuple[str, dict[str, Any]]]:
     """The ids of the five MinAtar games and of the C-MinAtar sequence."""
     envs: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -108,99 +127,56 @@ def _minatar_envs() -> dict[str, tuple[str, dict[str, Any]]]:
 
 #: id -> (one-line description, ``gym.register`` keyword arguments).
 ENVS: dict[str, tuple[str, dict[str, Any]]] = {
-    f"{NAMESPACE}/CartPole-RewardFlip-v0": (
+    f"{NAMESPACE}/CartPole-RewardFlip-v0": _shifted(
         "CartPole whose reward flips sign (+1 <-> -1 per step) every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 500,
-            "kwargs": {"base": "CartPole-v1", "reward": {"sign": _periodic([1.0, -1.0], 50_000)}},
-        },
+        "CartPole-v1",
+        500,
+        reward={"sign": _periodic([1.0, -1.0], 50_000)},
     ),
-    f"{NAMESPACE}/CartPole-Dynamics-v0": (
+    f"{NAMESPACE}/CartPole-Dynamics-v0": _shifted(
         "CartPole whose half pole length (0.5 <-> 1.5) and pole mass (0.1 <-> 0.5) switch "
         "every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 500,
-            "kwargs": {
-                "base": "CartPole-v1",
-                "dynamics": {
-                    "length": _periodic([0.5, 1.5], 50_000),
-                    "masspole": _periodic([0.1, 0.5], 50_000),
-                },
-            },
-        },
+        "CartPole-v1",
+        500,
+        dynamics=_switching(50_000, length=[0.5, 1.5], masspole=[0.1, 0.5]),
     ),
-    f"{NAMESPACE}/CartPole-ObsPermute-v0": (
+    f"{NAMESPACE}/CartPole-ObsPermute-v0": _shifted(
         "CartPole whose 4 observation dimensions are re-permuted at random every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 500,
-            "kwargs": {"base": "CartPole-v1", "observation": {"permute_every": 50_000}},
-        },
+        "CartPole-v1",
+        500,
+        observation={"permute_every": 50_000},
     ),
-    f"{NAMESPACE}/CartPole-ActionPermute-v0": (
+    f"{NAMESPACE}/CartPole-ActionPermute-v0": _shifted(
         "CartPole whose two actions (push left/right) swap meaning every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 500,
-            "kwargs": {"base": "CartPole-v1", "action": {"permute_every": 50_000}},
-        },
+        "CartPole-v1",
+        500,
+        action={"permute_every": 50_000},
     ),
-    f"{NAMESPACE}/Pendulum-Dynamics-v0": (
+    f"{NAMESPACE}/Pendulum-Dynamics-v0": _shifted(
         "Pendulum whose gravity (10 <-> 15) and mass (1.0 <-> 1.5) switch every 20k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 200,
-            "kwargs": {
-                "base": "Pendulum-v1",
-                "dynamics": {
-                    "g": _periodic([10.0, 15.0], 20_000),
-                    "m": _periodic([1.0, 1.5], 20_000),
-                },
-            },
-        },
+        "Pendulum-v1",
+        200,
+        dynamics=_switching(20_000, g=[10.0, 15.0], m=[1.0, 1.5]),
     ),
-    f"{NAMESPACE}/MountainCarContinuous-Dynamics-v0": (
+    f"{NAMESPACE}/MountainCarContinuous-Dynamics-v0": _shifted(
         "MountainCarContinuous whose engine power switches 0.0015 <-> 0.0011 every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 999,
-            "kwargs": {
-                "base": "MountainCarContinuous-v0",
-                "dynamics": {"power": _periodic([0.0015, 0.0011], 50_000)},
-            },
-        },
+        "MountainCarContinuous-v0",
+        999,
+        dynamics=_switching(50_000, power=[0.0015, 0.0011]),
     ),
-    f"{NAMESPACE}/Acrobot-Dynamics-v0": (
+    f"{NAMESPACE}/Acrobot-Dynamics-v0": _shifted(
         "Acrobot whose lower link mass (1 <-> 2) and upper link length (1 <-> 1.5) switch "
         "every 50k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 500,
-            "kwargs": {
-                "base": "Acrobot-v1",
-                "dynamics": {
-                    "link_mass_2": _periodic([1.0, 2.0], 50_000),
-                    "link_length_1": _periodic([1.0, 1.5], 50_000),
-                },
-            },
-        },
+        "Acrobot-v1",
+        500,
+        dynamics=_switching(50_000, link_mass_2=[1.0, 2.0], link_length_1=[1.0, 1.5]),
     ),
-    f"{NAMESPACE}/HalfCheetah-Dynamics-v0": (
+    f"{NAMESPACE}/HalfCheetah-Dynamics-v0": _shifted(
         "HalfCheetah (MuJoCo) whose body masses (x1 <-> x1.5) and friction (x1 <-> x0.5) "
         "switch every 100k steps",
-        {
-            "entry_point": _SHIFTED,
-            "max_episode_steps": 1000,
-            "kwargs": {
-                "base": "HalfCheetah-v5",
-                "dynamics": {
-                    "body_mass_scale": _periodic([1.0, 1.5], 100_000),
-                    "friction_scale": _periodic([1.0, 0.5], 100_000),
-                },
-            },
-        },
+        "HalfCheetah-v5",
+        1000,
+        dynamics=_switching(100_000, body_mass_scale=[1.0, 1.5], friction_scale=[1.0, 0.5]),
     ),
     f"{NAMESPACE}/FrozenLake-SwitchingGoal-v0": (
         "2x2 FrozenLake (one-hot cells, 2 steps) whose goal route flips after 200 episodes "

@@ -6,6 +6,7 @@ import gymnasium as gym
 
 from fade_rl.envs.core import ScheduledWrapper
 from fade_rl.envs.schedules import Schedule, ScheduleLike, make_schedule
+from fade_rl.envs.schedules.base import switching_values
 
 __all__ = ["RewardShift", "check_sign_schedule"]
 
@@ -22,14 +23,11 @@ def check_sign_schedule(schedule: Schedule, where: str) -> None:
         ...
         ValueError: RewardShift: sign values must be +1 or -1, got [0.5]; use scale for ...
     """
-    values = getattr(schedule, "values", None)
-    if values is None and schedule.type_name == "constant":
-        values = (schedule.value(0),)
-    if values is None:
-        raise ValueError(
-            f"{where}: sign takes a schedule of +1/-1 values (constant, piecewise, periodic or "
-            f"random_switch), got a {schedule.type_name!r} schedule; use scale for gradual change."
-        )
+    values = switching_values(
+        schedule,
+        f"{where}: sign takes a schedule of +1/-1 values",
+        "; use scale for gradual change",
+    )
     bad = [v for v in values if v not in (1.0, -1.0)]
     if bad:
         raise ValueError(

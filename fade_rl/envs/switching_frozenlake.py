@@ -24,6 +24,7 @@ from gymnasium.envs.toy_text.frozen_lake import FrozenLakeEnv
 
 from fade_rl.envs.core import derive_seed
 from fade_rl.envs.schedules import Schedule, ScheduleLike, make_schedule
+from fade_rl.envs.schedules.base import switching_values
 
 __all__ = ["BLOG_MAPS", "SwitchingFrozenLake"]
 
@@ -66,14 +67,7 @@ def _check_maps(maps: Any) -> list[list[str]]:
 
 
 def _check_schedule(schedule: Schedule, n_maps: int) -> None:
-    values = getattr(schedule, "values", None)
-    if values is None and schedule.type_name == "constant":
-        values = (schedule.value(0),)
-    if values is None:
-        raise ValueError(
-            f"SwitchingFrozenLake: map_schedule takes map indices (constant, piecewise, "
-            f"periodic or random_switch), got a {schedule.type_name!r} schedule."
-        )
+    values = switching_values(schedule, "SwitchingFrozenLake: map_schedule takes map indices")
     bad = [v for v in values if v != int(v) or not 0 <= v < n_maps]
     if bad:
         raise ValueError(

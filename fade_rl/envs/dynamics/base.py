@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar
@@ -70,13 +71,21 @@ class DynamicsAdapter(ABC):
 
 
 class _AttributeAdapter(DynamicsAdapter):
-    """Parameters that are plain attributes of the unwrapped env (``attributes[name]``)."""
+    """Parameters that are plain attributes of the unwrapped env of one class (``env_class``,
+    ``"module:Class"``, imported when an env is first matched). A parameter's attribute has
+    its name unless ``attributes`` names another."""
 
-    attributes: ClassVar[dict[str, str]]
+    attributes: ClassVar[dict[str, str]] = {}
+    env_class: ClassVar[str]
+
+    @classmethod
+    def matches(cls, env: gym.Env) -> bool:
+        module, name = cls.env_class.split(":")
+        return isinstance(env, getattr(importlib.import_module(module), name))
 
     def read(self, name: str) -> float:
-        return float(getattr(self.env, self.attributes[name]))
+        return float(getattr(self.env, self.attributes.get(name, name)))
 
     def apply(self, values: Mapping[str, float]) -> None:
         for name, value in values.items():
-            setattr(self.env, self.attributes[name], value)
+            setattr(self.env, self.attributes.get(name, name), value)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import gymnasium as gym
-
 from fade_rl.envs.dynamics.base import _AttributeAdapter
 
 __all__ = [
@@ -39,6 +37,7 @@ class CartPoleAdapter(_AttributeAdapter):
     """
 
     family = "CartPole"
+    env_class = "gymnasium.envs.classic_control.cartpole:CartPoleEnv"
     parameters: ClassVar[dict[str, float | None]] = {
         "gravity": None,
         "masscart": 0.0,
@@ -46,13 +45,6 @@ class CartPoleAdapter(_AttributeAdapter):
         "length": 0.0,
         "force_mag": None,
     }
-    attributes: ClassVar[dict[str, str]] = {name: name for name in parameters}
-
-    @classmethod
-    def matches(cls, env: gym.Env) -> bool:
-        from gymnasium.envs.classic_control.cartpole import CartPoleEnv
-
-        return isinstance(env, CartPoleEnv)
 
     def apply(self, values: Mapping[str, float]) -> None:
         super().apply(values)
@@ -87,19 +79,13 @@ class PendulumAdapter(_AttributeAdapter):
     """
 
     family = "Pendulum"
+    env_class = "gymnasium.envs.classic_control.pendulum:PendulumEnv"
     parameters: ClassVar[dict[str, float | None]] = {
         "g": None,
         "m": 0.0,
         "l": 0.0,
         "max_torque": 0.0,
     }
-    attributes: ClassVar[dict[str, str]] = {name: name for name in parameters}
-
-    @classmethod
-    def matches(cls, env: gym.Env) -> bool:
-        from gymnasium.envs.classic_control.pendulum import PendulumEnv
-
-        return isinstance(env, PendulumEnv)
 
 
 class MountainCarAdapter(_AttributeAdapter):
@@ -125,14 +111,8 @@ class MountainCarAdapter(_AttributeAdapter):
     """
 
     family = "MountainCar"
+    env_class = "gymnasium.envs.classic_control.mountain_car:MountainCarEnv"
     parameters: ClassVar[dict[str, float | None]] = {"force": None, "gravity": None}
-    attributes: ClassVar[dict[str, str]] = {name: name for name in parameters}
-
-    @classmethod
-    def matches(cls, env: gym.Env) -> bool:
-        from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
-
-        return isinstance(env, MountainCarEnv)
 
 
 class MountainCarContinuousAdapter(_AttributeAdapter):
@@ -148,27 +128,17 @@ class MountainCarContinuousAdapter(_AttributeAdapter):
         >>> from fade_rl.envs.dynamics import MountainCarContinuousAdapter
         >>> env = gym.make("MountainCarContinuous-v0").unwrapped
         >>> adapter = MountainCarContinuousAdapter(env)
-        >>> def velocity_after_full_throttle():
+        >>> for power in (adapter.defaults["power"], 0.003):
+        ...     adapter.apply({"power": power})
         ...     env.state = np.array([0.0, 0.0])
-        ...     return round(float(env.step(np.array([1.0]))[0][1]), 6)
-        >>> adapter.defaults, velocity_after_full_throttle()
-        ({'power': 0.0015}, -0.001)
-        >>> adapter.apply({"power": 0.003})
-        >>> env.power, velocity_after_full_throttle()
-        (0.003, 0.0005)
+        ...     print(power, round(float(env.step(np.array([1.0]))[0][1]), 6))
+        0.0015 -0.001
+        0.003 0.0005
     """
 
     family = "MountainCarContinuous"
+    env_class = "gymnasium.envs.classic_control.continuous_mountain_car:Continuous_MountainCarEnv"
     parameters: ClassVar[dict[str, float | None]] = {"power": None}
-    attributes: ClassVar[dict[str, str]] = {"power": "power"}
-
-    @classmethod
-    def matches(cls, env: gym.Env) -> bool:
-        from gymnasium.envs.classic_control.continuous_mountain_car import (
-            Continuous_MountainCarEnv,
-        )
-
-        return isinstance(env, Continuous_MountainCarEnv)
 
 
 class AcrobotAdapter(_AttributeAdapter):
@@ -189,6 +159,7 @@ class AcrobotAdapter(_AttributeAdapter):
     """
 
     family = "Acrobot"
+    env_class = "gymnasium.envs.classic_control.acrobot:AcrobotEnv"
     parameters: ClassVar[dict[str, float | None]] = {
         "link_mass_1": 0.0,
         "link_mass_2": 0.0,
@@ -207,12 +178,6 @@ class AcrobotAdapter(_AttributeAdapter):
         "link_length_1": "LINK_COM_POS_1",
         "link_length_2": "LINK_COM_POS_2",
     }
-
-    @classmethod
-    def matches(cls, env: gym.Env) -> bool:
-        from gymnasium.envs.classic_control.acrobot import AcrobotEnv
-
-        return isinstance(env, AcrobotEnv)
 
     def apply(self, values: Mapping[str, float]) -> None:
         super().apply(values)

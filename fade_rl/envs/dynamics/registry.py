@@ -30,42 +30,27 @@ def register_adapter(adapter: type[DynamicsAdapter]) -> type[DynamicsAdapter]:
     """Add an adapter for a new family (tried before the built-in ones); usable as decorator.
 
     Example:
-        A toy environment whose position moves ``speed`` per step, and an adapter that lets
-        :class:`~fade_rl.envs.dynamics.DynamicsShift` change its speed:
+        CartPole's built-in parameters plus its integration time step ``tau`` (a plain
+        attribute, like the others): registered, this adapter is tried before the built-in
+        :class:`~fade_rl.envs.dynamics.CartPoleAdapter`:
 
         >>> import gymnasium as gym
-        >>> from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
-        >>> class Walker(gym.Env):
-        ...     observation_space = gym.spaces.Box(-1e6, 1e6)
-        ...     action_space = gym.spaces.Discrete(1)
-        ...     speed = 1.0
-        ...     def reset(self, seed=None, options=None):
-        ...         self.position = 0.0
-        ...         return self.position, {}
-        ...     def step(self, action):
-        ...         self.position += self.speed
-        ...         return self.position, 0.0, False, False, {}
+        >>> from fade_rl.envs.dynamics import CartPoleAdapter, DynamicsShift, register_adapter
         >>> @register_adapter
-        ... class WalkerAdapter(DynamicsAdapter):
-        ...     family = "Walker"
-        ...     parameters = {"speed": 0.0}  # speed must stay > 0
-        ...     @classmethod
-        ...     def matches(cls, env):
-        ...         return isinstance(env, Walker)
-        ...     def read(self, name):
-        ...         return self.env.speed
-        ...     def apply(self, values):
-        ...         self.env.speed = values.get("speed", self.env.speed)
-        >>> speed = {"type": "piecewise", "boundaries": [2], "values": [1.0, 10.0]}
-        >>> env = DynamicsShift(Walker(), {"speed": speed})
+        ... class CartPoleTauAdapter(CartPoleAdapter):
+        ...     parameters = {**CartPoleAdapter.parameters, "tau": 0.0}  # tau must stay > 0
+        >>> tau = {"type": "piecewise", "boundaries": [2], "values": [0.02, 0.04]}
+        >>> env = DynamicsShift(gym.make("CartPole-v1"), {"tau": tau, "masspole": 0.5})
         >>> _ = env.reset(seed=0)
-        >>> [env.step(0)[0] for _ in range(4)]
-        [1.0, 2.0, 12.0, 22.0]
+        >>> for _ in range(3):
+        ...     info = env.step(0)[4]
+        >>> env.unwrapped.tau, env.unwrapped.total_mass, info["shift_values"]["dynamics.tau"]
+        (0.04, 1.5, 0.04)
 
         (Registration lasts for the process; this example takes its adapter out again.)
 
         >>> from fade_rl.envs.dynamics import registry
-        >>> registry._ADAPTERS.remove(WalkerAdapter)
+        >>> registry._ADAPTERS.remove(CartPoleTauAdapter)
     """
     if not (isinstance(adapter, type) and issubclass(adapter, DynamicsAdapter)):
         raise TypeError(f"register_adapter needs a DynamicsAdapter subclass, got {adapter!r}.")

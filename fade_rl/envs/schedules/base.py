@@ -46,6 +46,45 @@ def _as_values(value: Any, where: str, min_len: int) -> tuple[float, ...]:
     return tuple(_as_float(f"values[{i}]", v, where) for i, v in enumerate(value))
 
 
+def _config(schedule: Schedule, *keys: str) -> dict[str, Any]:
+    """A schedule's config form: its type, then its attributes ``keys`` (tuples as lists)."""
+    config: dict[str, Any] = {"type": schedule.type_name}
+    for key in keys:
+        value = getattr(schedule, key)
+        config[key] = list(value) if isinstance(value, tuple) else value
+    return config
+
+
+def switching_values(schedule: Schedule, takes: str, hint: str = "") -> tuple[float, ...]:
+    """Every value a schedule of discrete switches can take, or a ValueError for another kind.
+
+    Constant, piecewise, periodic and random_switch schedules take a fixed list of values;
+    drifts and walks do not. ``takes`` opens the error (what the parameter takes) and
+    ``hint`` closes it.
+
+    Example:
+        >>> from fade_rl.envs.schedules import Constant, LinearDrift, PeriodicSwitch
+        >>> from fade_rl.envs.schedules.base import switching_values
+        >>> switching_values(PeriodicSwitch([1.0, -1.0], period=10), "sign takes +1/-1")
+        (1.0, -1.0)
+        >>> switching_values(Constant(2.0), "sign takes +1/-1")
+        (2.0,)
+        >>> switching_values(LinearDrift(0.0, 1.0, 10), "X: sign takes +1/-1")
+        Traceback (most recent call last):
+        ...
+        ValueError: X: sign takes +1/-1 (constant, piecewise, ...), got a 'linear' schedule.
+    """
+    values = getattr(schedule, "values", None)
+    if values is None and schedule.type_name == "constant":
+        values = (schedule.value(0),)
+    if values is None:
+        raise ValueError(
+            f"{takes} (constant, piecewise, periodic or random_switch), got a "
+            f"{schedule.type_name!r} schedule{hint}."
+        )
+    return tuple(values)
+
+
 class Schedule(ABC):
     """A value indexed by an environment's own step count.
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from fade_rl.envs.schedules.base import NEVER, Schedule, _as_float, _as_int, _as_values
+from fade_rl.envs.schedules.base import NEVER, Schedule, _as_float, _as_int, _as_values, _config
 
 __all__ = ["Constant", "LinearDrift", "PeriodicSwitch", "Piecewise", "Sinusoid"]
 
@@ -97,11 +97,7 @@ class Piecewise(Schedule):
         return (min(self.values), max(self.values))
 
     def to_config(self) -> dict[str, Any]:
-        return {
-            "type": self.type_name,
-            "boundaries": list(self.boundaries),
-            "values": list(self.values),
-        }
+        return _config(self, "boundaries", "values")
 
 
 class PeriodicSwitch(Schedule):
@@ -137,7 +133,7 @@ class PeriodicSwitch(Schedule):
         return (min(self.values), max(self.values))
 
     def to_config(self) -> dict[str, Any]:
-        return {"type": self.type_name, "values": list(self.values), "period": self.period}
+        return _config(self, "values", "period")
 
 
 class LinearDrift(Schedule):
@@ -181,13 +177,7 @@ class LinearDrift(Schedule):
         return (min(self.start, self.end), max(self.start, self.end))
 
     def to_config(self) -> dict[str, Any]:
-        return {
-            "type": self.type_name,
-            "start": self.start,
-            "end": self.end,
-            "duration": self.duration,
-            "delay": self.delay,
-        }
+        return _config(self, "start", "end", "duration", "delay")
 
 
 class Sinusoid(Schedule):
@@ -196,12 +186,17 @@ class Sinusoid(Schedule):
     A continuous change: it stays in segment 0, so it never marks a shift.
 
     Example:
+        >>> import math
         >>> from fade_rl.envs.schedules import Sinusoid
         >>> s = Sinusoid(mean=1.0, amplitude=0.5, period=4)
         >>> [round(s.value(t), 6) for t in range(5)]
         [1.0, 1.5, 1.0, 0.5, 1.0]
-        >>> s.segment(3), s.bounds()
-        (0, (0.5, 1.5))
+
+        A phase of pi / 2 starts a quarter period on; the segment stays 0:
+
+        >>> later = Sinusoid(mean=1.0, amplitude=0.5, period=4, phase=math.pi / 2)
+        >>> [round(later.value(t), 6) for t in range(4)], later.segment(3)
+        ([1.5, 1.0, 0.5, 1.0], 0)
     """
 
     type_name = "sinusoid"
@@ -221,10 +216,4 @@ class Sinusoid(Schedule):
         return (self.mean - a, self.mean + a)
 
     def to_config(self) -> dict[str, Any]:
-        return {
-            "type": self.type_name,
-            "mean": self.mean,
-            "amplitude": self.amplitude,
-            "period": self.period,
-            "phase": self.phase,
-        }
+        return _config(self, "mean", "amplitude", "period", "phase")

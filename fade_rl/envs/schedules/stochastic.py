@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fade_rl.envs.schedules.base import Schedule, _as_float, _as_int, _as_values
+from fade_rl.envs.schedules.base import Schedule, _as_float, _as_int, _as_values, _config
 
 __all__ = ["RandomSwitch", "RandomWalk"]
 
@@ -121,15 +121,7 @@ class RandomWalk(_RandomSchedule):
         return (self._lo, self._hi)
 
     def to_config(self) -> dict[str, Any]:
-        return {
-            "type": self.type_name,
-            "start": self.start,
-            "std": self.std,
-            "every": self.every,
-            "low": self.low,
-            "high": self.high,
-            "seed": self.seed,
-        }
+        return _config(self, "start", "std", "every", "low", "high", "seed")
 
 
 class RandomSwitch(_RandomSchedule):
@@ -166,9 +158,4 @@ class RandomSwitch(_RandomSchedule):
         return (min(self.values), max(self.values))
 
     def to_config(self) -> dict[str, Any]:
-        return {
-            "type": self.type_name,
-            "values": list(self.values),
-            "every": self.every,
-            "seed": self.seed,
-        }
+        return _config(self, "values", "every", "seed")

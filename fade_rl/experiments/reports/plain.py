@@ -45,7 +45,13 @@ from fade_rl.experiments.reports.load import (
     write_report_files,
 )
 from fade_rl.experiments.reports.plots import plasticity_tags, plot_setting
-from fade_rl.experiments.reports.stats import format_ci, format_number, iqm_with_ci, shift_stats
+from fade_rl.experiments.reports.stats import (
+    ci_columns,
+    format_ci,
+    format_number,
+    iqm_with_ci,
+    shift_stats,
+)
 from fade_rl.experiments.runs.validate import check_one_config
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import score_run
@@ -174,12 +180,8 @@ def make_report(
                 "method": m,
                 "runs": len(done),
                 "failed": sum(x["status"] == "failed" for x in mine),
-                "final_iqm": f[0] if f else None,
-                "final_ci_low": f[1] if f else None,
-                "final_ci_high": f[2] if f else None,
-                "score_iqm": mn[0] if mn else None,
-                "score_ci_low": mn[1] if mn else None,
-                "score_ci_high": mn[2] if mn else None,
+                **ci_columns(f, "final_iqm", "final_ci_low", "final_ci_high"),
+                **ci_columns(mn, "score_iqm", "score_ci_low", "score_ci_high"),
                 "shifts_recovered": n_rec,
                 "shifts_comparable": n_comp,
                 "recovery_steps": float(np.mean(rec_steps)) if rec_steps else None,

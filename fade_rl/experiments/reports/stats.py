@@ -9,7 +9,7 @@ import numpy as np
 
 from fade_rl.experiments.reports.load import RunRecord
 
-__all__ = ["binned", "format_ci", "format_number", "iqm_with_ci", "shift_stats"]
+__all__ = ["binned", "ci_columns", "format_ci", "format_number", "iqm_with_ci", "shift_stats"]
 
 
 def binned(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -75,6 +75,22 @@ def format_ci(value: tuple | None, digits: int = 1) -> str:
     if value[1] is None:
         return f"{point} (n=1, no CI)"
     return f"{point} [{format_number(value[1], digits)}, {format_number(value[2], digits)}]"
+
+
+def ci_columns(value: tuple | None, point: str, low: str, high: str) -> dict[str, Any]:
+    """A CSV row's columns of an :func:`iqm_with_ci` result (``None`` where there is none).
+
+    Example:
+        >>> ci_columns((0.5, 0.25, 0.75), "score_iqm", "score_ci_low", "score_ci_high")
+        {'score_iqm': 0.5, 'score_ci_low': 0.25, 'score_ci_high': 0.75}
+        >>> ci_columns(None, "p_better", "p_ci_low", "p_ci_high")
+        {'p_better': None, 'p_ci_low': None, 'p_ci_high': None}
+    """
+    return {
+        point: value[0] if value else None,
+        low: value[1] if value else None,
+        high: value[2] if value else None,
+    }
 
 
 def shift_stats(record: RunRecord) -> dict[str, Any]:

@@ -45,6 +45,15 @@ def _shifts(ax: Any, shifts: Sequence[Mapping[str, Any]]) -> None:
         ax.axvline(s["step"], color="k", ls="--", lw=0.8, label="shift" if i == 0 else None)
 
 
+def _save_over_steps(fig: Any, ax: Any, ylabel: str, title: str, path: Path) -> str:
+    """Label a plot over environment steps, add its legend and save it to ``path``."""
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
+
+
 def plot_normalized(
     setting: str,
     curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
@@ -76,11 +85,13 @@ def plot_normalized(
     _shifts(ax, shifts)
     ax.axhline(0, color="grey", lw=0.6)
     ax.axhline(1, color="grey", lw=0.6, ls=":")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("normalized return (0 random, 1 fresh agent; band min-max)")
-    ax.set_title(f"{setting}: normalized episode return")
-    ax.legend(fontsize=8)
-    return save_figure(fig, out / f"normalized_{setting}.png")
+    return _save_over_steps(
+        fig,
+        ax,
+        "normalized return (0 random, 1 fresh agent; band min-max)",
+        f"{setting}: normalized episode return",
+        out / f"normalized_{setting}.png",
+    )
 
 
 def plot_lambda_time(
@@ -111,11 +122,13 @@ def plot_lambda_time(
                 label=f"{net} q10..q90",
             )
     _shifts(ax, shifts)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("log10 lambda (median over seeds)")
-    ax.set_title(f"{setting}: FADE's decay rates")
-    ax.legend(fontsize=8)
-    return save_figure(fig, out / f"lambda_time_{setting}.png")
+    return _save_over_steps(
+        fig,
+        ax,
+        "log10 lambda (median over seeds)",
+        f"{setting}: FADE's decay rates",
+        out / f"lambda_time_{setting}.png",
+    )
 
 
 def plot_sensitivity(

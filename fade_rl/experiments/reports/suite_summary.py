@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.reports.load import method_order
-from fade_rl.experiments.reports.stats import format_ci, format_number, iqm_with_ci
+from fade_rl.experiments.reports.stats import ci_columns, format_ci, format_number, iqm_with_ci
 from fade_rl.experiments.reports.suite_plots import plot_intervals, plot_profiles
 from fade_rl.experiments.reports.suite_stats import (
     aggregate_matrices,
@@ -76,15 +76,9 @@ def _table(
                 "setting": title,
                 "method": m,
                 "scored_runs": counts[m],
-                "score_iqm": s[0] if s else None,
-                "score_ci_low": s[1] if s else None,
-                "score_ci_high": s[2] if s else None,
-                "final_iqm": f[0] if f else None,
-                "final_ci_low": f[1] if f else None,
-                "final_ci_high": f[2] if f else None,
-                f"p_{PROPOSED}_better": p[0] if p else None,
-                "p_ci_low": p[1] if p else None,
-                "p_ci_high": p[2] if p else None,
+                **ci_columns(s, "score_iqm", "score_ci_low", "score_ci_high"),
+                **ci_columns(f, "final_iqm", "final_ci_low", "final_ci_high"),
+                **ci_columns(p, f"p_{PROPOSED}_better", "p_ci_low", "p_ci_high"),
             }
         )
     return [*lines, ""], rows, iqm, {f"{PROPOSED},{m}": v for m, v in poi.items()}

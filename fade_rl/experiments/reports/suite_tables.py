@@ -33,6 +33,11 @@ def _row(cells: Sequence[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def _paragraph(text: str) -> list[str]:
+    """A paragraph of text and the blank line that ends it."""
+    return [text, ""]
+
+
 def _header(cells: Sequence[str]) -> list[str]:
     return [_row(cells), "|" + "---|" * len(cells)]
 
@@ -89,11 +94,10 @@ def lambda_table(spread: Mapping[str, Mapping[str, Mapping[str, float]]]) -> lis
     lines = ["## FADE's decay rates", ""]
     if not spread:
         return [*lines, "No FADE held-out run logged `fade/*/lambda_*` scalars.", ""]
-    lines.append(
+    lines += _paragraph(
         "Final log10 lambda of each held-out FADE run (the `fade/<net>/lambda_*` scalars at "
         "their last step: min, quantiles over the net's elements, max), median over seeds."
     )
-    lines.append("")
     stats = ["min", "q10", "q50", "q90", "max"]
     lines += _header(["setting", "net", "seeds", *stats])
     for setting, nets in sorted(spread.items()):
@@ -128,11 +132,10 @@ def timing_table(
         lines.append("")
     if not rows:
         return [*lines, "No `timing.jsonl`.", ""]
-    lines.append(
+    lines += _paragraph(
         "From `timing.jsonl`: shard records of one phase that started within a minute of each "
         "other ran in parallel and count as their longest; reruns (resumes) add up."
     )
-    lines.append("")
     lines += _header(
         ["tier", "phase", "invocations", "shards", "wall-clock", "runs done", "skipped", "failed"]
     )
@@ -171,12 +174,11 @@ def references_table(
 ) -> list[str]:
     """Floor and ceiling per task, and a line naming every setting without references."""
     lines = ["## References", ""]
-    lines.append(
+    lines += _paragraph(
         "Floor: a uniformly random policy's time-averaged return; ceiling: a fresh agent "
         "(method none) trained on the task alone for one segment's budget; means over the "
         "reference seeds. A segment's normalized return is (return - floor) / (ceiling - floor)."
     )
-    lines.append("")
     lines += _header(["setting", "task", "steps", "floor", "ceiling", "usable", "reference seeds"])
     for setting in sorted(references):
         for task in references[setting]["tasks"]:

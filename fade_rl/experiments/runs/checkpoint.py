@@ -167,27 +167,31 @@ class Checkpointer:
 class LoadedCheckpoint:
     """A checkpoint loaded into a run: model, environment, wall time so far and step.
 
-    Example (:func:`load_checkpoint` of a checkpoint saved at step 100, under a run key
-    named by ``$FADE_RL_RUN_KEY_FILE`` for the example's length only):
+    Example (:func:`load_checkpoint` picks the newest of the checkpoints kept, here those
+    of steps 50 and 100; the run key is named by ``$FADE_RL_RUN_KEY_FILE`` for the example's
+    length only):
         >>> import tempfile
         >>> from unittest import mock
         >>> from stable_baselines3 import DQN
         >>> from fade_rl.experiments.runs.callbacks import EpisodeRecorder
         >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config({"name": "demo", "env": {"id": "CartPole-v1"},
+        ...                           "method": "none"}, "example")
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
+        ...             policy_kwargs={"net_arch": [8]}, seed=0)
+        >>> from fade_rl.experiments.runs.folder import run_dir_for
         >>> root = Path(tempfile.mkdtemp())
-        >>> run = RunFolder(root / "demo" / "none" / "seed_0")
+        >>> run = RunFolder(run_dir_for(root, config))  # root/demo/none/seed_0
         >>> run.path.mkdir(parents=True)
         >>> recorder = EpisodeRecorder(run.path / "episodes.jsonl")
         >>> extra = {"callbacks": [], "counters": (), "recorder": recorder, "plasticity": None,
         ...          "wall_time": 0.0, "session_start": time.perf_counter(), "guard": None}
-        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, buffer_size=200,
-        ...             policy_kwargs={"net_arch": [8]}, seed=0)
-        >>> config = validate_config({"name": "demo", "env": {"id": "CartPole-v1"},
-        ...                           "method": "none"}, "example")
         >>> with mock.patch.dict(os.environ, {KEY_ENV: str(root / "run-key")}):
-        ...     checkpointer = Checkpointer(run, interval=100, keep=1, extra=extra)
+        ...     checkpointer = Checkpointer(run, interval=50, keep=2, extra=extra)
         ...     _ = model.learn(100, callback=[recorder, checkpointer.callback])
         ...     loaded = load_checkpoint(run, config, recorder, methods=[])
+        >>> sorted(p.name for p in (run.path / CHECKPOINTS).iterdir())
+        ['step_100', 'step_50']
         >>> loaded.step, loaded.folder.name, type(loaded.model).__name__, loaded.wall_time > 0
         (100, 'step_100', 'DQN', True)
         >>> loaded.model.num_timesteps, loaded.env.num_envs

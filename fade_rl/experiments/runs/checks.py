@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ConfigError", "check_device", "check_hyperparams", "non_finite_key"]
+from pydantic import AfterValidator
+
+__all__ = ["ConfigError", "check_device", "check_hyperparams", "non_finite_key", "one_of"]
 
 
 class ConfigError(ValueError):
@@ -24,6 +26,32 @@ class ConfigError(ValueError):
         ...
         fade_rl.experiments.runs.checks.ConfigError: example: bugdet: unknown key
     """
+
+
+def one_of(known: Sequence[str], what: str) -> AfterValidator:
+    """A field's check (``Annotated[str, one_of(...)]``): its value must be in ``known``.
+
+    Example:
+        >>> from typing import Annotated
+        >>> from pydantic import BaseModel
+        >>> class Pick(BaseModel):
+        ...     color: Annotated[str, one_of(("red", "blue"), "color")] = "red"
+        >>> Pick(color="blue").color
+        'blue'
+        >>> Pick(color="green")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for Pick
+        color
+          Value error, unknown color 'green'; use one of red, blue ...
+    """
+
+    def check(value: str) -> str:
+        if value not in known:
+            raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(known)}")
+        return value
+
+    return AfterValidator(check)
 
 
 def check_device(value: str) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -37,6 +37,7 @@ from fade_rl.experiments.runs.checks import (
     check_device,
     check_hyperparams,
     non_finite_key,
+    one_of,
 )
 from fade_rl.experiments.runs.policies import check_policy
 from fade_rl.experiments.runs.sections import (
@@ -94,7 +95,7 @@ class ExperimentConfig(_Strict):
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9_.=,+-]+$", max_length=MAX_NAME)
     env: EnvConfig
     algo: AlgoConfig = Field(default_factory=AlgoConfig)
-    method: str = PROPOSED
+    method: Annotated[str, one_of(METHODS, "method")] = PROPOSED
     methods: MethodsConfig = Field(default_factory=MethodsConfig)  # type: ignore[valid-type]
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
@@ -107,13 +108,6 @@ class ExperimentConfig(_Strict):
     def _inside_log_folder(cls, value: str) -> str:
         if set(value) == {"."}:
             raise ValueError(f"name {value!r} would leave the log folder; use letters or digits")
-        return value
-
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, value: str) -> str:
-        if value not in METHODS:
-            raise ValueError(f"unknown method {value!r}; use one of {', '.join(METHODS)}")
         return value
 
     @field_validator("device")

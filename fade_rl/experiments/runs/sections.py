@@ -7,11 +7,12 @@ number (:class:`~fade_rl.strict.StrictModel`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from fade_rl.algos.registry import ALGORITHM_NAMES
+from fade_rl.experiments.runs.checks import one_of
 from fade_rl.experiments.runs.policies import CriticConfig
 from fade_rl.metrics.settings import check_setting
 from fade_rl.strict import StrictModel
@@ -80,17 +81,10 @@ class AlgoConfig(_Strict):
         fade_rl.experiments.runs.checks.ConfigError: example: algo.hyperparams.gama: DQN takes ...
     """
 
-    name: str = "dqn"
+    name: Annotated[str, one_of(ALGOS, "algorithm")] = "dqn"
     policy: str = "MlpPolicy"
     hyperparams: dict[str, Any] = Field(default_factory=dict)
     critic: CriticConfig = Field(default_factory=CriticConfig)
-
-    @field_validator("name")
-    @classmethod
-    def _known_algo(cls, value: str) -> str:
-        if value not in ALGOS:
-            raise ValueError(f"unknown algorithm {value!r}; use one of {', '.join(ALGOS)}")
-        return value
 
 
 class BudgetConfig(_Strict):

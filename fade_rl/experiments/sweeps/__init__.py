@@ -4,25 +4,8 @@ Wings, lowest first: runs < sweeps < suite < reports; a module imports only from
 wing and the ones below it (``tests/test_imports.py`` checks).
 """
 
+from fade_rl.experiments.sweeps import jobs
 from fade_rl.experiments.sweeps.backends import BACKENDS, run_jobs
-from fade_rl.experiments.sweeps.jobs import (
-    Job,
-    JobResult,
-    check_jobs,
-    execute_job,
-    grid_name,
-    make_jobs,
-    parse_grid,
-)
+from fade_rl.experiments.sweeps.jobs import *  # noqa: F403 (the names in jobs.__all__)
 
-__all__ = [
-    "BACKENDS",
-    "Job",
-    "JobResult",
-    "check_jobs",
-    "execute_job",
-    "grid_name",
-    "make_jobs",
-    "parse_grid",
-    "run_jobs",
-]
+__all__ = ["BACKENDS", *jobs.__all__, "run_jobs"]
