@@ -25,7 +25,8 @@ parameters, decay rates and traces stay as they are (Adam's moments still advanc
 as ``torch.optim.Adam``'s do at lr 0).
 
 What FADE cannot use it refuses: hyperparameters that are not finite or out of range
-at construction (``ValueError`` naming the argument); a curvature of the wrong type
+at construction, at :meth:`FADE.load_state_dict` and at every step (``ValueError``
+naming the group and the argument); a curvature of the wrong type
 (complex, integer), shape or device at :meth:`FADE.set_curvature`. A NaN or infinite
 curvature is not read there (a host sync per call, on a GPU): the step notes it on the
 device (no sync) and the next host read of the state raises, namely
@@ -59,7 +60,7 @@ from fade_rl.optim.kernels import (
     state_size,
 )
 from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
-from fade_rl.optim.settings import validate_group
+from fade_rl.optim.settings import check_curvature, check_groups, validate_group
 from fade_rl.optim.state import FiniteNote, NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = ["FADE", "step_counts_to_cpu"]
@@ -190,7 +191,9 @@ class FADE(Optimizer):
         step counts included; torch's non-capturable, non-fused optimizers (Adam's
         default) then read them on the host at every step. They are moved to the CPU
         here, once. (On ``meta`` there is no value to move: the count restarts at 0.)
+        FADE's groups are checked as at construction first: a bad one loads nothing.
         """
+        check_groups(state_dict["param_groups"], "FADE.load_state_dict")
         super().load_state_dict(state_dict)
         step_counts_to_cpu(self, [g for g in self.param_groups if g.get("body")])
 
@@ -225,40 +228,7 @@ class FADE(Optimizer):
         (:meth:`check_finite`, :meth:`decay_rates`, :meth:`state_dict`) raises. With the
         group's ``check_finite=True`` it is refused here instead (one sync per call).
         """
-        if not isinstance(curvature, Tensor) or not curvature.is_floating_point():
-            kind = curvature.dtype if isinstance(curvature, Tensor) else type(curvature).__name__
-            raise ValueError(
-                f"set_curvature: curvature must be a real floating-point tensor, got {kind}; "
-                "pass the loss's diagonal curvature as a float tensor (not complex)"
-            )
-        group = self._group_of(param)
-        if group is None:
-            raise ValueError(
-                "set_curvature: this tensor is not a parameter of the optimizer; "
-                "pass one of the tensors given to FADE(...)"
-            )
-        if not group["fade"]:
-            raise ValueError(
-                "set_curvature: this parameter is in a group without 'fade': True; "
-                "only FADE (head) parameters use curvature"
-            )
-        if curvature.shape != param.shape:
-            raise ValueError(
-                f"set_curvature: curvature has shape {tuple(curvature.shape)} but the "
-                f"parameter has shape {tuple(param.shape)}; they must match"
-            )
-        if curvature.device != param.device:
-            raise ValueError(
-                f"set_curvature: curvature is on {curvature.device} but the parameter is on "
-                f"{param.device}; compute it from the same forward pass, on the same device"
-            )
-        if group["check_finite"] and not bool(torch.isfinite(curvature).all()):
-            bad = int((~torch.isfinite(curvature)).sum())
-            raise ValueError(
-                f"set_curvature: the curvature of the FADE parameter of shape "
-                f"{tuple(param.shape)} has {bad} non-finite element(s); it would turn the "
-                "decay rates NaN. Find where the loss or features become non-finite."
-            )
+        check_curvature(self._group_of(param), param, curvature)
         curvature = curvature.detach()
         if curvature.dtype != param.dtype:
             curvature = curvature.to(param.dtype)
@@ -305,6 +275,8 @@ class FADE(Optimizer):
     # -------------------------------------------------------------------- step
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """One step, after refusing a hyperparameter out of range (no sync: ``check_groups``)."""
+        check_groups(self.param_groups, "FADE.step", full=False)
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -129,3 +129,67 @@ def test_a_state_entry_replaced_from_outside_is_packed_again():
     _step(head, opt, torch.zeros(2, 3))
     assert torch.equal(opt.state[head.weight]["log_decay"], torch.full((2, 3), -3.0))
     assert torch.allclose(opt.decay_rates(head.bias), torch.full((2,), 1e-4))
+
+
+def test_a_state_dict_with_bad_hyperparameters_is_refused_and_nothing_is_loaded():
+    head, opt = _head()
+    _step(head, opt, torch.ones(2, 3))
+    saved = opt.state_dict()
+    saved["param_groups"][0].update(lr=math.inf, meta_lr=math.nan)
+    before = [p.clone() for p in head.parameters()]
+    with pytest.raises(
+        ValueError,
+        match=r"^FADE\.load_state_dict: param_groups\[0\]: lr must be finite, got inf; ",
+    ):
+        opt.load_state_dict(saved)
+    assert opt.param_groups[0]["lr"] == 0.1  # nothing was loaded
+    _step(head, opt, torch.ones(2, 3))
+    assert all(torch.isfinite(p).all() for p in head.parameters())
+    assert not any(torch.equal(p, q) for p, q in zip(head.parameters(), before, strict=True))
+
+
+@pytest.mark.parametrize("foreach", [None, False])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("lr", math.inf),
+        ("meta_lr", math.nan),
+        ("eps", -1.0),
+        ("idbd_meta_lr", math.inf),
+        ("lr", "0.1"),
+        ("betas", (0.9, 1.0)),
+        ("init_decay", 2.0),
+    ],
+)
+def test_a_hyperparameter_set_between_steps_is_refused_before_the_step(foreach, name, value):
+    head, opt = _head(foreach)
+    _step(head, opt, torch.ones(2, 3))
+    before = [p.clone() for p in head.parameters()]
+    opt.param_groups[0][name] = value
+    with pytest.raises(ValueError, match=rf"^FADE\.step: param_groups\[0\]: {name} must be"):
+        _step(head, opt, torch.ones(2, 3))
+    assert all(torch.equal(p, q) for p, q in zip(head.parameters(), before, strict=True))
+
+
+def test_the_step_check_reads_no_tensor_on_the_host(monkeypatch):
+    head, opt = _head()
+    opt.param_groups[0]["lr"] = torch.tensor(0.1)  # FADE refuses a tensor lr, by its type
+    with monkeypatch.context() as m:
+        for name in ("item", "tolist", "__bool__", "__float__", "__repr__", "__format__"):
+            m.setattr(torch.Tensor, name, lambda *a, **k: pytest.fail("host read in the check"))
+        with pytest.raises(ValueError, match=r"param_groups\[0\]: lr must be a float, got a Tens"):
+            _step(head, opt, torch.ones(2, 3))
+
+
+def test_an_idbd_group_frozen_at_lr_0_still_steps_and_loads():
+    """lr > 0 is needed only to start IDBD's step sizes: a schedule may freeze it at 0."""
+    head = nn.Linear(3, 2)
+    opt = FADE([{"params": head.parameters(), "fade": True}], lr=0.1, base="sgd", idbd=True)
+    _step(head, opt, torch.ones(2, 3))
+    opt.param_groups[0]["lr"] = 0.0
+    before = [p.clone() for p in head.parameters()]
+    _step(head, opt, torch.ones(2, 3))
+    assert all(torch.equal(p, q) for p, q in zip(head.parameters(), before, strict=True))
+    opt.load_state_dict(opt.state_dict())
+    with pytest.raises(ValueError, match=r"^idbd=True starts the step sizes at lr"):
+        FADE([torch.zeros(2, requires_grad=True)], lr=0.0, base="sgd", idbd=True)
