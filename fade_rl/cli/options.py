@@ -177,6 +177,9 @@ def parse_methods(text: str) -> list[str]:
             raise ConfigError(f"--methods: unknown method {m!r}; use {', '.join(METHODS)}")
     if not methods:
         raise ConfigError("--methods: give at least one method")
+    repeated = sorted({m for m in methods if methods.count(m) > 1})
+    if repeated:
+        raise ConfigError(f"--methods: {', '.join(repeated)} given twice; name each method once")
     return methods
 
 

@@ -10,7 +10,7 @@ Example:
     >>> check_setting("batch_size", 1)
     Traceback (most recent call last):
     ...
-    ValueError: batch_size must be an integer >= 2 (statistics over a batch), got 1
+    ValueError: batch_size must be an integer in [2, 1000000] (statistics over a batch), got 1
 """
 
 from __future__ import annotations
@@ -28,15 +28,25 @@ __all__ = ["SHIFT_REFERENCES", "MeasurementSettings", "check_setting"]
 SHIFT_REFERENCES = ("previous", "same_values")
 
 
+#: The largest batch a measurement takes (it is drawn from the replay buffer at once).
+MAX_BATCH = 1_000_000
+
+
 def _integer(name: str, value: Any, low: int, why: str) -> int:
-    """An int ``>= low`` (``low`` above 1, for statistics over a batch), else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low} ({why}), got {value!r}")
+    """An int in ``[low, MAX_BATCH]`` (``low`` above 1, for statistics over a batch)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_BATCH:
+        raise ValueError(
+            f"{name} must be an integer in [{low}, {MAX_BATCH}] ({why}), got {value!r}"
+        )
     return value
 
 
 def _positive(name: str, none: bool = False) -> Callable[[Any], Any]:
     return lambda value: check_positive_int(name, value, allow_none=none)
+
+
+def _batch(name: str) -> Callable[[Any], Any]:
+    return lambda value: _integer(name, value, 1, "a batch drawn at once")
 
 
 def _number(name: str, value: Any, low: float, high: float, closed: bool, example: str) -> float:
@@ -83,7 +93,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "histogram_interval": _positive("histogram_interval", none=True),
     "probe_interval": _positive("probe_interval", none=True),
     "probe_steps": _positive("probe_steps"),
-    "probe_batch_size": _positive("probe_batch_size"),
+    "probe_batch_size": _batch("probe_batch_size"),
     "probe_lr": _learning_rate,
     "memory": bool,
     "memory_batch_size": lambda v: _integer(

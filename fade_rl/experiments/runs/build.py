@@ -9,6 +9,7 @@ is written.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from fade_rl.experiments.runs.config import ConfigError, ExperimentConfig
@@ -103,6 +104,30 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def check_replay_memory(config: ExperimentConfig, env: Any, source: str = "config") -> None:
+    """Refuse a replay buffer larger than this machine's memory: SB3 allocates it whole when
+    the run starts, which then dies of ``MemoryError`` with its folder already written.
+
+    It counts the observations twice (SB3 keeps the next ones too) and the actions.
+    """
+    import numpy as np
+
+    size = config.algo.hyperparams.get("buffer_size")
+    if not isinstance(size, int) or isinstance(size, bool):
+        return
+    spaces = [env.observation_space, env.observation_space, env.action_space]
+    per_step = sum(
+        int(np.prod(s.shape or (1,))) * np.dtype(s.dtype or np.float32).itemsize for s in spaces
+    )
+    needed = size * per_step
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if needed > total:
+        raise ConfigError(
+            f"{source}: algo.hyperparams.buffer_size: {size} transitions need "
+            f"{needed / 2**30:.1f} GiB, this machine has {total / 2**30:.1f} GiB; lower it"
+        )
+
+
 def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
     """Build the run's environment and model once, or raise a one-line :class:`ConfigError`.
 
@@ -116,9 +141,12 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
     except Exception as exc:
         raise ConfigError(f"{source}: env ({config.env.id}): {_first_line(exc)}") from None
     try:
+        check_replay_memory(config, env, source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             build_model(config, env, buffer_size=10)  # DQN, SAC and TD3 all take it
+    except ConfigError:
+        raise
     except Exception as exc:
         raise ConfigError(
             f"{source}: algo ({config.algo.name}, {config.algo.policy}"

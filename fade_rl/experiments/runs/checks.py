@@ -13,7 +13,14 @@ from typing import Any
 
 from pydantic import AfterValidator
 
-__all__ = ["ConfigError", "check_device", "check_hyperparams", "non_finite_key", "one_of"]
+__all__ = [
+    "ConfigError",
+    "check_budget",
+    "check_device",
+    "check_hyperparams",
+    "non_finite_key",
+    "one_of",
+]
 
 
 class ConfigError(ValueError):
@@ -113,7 +120,29 @@ _RANGES: dict[str, tuple[float, float]] = {
     "gamma": (0, 1),
     "tau": (0, 1),
     "target_update_interval": (1, math.inf),
+    "gradient_steps": (-1, 10_000),  # -1: as many as environment steps were collected
 }
+
+
+def check_budget(algo: Any, n_timesteps: int) -> None:
+    """Refuse a ``train_freq`` longer than the run: SB3 collects a whole ``train_freq`` of
+    steps before it looks at the budget, so such a run never ends.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_budget(SimpleNamespace(hyperparams={"train_freq": [10**9, "step"]}), 1000)
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: algo.hyperparams.train_freq: 1000000000 ...
+    """
+    freq = algo.hyperparams.get("train_freq")
+    if isinstance(freq, (list, tuple)) and freq and freq[-1] == "step":
+        freq = freq[0]
+    if isinstance(freq, int) and not isinstance(freq, bool) and freq > n_timesteps:
+        raise ConfigError(
+            f"algo.hyperparams.train_freq: {freq} steps is longer than the run "
+            f"({n_timesteps} steps, which it would never end); give at most budget.n_timesteps"
+        )
 
 
 # ---------------------------------------------------------------------------- SB3 checks

@@ -34,6 +34,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from fade_rl.experiments.runs.checks import (
     ConfigError,
+    check_budget,
     check_device,
     check_hyperparams,
     non_finite_key,
@@ -159,6 +160,7 @@ def validate_config(data: Mapping[str, Any], source: str = "config") -> Experime
         raise ConfigError(_error_line(exc, source)) from None
     try:
         check_hyperparams(config.algo)
+        check_budget(config.algo, config.budget.n_timesteps)
         check_policy(config.algo)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None

@@ -134,6 +134,30 @@ def check_axes(overrides: Sequence[str], grid: Sequence[str], flags: Mapping[str
     check_given_once(given)
 
 
+#: The most runs one sweep lists (a typo in a grid or --seeds must not make millions).
+MAX_JOBS = 100_000
+
+
+def check_grid_methods(grid: Sequence[str], methods: Sequence[str]) -> None:
+    """Refuse a grid axis over a method's params when that method is not swept: every
+    point would run the same thing under another name.
+
+    Example:
+        >>> check_grid_methods(["methods.fade.meta_lr=1,2"], ["none"])
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.checks.ConfigError: --grid methods.fade.meta_lr=1,2: ...
+    """
+    for spec in grid:
+        parts = spec.split("=", 1)[0].strip().split(".")
+        if len(parts) > 2 and parts[0] == "methods" and parts[1] not in methods:
+            raise ConfigError(
+                f"--grid {spec}: no run uses methods.{parts[1]} (--methods "
+                f"{','.join(methods)}), so every point would repeat the same runs; "
+                f"add {parts[1]} to --methods or drop the axis"
+            )
+
+
 def grid_name(base: str, point: Sequence[tuple[str, Any]]) -> str:
     if not point:
         return base
@@ -162,7 +186,14 @@ def make_jobs(
 
     check_log_folder(log_folder)
     check_axes(overrides, grid, flags)
+    check_grid_methods(grid, methods)
     points = parse_grid(grid)
+    n_jobs = len(points) * len(methods) * len(seeds) * len(configs)
+    if n_jobs > MAX_JOBS:
+        raise ConfigError(
+            f"{n_jobs} runs ({len(configs)} configs x {len(points)} grid points x "
+            f"{len(methods)} methods x {len(seeds)} seeds) is over {MAX_JOBS}; split the sweep"
+        )
     jobs = []
     for path in configs:
         base = load_config(path, overrides, **flags)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.run_key import KEY_ENV
 from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job, raise_interrupt
 
@@ -59,7 +60,13 @@ def run_ray(
         }
         if address is None:
             kwargs["num_cpus"] = workers
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except ConnectionError as exc:
+            raise ConfigError(
+                f"--address {address}: no Ray cluster answers there ({str(exc).splitlines()[0]}); "
+                "start one (ray start --head) or leave --address out for a local Ray"
+            ) from None
         started = True
     # After ray.init, which installs Ray's own SIGTERM handler (it logs and aborts).
     previous = None
