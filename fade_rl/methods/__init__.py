@@ -25,6 +25,7 @@ Example:
     ('fade', ('n_resets',))
 """
 
+from fade_rl.methods import registry
 from fade_rl.methods.cbp import CbpParams, ContinualBackprop, ContinualBackpropCallback
 from fade_rl.methods.fade import FadeParams
 from fade_rl.methods.injection import (
@@ -35,15 +36,7 @@ from fade_rl.methods.injection import (
 )
 from fade_rl.methods.l2init import L2InitCallback, L2InitParams, add_l2_init
 from fade_rl.methods.redo import ReDoCallback, RedoParams, redo
-from fade_rl.methods.registry import (
-    DEFAULT_COMPARISON,
-    METHOD_HELP,
-    METHODS,
-    PLAIN,
-    PROPOSED,
-    REGISTRY,
-    MethodsConfig,
-)
+from fade_rl.methods.registry import *  # noqa: F403 (the names in registry.__all__)
 from fade_rl.methods.reset import ResetCallback, ResetParams, reset_parameters
 from fade_rl.methods.snp import ShrinkPerturbCallback, SnpParams, shrink_perturb
 from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
@@ -51,12 +44,7 @@ from fade_rl.methods.trac import TRAC, TRACCallback, TracParams
 from fade_rl.methods.wd import WdParams, WeightDecayCallback, add_weight_decay
 
 __all__ = [
-    "DEFAULT_COMPARISON",
-    "METHODS",
-    "METHOD_HELP",
-    "PLAIN",
-    "PROPOSED",
-    "REGISTRY",
+    *registry.__all__,
     "SHIFT_KEY",
     "TAG",
     "TRAC",
@@ -71,7 +59,6 @@ __all__ = [
     "L2InitParams",
     "MethodParams",
     "MethodSpec",
-    "MethodsConfig",
     "ReDoCallback",
     "RedoParams",
     "ResetCallback",
