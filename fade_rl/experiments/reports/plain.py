@@ -46,6 +46,7 @@ from fade_rl.experiments.reports.load import (
 )
 from fade_rl.experiments.reports.plots import plasticity_tags, plot_setting
 from fade_rl.experiments.reports.stats import format_ci, format_number, iqm_with_ci, shift_stats
+from fade_rl.experiments.runs.folder import COMPLETED, CONFIG, FAILED
 from fade_rl.experiments.runs.validate import check_one_config
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import score_run
@@ -80,7 +81,7 @@ def make_report(
     records = find_runs(list(paths), problems)
     if not records:
         raise FileNotFoundError(
-            f"no run folders (with config.yaml) under {', '.join(map(str, paths))}"
+            f"no run folders (with {CONFIG}) under {', '.join(map(str, paths))}"
         )
     check_one_config((r.path, r.setting, r.method, r.config) for r in records)
     references: dict[str, dict[str, Any]] = {}
@@ -90,7 +91,7 @@ def make_report(
     out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    completed = [r for r in records if r.status == "completed"]
+    completed = [r for r in records if r.status == COMPLETED]
     scalars = {r.path: read_scalars(r.path, problems) for r in completed}
     run_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
@@ -109,7 +110,7 @@ def make_report(
             "error": r.error,
             "path": str(r.path),
         }
-        if r.status == "completed":
+        if r.status == COMPLETED:
             result = score_run(r.summary, r.config, references.get(r.setting))
             if result.score is not None:
                 row.update(score=result.score, final_score=result.final_score)
@@ -158,7 +159,7 @@ def make_report(
         table = [header, "|" + "---|" * 8]
         for m in methods:
             mine = [x for x in run_rows if x["setting"] == setting and x["method"] == m]
-            done = [x for x in mine if x["status"] == "completed"]
+            done = [x for x in mine if x["status"] == COMPLETED]
             rec_steps = [x["recovery_steps"] for x in done if x.get("recovery_steps") is not None]
             changes = [
                 x["return_change_at_shift"]
@@ -173,7 +174,7 @@ def make_report(
                 "setting": setting,
                 "method": m,
                 "runs": len(done),
-                "failed": sum(x["status"] == "failed" for x in mine),
+                "failed": sum(x["status"] == FAILED for x in mine),
                 "final_iqm": f[0] if f else None,
                 "final_ci_low": f[1] if f else None,
                 "final_ci_high": f[2] if f else None,
@@ -223,7 +224,7 @@ def make_report(
                 plots = plot_setting(setting, runs, scalars, out_dir)
             for name in plots:
                 lines += [f"![{name}]({name})", ""]
-    failed = [r for r in records if r.status != "completed"]
+    failed = [r for r in records if r.status != COMPLETED]
     if failed:
         lines += ["## Runs not completed", ""]
         lines += [

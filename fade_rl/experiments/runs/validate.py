@@ -108,8 +108,8 @@ def parse_json(text: str) -> tuple[Any, str | None]:
     """``(data, None)``, or ``(None, what is wrong)``: :func:`read_json` of a text (one line
     of a ``.jsonl`` log), never an exception.
 
-    >>> parse_json('[1, 2')[1]
-    'truncated or damaged JSON (Expecting...: line 1 column 6)'
+    >>> print(parse_json('[1, 2')[1])
+    truncated or damaged JSON (Expecting ',' delimiter: line 1 column 6)
     >>> parse_json("[" * 100_000)[1]
     'nested too deeply to read; not a file fade-rl wrote'
     """
