@@ -159,3 +159,16 @@ def test_a_damaged_summary_is_refused_not_skipped_as_complete(
         run_jobs(jobs, progress=False)
     assert main([*args, "--no-progress", "--restart"]) == 0
     assert RunFolder(run_dir).is_complete()
+
+
+def test_a_duplicated_key_in_the_saved_config_names_its_line(tmp_path: Path) -> None:
+    config = validate_config(fast_config(method="none"))
+    run_dir = run_dir_for(tmp_path, config)
+    run_dir.mkdir(parents=True)
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    (run_dir / "config.yaml").write_text(text + "seed: 0\n")
+    with pytest.raises(RunError) as info:
+        RunFolder(run_dir).status(config)
+    message = str(info.value)
+    assert "line" in message and "'seed'" in message and "--restart" in message, message
+    assert "\n" not in message
