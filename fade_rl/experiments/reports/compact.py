@@ -44,9 +44,11 @@ from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.folder import (
     COMMAND,
     COMPACT_MANIFEST,
+    COMPLETED,
     CONFIG,
     EPISODES,
     EPISODES_GZ,
+    FAILED,
     FAILURE,
     LAMBDA,
     SCALARS_CSV,
@@ -145,7 +147,7 @@ def _up_to_date(run_dir: Path, dest: Path) -> bool:
 def _status(run_dir: Path) -> str:
     records = [r for r in find_runs([run_dir]) if r.path == run_dir]
     if not records:
-        raise ValueError(f"{run_dir}: not a run folder (needs config.yaml and versions.json)")
+        raise ValueError(f"{run_dir}: not a run folder (needs {CONFIG} and {VERSIONS})")
     return records[0].status
 
 
@@ -160,7 +162,7 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
     """
     run_dir, dest = Path(run_dir), Path(dest_dir)
     status = _status(run_dir)
-    if status not in ("completed", "failed"):
+    if status not in (COMPLETED, FAILED):
         raise ValueError(
             f"{run_dir}: the run is {status}; only completed or failed runs are compacted "
             "(finish or resume it first)"
@@ -230,7 +232,7 @@ def compact_tree(src_root: str | Path, dest_root: str | Path) -> list[Path]:
         raise FileNotFoundError(f"{src}: no such folder (the suite folder to compact)")
     written: list[Path] = []
     for record in find_runs([src]):
-        if record.status not in ("completed", "failed"):
+        if record.status not in (COMPLETED, FAILED):
             continue
         out = dest / record.path.relative_to(src)
         if not _up_to_date(record.path, out):

@@ -21,7 +21,7 @@ from typing import Any
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import METHODS
 from fade_rl.experiments.runs.folder import CONFIG, EVENTS, SCALARS_CSV, VERSIONS, RunFolder
-from fade_rl.experiments.runs.strict_yaml import load_yaml
+from fade_rl.experiments.runs.strict_yaml import YamlError, load_yaml
 
 __all__ = [
     "SCALARS_CSV",
@@ -117,8 +117,14 @@ def find_runs(paths: list[str | Path], problems: Problems | None = None) -> list
                 name, method, seed = config["name"], config["method"], int(config["seed"])
                 if not isinstance(name, str) or not isinstance(method, str):
                     raise TypeError("name and method must be strings")
+            except YamlError as exc:  # names the file and the line
+                problems.add(f"{exc}; run skipped")
+                continue
             except Exception as exc:
-                problems.add(f"{config_path}: unreadable ({type(exc).__name__}); run skipped")
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                problems.add(
+                    f"{config_path}: unreadable ({type(exc).__name__}: {why}); run skipped"
+                )
                 continue
             outcome = RunFolder(run_dir).outcome(problems.add)
             status, summary, error = outcome.status, outcome.summary, outcome.error

@@ -52,6 +52,7 @@ from fade_rl.experiments.reports.stats import (
     iqm_with_ci,
     shift_stats,
 )
+from fade_rl.experiments.runs.folder import COMPLETED, CONFIG, FAILED
 from fade_rl.experiments.runs.validate import check_one_config
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import score_run
@@ -86,7 +87,7 @@ def make_report(
     records = find_runs(list(paths), problems)
     if not records:
         raise FileNotFoundError(
-            f"no run folders (with config.yaml) under {', '.join(map(str, paths))}"
+            f"no run folders (with {CONFIG}) under {', '.join(map(str, paths))}"
         )
     check_one_config((r.path, r.setting, r.method, r.config) for r in records)
     references: dict[str, dict[str, Any]] = {}
@@ -96,7 +97,7 @@ def make_report(
     out_dir = Path(out) if out is not None else Path(paths[0]) / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    completed = [r for r in records if r.status == "completed"]
+    completed = [r for r in records if r.status == COMPLETED]
     scalars = {r.path: read_scalars(r.path, problems) for r in completed}
     run_rows: list[dict[str, Any]] = []
     segment_rows: list[dict[str, Any]] = []
@@ -115,7 +116,7 @@ def make_report(
             "error": r.error,
             "path": str(r.path),
         }
-        if r.status == "completed":
+        if r.status == COMPLETED:
             result = score_run(r.summary, r.config, references.get(r.setting))
             if result.score is not None:
                 row.update(score=result.score, final_score=result.final_score)
@@ -164,7 +165,7 @@ def make_report(
         table = [header, "|" + "---|" * 8]
         for m in methods:
             mine = [x for x in run_rows if x["setting"] == setting and x["method"] == m]
-            done = [x for x in mine if x["status"] == "completed"]
+            done = [x for x in mine if x["status"] == COMPLETED]
             rec_steps = [x["recovery_steps"] for x in done if x.get("recovery_steps") is not None]
             changes = [
                 x["return_change_at_shift"]
@@ -179,7 +180,7 @@ def make_report(
                 "setting": setting,
                 "method": m,
                 "runs": len(done),
-                "failed": sum(x["status"] == "failed" for x in mine),
+                "failed": sum(x["status"] == FAILED for x in mine),
                 **ci_columns(f, "final_iqm", "final_ci_low", "final_ci_high"),
                 **ci_columns(mn, "score_iqm", "score_ci_low", "score_ci_high"),
                 "shifts_recovered": n_rec,
@@ -225,7 +226,7 @@ def make_report(
                 plots = plot_setting(setting, runs, scalars, out_dir)
             for name in plots:
                 lines += [f"![{name}]({name})", ""]
-    failed = [r for r in records if r.status != "completed"]
+    failed = [r for r in records if r.status != COMPLETED]
     if failed:
         lines += ["## Runs not completed", ""]
         lines += [

@@ -108,31 +108,52 @@ def append_synced(path: str | Path, text: str) -> None:
         os.close(fd)
 
 
+def _aside_name(target: Path) -> Path:
+    """Where :func:`replace_dir` moves the old ``target`` while the new one is renamed in."""
+    return target.with_name(f".{target.name}{_ASIDE}")
+
+
+#: The suffix of a replaced folder moved aside (hidden; :func:`remove_temporaries` clears it).
+_ASIDE = ".old.tmp"
+
+
 def replace_dir(tmp: Path, target: Path) -> None:
     """Sync the folder ``tmp`` (each file in it, and itself), then rename it to ``target``.
 
-    A ``target`` that exists is removed first (a superseded copy of the same content).
+    A ``target`` that exists (a superseded copy of the same content) is renamed aside
+    first and removed only once the new folder is in place: a kill in between leaves the
+    old folder under a hidden name, which :func:`remove_temporaries` puts back.
     """
     for path in sorted(tmp.iterdir()):
         if path.is_file():
             sync_file(path)
     sync_dir(tmp)
+    aside = _aside_name(target)
+    if aside.exists():  # from a kill after the last swap's new folder was in place
+        shutil.rmtree(aside)
     if target.exists():
-        shutil.rmtree(target)
+        os.replace(target, aside)
     os.replace(tmp, target)
     sync_dir(target.parent)
+    if aside.exists():
+        shutil.rmtree(aside)
 
 
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Remove what killed writes left in ``folder`` and its ``checkpoints/``; return it.
+def remove_temporaries(*folders: Path) -> list[Path]:
+    """Remove what killed writes left in ``folders``; return it.
 
-    Only for the folder's owner (a run holding its lock): the temporary files of
-    :func:`temporary_name` and half-written checkpoint folders (``.step_<n>.tmp``).
+    Only for the folders' owner (a run holding its lock): the temporary files of
+    :func:`temporary_name`, half-written folders (a checkpoint's ``.step_<n>.tmp``), and
+    folders :func:`replace_dir` moved aside. One whose new version never took its place
+    is put back instead.
     """
-    found = [p for p in folder.glob(".*.tmp") if p.is_file()]
-    found += [p for p in (folder / "checkpoints").glob(".*.tmp") if p.exists()]
+    found = [p for folder in folders for p in folder.glob(".*.tmp")]
     for path in found:
-        if path.is_dir():
+        original = path.with_name(path.name[1 : -len(_ASIDE)])
+        if path.name.endswith(_ASIDE) and path.is_dir() and not original.exists():
+            os.replace(path, original)
+            sync_dir(path.parent)
+        elif path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)

@@ -41,6 +41,7 @@ from fade_rl.experiments.runs.folder import (
 )
 from fade_rl.experiments.runs.logs import cut_logs
 from fade_rl.experiments.runs.run_key import KEY_ENV, RunKey, UntrustedRunError
+from fade_rl.experiments.runs.validate import read_json
 from fade_rl.methods import REGISTRY
 
 __all__ = ["CHECKPOINT", "Checkpointer", "LoadedCheckpoint", "load_checkpoint"]
@@ -215,11 +216,12 @@ def _candidates(run: RunFolder) -> list[Path]:
     )
     marker = run.path / CHECKPOINT
     if marker.is_file():
-        try:
-            named = json.loads(marker.read_text())["path"]
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        data, why = read_json(marker)
+        named = data.get("path") if isinstance(data, dict) else None
+        if not isinstance(named, str):
             warnings.warn(
-                f"{marker} is unreadable; looking for the newest intact checkpoint instead",
+                f"{marker} is unreadable ({why or 'no checkpoint path'}); looking for the "
+                "newest intact checkpoint instead",
                 stacklevel=3,
             )
         else:
@@ -248,7 +250,9 @@ def _verify(folder: Path, key: RunKey) -> dict[str, Any]:
     or a pickle is not listed (the caller stops at once: nothing has been unpickled).
     """
     manifest = folder / CHECKPOINT_STATE
-    state = json.loads(manifest.read_text())
+    state, why = read_json(manifest)
+    if why is not None:
+        raise ValueError(f"state.json: {why}")
     if not isinstance(state, dict) or int(state["step"]) != int(folder.name[5:]):
         raise ValueError("state.json names another step")
     signature = folder / CHECKPOINT_SIGNATURE

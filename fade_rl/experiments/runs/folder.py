@@ -34,8 +34,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from fade_rl.experiments.runs.atomic import append_synced
+from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.strict_yaml import YamlError, load_yaml
-from fade_rl.experiments.runs.validate import read_json, summary_problem
+from fade_rl.experiments.runs.validate import parse_json, read_json, summary_problem
 
 if TYPE_CHECKING:
     from fade_rl.experiments.runs.config import ExperimentConfig
@@ -46,6 +47,7 @@ __all__ = [
     "FAILED",
     "INVALID",
     "UNFINISHED",
+    "DamagedRunError",
     "FolderBusyError",
     "Outcome",
     "RunError",
@@ -105,6 +107,29 @@ class RunError(RuntimeError):
         Traceback (most recent call last):
         ...
         fade_rl.experiments.runs.folder.RunError: ...holds files but no config.yaml; pick ...
+    """
+
+
+class DamagedRunError(RunError, ConfigError):
+    """The folder's ``summary.json`` is unreadable or its values fail validation.
+
+    A bad input (exit 2 from the CLI, nothing written), and a :class:`RunError` for the
+    callers that catch those: the message names the file, the problem and ``--restart``.
+
+    Example:
+        >>> import tempfile
+        >>> import yaml
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config({"env": {"id": "CartPole-v1"}}, "example")
+        >>> path = Path(tempfile.mkdtemp())
+        >>> _ = (path / CONFIG).write_text(yaml.safe_dump(config.to_dict()))
+        >>> _ = (path / SUMMARY).write_text('{"status": "completed"}')
+        >>> RunFolder(path).is_complete()
+        False
+        >>> RunFolder(path).status(config)
+        Traceback (most recent call last):
+        ...
+        fade_rl.experiments.runs.folder.DamagedRunError: ...final_return is missing; rerun ...
     """
 
 
@@ -226,9 +251,8 @@ class RunFolder:
         try:
             saved = load_yaml(self.config_path.read_text(), str(self.config_path))
         except (OSError, UnicodeDecodeError, YamlError) as exc:
-            raise RunError(
-                f"{self.config_path} is unreadable ({type(exc).__name__}); {hint}"
-            ) from None
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RunError(f"{self.config_path} is unreadable ({why}); {hint}") from None
         if _identity(saved) != _identity(config.to_dict()):
             raise RunError(
                 f"{self.path} holds a run of a different config ({self.config_path}); {hint}"
@@ -240,21 +264,26 @@ class RunFolder:
         path = self.path / SUMMARY
         if not path.is_file():
             return None
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return None
+        data, _ = read_json(path)
         return data if isinstance(data, dict) else None
 
     def is_complete(self) -> bool:
-        """Whether the folder holds a finished run (a summary with status ``completed``)."""
-        summary = self.summary()
-        return summary is not None and summary.get("status") == "completed"
+        """Whether the folder holds a finished run (its :meth:`outcome` is completed: a
+        summary with status ``completed`` whose values pass the report's validation)."""
+        return self.outcome().status == COMPLETED
 
     def status(self, config: ExperimentConfig) -> str:
-        """``"complete"``, ``"resume"`` or ``"new"`` for ``config``; raises on another config."""
+        """``"complete"``, ``"resume"`` or ``"new"`` for ``config``.
+
+        Raises :class:`RunError` on another config, and :class:`DamagedRunError` on a
+        ``summary.json`` that is unreadable or fails validation (a new start would skip it
+        as complete or train over it: ``--restart`` is the explicit way out).
+        """
         self.check_config(config)
-        if self.is_complete():
+        outcome = self.outcome()
+        if outcome.status in (CORRUPT, INVALID):
+            raise DamagedRunError(str(outcome.error))
+        if outcome.status == COMPLETED:
             return "complete"
         return "resume" if self.config_path.is_file() else "new"
 
@@ -283,8 +312,8 @@ class RunFolder:
         steps = []
         if path.is_file():
             for line in path.read_text().splitlines():
-                with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
-                    steps.append(int(json.loads(line)["step"]))
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    steps.append(int(parse_json(line)[0]["step"]))
         return steps
 
     # ------------------------------------------------------------------- outcome
@@ -302,13 +331,15 @@ class RunFolder:
         'unfinished'
         """
         summary_path, failure = self.path / SUMMARY, self.path / FAILURE
+        fix = "rerun the run (--restart) or remove it"
         if summary_path.is_file():
             summary = _read_json(summary_path, warn)
             if summary is None:
-                return Outcome(CORRUPT, {}, f"{summary_path} is unreadable")
+                why = read_json(summary_path)[1] or "not a JSON object"
+                return Outcome(CORRUPT, {}, f"{summary_path} is unreadable ({why}); {fix}")
             problem = summary_problem(summary)
             if problem is not None:
-                error = f"{summary_path}: {problem}; rerun the run (--restart) or remove it"
+                error = f"{summary_path}: {problem}; {fix}"
                 if warn is not None:
                     warn(f"{error}; the run is kept out of the statistics")
                 return Outcome(INVALID, {}, error)

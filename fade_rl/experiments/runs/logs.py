@@ -7,12 +7,12 @@ When a killed run resumes from the checkpoint at step ``s``, everything it logge
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.atomic import atomic_path, write_atomic
 from fade_rl.experiments.runs.folder import EPISODES, EPISODES_GZ, EVENTS
+from fade_rl.experiments.runs.validate import parse_json
 
 __all__ = [
     "EPISODES",
@@ -82,9 +82,8 @@ def truncate_episodes(path: Path, step: int) -> None:
         return
     kept = []
     for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
+        record, _ = parse_json(line)
+        if not isinstance(record, dict):  # a torn last line
             continue
         if record["kind"] == "episode" and record["step"] > step:
             continue
@@ -108,7 +107,9 @@ def read_episodes(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[
     elif packed.is_file():
         text = gzip.decompress(packed.read_bytes()).decode()
     if text:
-        for line in text.splitlines():
-            record = json.loads(line)
+        for n, line in enumerate(text.splitlines(), 1):
+            record, why = parse_json(line)
+            if why is not None:
+                raise ValueError(f"{path if path.is_file() else packed}: line {n}: {why}")
             (episodes if record["kind"] == "episode" else shifts).append(record)
     return episodes, shifts

@@ -59,6 +59,7 @@ from fade_rl.experiments.runs.config import (
     validate_config,
 )
 from fade_rl.experiments.runs.folder import (
+    CHECKPOINTS,
     COMMAND,
     CONFIG,
     EPISODES,
@@ -163,15 +164,14 @@ def train_run(
         ConfigError: the config cannot be built, or ``log_folder`` is not writable.
         RunError: the folder is in use, holds another config or only unusable checkpoints,
             or training went non-finite.
+        DamagedRunError: its ``summary.json`` is unreadable or invalid (pass ``--restart``).
     """
     check_log_folder(log_folder)
     check_buildable(config)
     with RunFolder(run_dir_for(log_folder, config)) as run:
         if resume:
-            run.check_config(config)
-            summary = run.summary()
-            if summary is not None and summary.get("status") == "completed":
-                return summary
+            if run.status(config) == "complete":  # a damaged summary: DamagedRunError
+                return run.outcome().summary
         else:
             run.clear()
         return _train_locked(run, config, progress, command)
@@ -196,7 +196,7 @@ def _train_locked(
     plasticity = _plasticity(config)
     methods = method_callbacks(config)
     guard = NonFiniteGuard(check_every=_guard_interval(config))
-    remove_temporaries(run_dir)  # of writes a kill interrupted (the old versions stand)
+    remove_temporaries(run_dir, run_dir / CHECKPOINTS)  # what a kill left (old versions stand)
     existing = run.config_path.is_file()
     loaded = load_checkpoint(run, config, recorder, methods, plasticity) if existing else None
     if existing and loaded is None:

@@ -3,8 +3,9 @@
 Every file a report reads goes through here, and every fault is one line that names the
 file and the fix:
 
-* :func:`read_json` reads a JSON file (a truncated or unreadable file is a problem, never
-  a traceback; the readers then check each value, ``NaN`` and ``Infinity`` included);
+* :func:`read_json` reads a JSON file, bounded in size and depth (a truncated, unreadable,
+  huge or deeply nested file is a problem, never a traceback; the readers then check each
+  value, ``NaN`` and ``Infinity`` included); :func:`parse_json` reads one line of a log;
 * :func:`summary_problem` checks the values a report takes from a ``summary.json``
   (status, returns, steps, segments: each of the right type and finite). A run whose
   summary fails is listed as ``invalid`` with the problem and kept out of every statistic;
@@ -35,12 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.strict_yaml import MAX_BYTES
 
 __all__ = [
     "NOT_IDENTITY",
     "ReportInputError",
     "check_one_config",
     "config_identity",
+    "parse_json",
     "read_json",
     "read_timing",
     "summary_problem",
@@ -81,15 +84,48 @@ class ReportInputError(ConfigError):
 
 
 def read_json(path: Path) -> tuple[Any, str | None]:
-    """``(data, None)``, or ``(None, what is wrong)`` for a missing, truncated or bad file."""
+    """``(data, None)``, or ``(None, what is wrong)`` for a missing, truncated or bad file.
+
+    The one reader of a run folder's JSON: bounded like a YAML config (at most
+    :data:`~fade_rl.experiments.runs.strict_yaml.MAX_BYTES`; nesting too deep for the
+    parser is a problem, not a ``RecursionError``).
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            return None, f"larger than {MAX_BYTES} bytes ({size}); not a file fade-rl wrote"
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"unreadable ({type(exc).__name__})"
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:  # its message without the path, which the caller names
+        return None, f"unreadable ({exc.strerror or _one_line(exc)})"
+    except UnicodeDecodeError as exc:
+        return None, f"unreadable ({_one_line(exc)})"
+    return parse_json(text)
+
+
+def parse_json(text: str) -> tuple[Any, str | None]:
+    """``(data, None)``, or ``(None, what is wrong)``: :func:`read_json` of a text (one line
+    of a ``.jsonl`` log), never an exception.
+
+    >>> print(parse_json('[1, 2')[1])
+    truncated or damaged JSON (Expecting ',' delimiter: line 1 column 6)
+    >>> parse_json("[" * 100_000)[1]
+    'nested too deeply to read; not a file fade-rl wrote'
+    """
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"truncated or damaged JSON ({exc.msg}: line {exc.lineno} column {exc.colno})"
+    except RecursionError:
+        return None, "nested too deeply to read; not a file fade-rl wrote"
+    except ValueError as exc:  # e.g. an integer too long to convert
+        return None, f"damaged JSON ({_one_line(exc)})"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _is_number(value: Any) -> bool:
@@ -109,10 +145,7 @@ def read_timing(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            record = None
+        record, _ = parse_json(line)
         fields = [record.get(k) for k in ("seconds", "started")] if isinstance(record, dict) else []
         if isinstance(record, dict) and len(fields) == 2 and all(map(_finite_number, fields)):
             records.append(record)

@@ -41,11 +41,19 @@ from fade_rl.experiments.runs.atomic import append_synced, write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import (
+    COMPLETED,
+    FAILED,
     RunError,
     RunFolder,
 )
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
-from fade_rl.experiments.suite.provenance import PROVENANCE, read_protocol, stamp
+from fade_rl.experiments.suite.provenance import (
+    PROTOCOL,
+    PROVENANCE,
+    TIMING,
+    read_protocol,
+    stamp,
+)
 from fade_rl.experiments.suite.references import (
     REFERENCES,
     ceiling_jobs,
@@ -73,8 +81,6 @@ TUNING, HELD_OUT, SENSITIVITY, REPORT = "tuning", "held_out", "sensitivity", "re
 PHASES: tuple[str, ...] = ("references", TUNING, HELD_OUT, SENSITIVITY, REPORT)
 #: The phases that run jobs (:meth:`SuiteRun.run`); the report follows them.
 RUN_PHASES: tuple[str, ...] = PHASES[:-1]
-PROTOCOL = "protocol.json"
-TIMING = "timing.jsonl"
 
 Point = list[tuple[str, Any]]
 
@@ -212,9 +218,9 @@ class SuiteRun:
             "workers": 1 if self.shard is not None else self.workers,
             "started": started,
             "seconds": round(time.time() - started, 1),
-            "completed": sum(r.status == "completed" for r in results),
+            "completed": sum(r.status == COMPLETED for r in results),
             "skipped": sum(r.status == "skipped" for r in results),
-            "failed": sum(r.status == "failed" for r in results),
+            "failed": sum(r.status == FAILED for r in results),
         }
         append_synced(self.folder / TIMING, json.dumps(record) + "\n")
 

@@ -41,10 +41,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.folder import CONFIG, FAILURE, SUMMARY
 from fade_rl.experiments.runs.validate import ReportInputError, read_json
 
 __all__ = [
+    "PROTOCOL",
     "PROVENANCE",
+    "TIMING",
     "check_held_out",
     "content_digest",
     "env_digest",
@@ -56,8 +59,11 @@ __all__ = [
 ]
 
 PROVENANCE = "provenance"
+#: A suite folder's files (here, not in phases, which imports this module).
+PROTOCOL = "protocol.json"  # the tuning phase's chosen values
+TIMING = "timing.jsonl"  # each phase's wall-clock time
 #: The files of a run that a stamp ties to (those present).
-RUN_FILES = ("config.yaml", "summary.json", "failure.json")
+RUN_FILES = (CONFIG, SUMMARY, FAILURE)
 
 
 def _sha256(data: bytes) -> str:
@@ -208,7 +214,7 @@ def read_references(folder: str | Path) -> dict[str, dict[str, Any]]:
 def read_protocol(folder: str | Path) -> dict[str, Any]:
     """``<folder>/protocol.json``, verified (empty when there is none: a tier without tuning)."""
     folder = Path(folder)
-    path = folder / "protocol.json"
+    path = folder / PROTOCOL
     if not path.exists():
         return {}
     fix = (
@@ -257,7 +263,7 @@ def check_held_out(
         ran = _dig(config, pick["key"])
         if not _same(ran, pick.get("value")):
             raise ReportInputError(
-                f"{path}/config.yaml ran {pick['key']}={ran!r} but protocol.json chose "
+                f"{path}/{CONFIG} ran {pick['key']}={ran!r} but {PROTOCOL} chose "
                 f"{pick.get('value')!r} for {setting}/{method}; rerun the held_out phase "
-                "(`fade-rl suite --phase held_out`), or restore protocol.json"
+                f"(`fade-rl suite --phase held_out`), or restore {PROTOCOL}"
             )

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import read_yaml
 from fade_rl.experiments.runs.folder import CONFIG, RunError, run_name
 from fade_rl.experiments.runs.validate import ReportInputError, read_json
@@ -151,9 +152,7 @@ def restamp(folder: str | Path) -> list[Path]:
                 (path, stamp(data, folder, _check_protocol(folder, path, data, references)))
             )
     for path, data in todo:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(data, indent=1))
     read_references(folder), read_protocol(folder)  # what a report will read, strays included
     return [p for p, _ in todo]
 

@@ -83,7 +83,9 @@ class JobResult:
         >>> job = Job(validate_config(data, "example").to_dict(), tempfile.mkdtemp())
         >>> job.run_dir.mkdir(parents=True)
         >>> _ = (job.run_dir / "config.yaml").write_text(yaml.safe_dump(job.config))
-        >>> _ = (job.run_dir / "summary.json").write_text('{"status": "completed"}')
+        >>> summary = {"status": "completed", "n_timesteps": 0, "n_episodes": 0}
+        >>> summary["final_return"] = None  # no episode ended
+        >>> _ = (job.run_dir / "summary.json").write_text(json.dumps(summary))
         >>> result = execute_job(job)
         >>> result.label, result.status, result.error
         ('demo/none/seed_0', 'skipped', None)

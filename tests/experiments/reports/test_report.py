@@ -128,7 +128,9 @@ def test_damaged_files_are_named_not_dropped(
     assert "## Warnings" in text and len(report["warnings"]) == 3
     statuses = {(r.method, r.seed): r.status for r in find_runs([root])}
     assert statuses[("none", 1)] == "corrupt"
-    assert f"`{summary.parent}`: corrupt ({summary} is unreadable)" in text
+    # the listed error says why and what to do
+    assert f"`{summary.parent}`: corrupt ({summary} is unreadable (truncated" in text
+    assert "rerun the run (--restart) or remove it)" in text
 
 
 def test_one_seed_prints_no_ci(small_runs: Path, tmp_path: Path) -> None:

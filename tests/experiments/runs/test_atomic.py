@@ -86,7 +86,7 @@ def test_what_killed_writes_left_is_removed_and_nothing_else(tmp_path: Path) -> 
     (tmp_path / "checkpoints" / "step_200").mkdir()
     (tmp_path / ".summary.json.123.tmp").write_text("{")
     (tmp_path / "summary.json").write_text("{}")
-    removed = atomic.remove_temporaries(tmp_path)
+    removed = atomic.remove_temporaries(tmp_path, tmp_path / "checkpoints")
     assert sorted(p.name for p in removed) == [".step_300.tmp", ".summary.json.123.tmp"]
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert left == ["checkpoints", "checkpoints/step_200", "summary.json"]
@@ -193,3 +193,33 @@ def test_a_run_killed_at_random_instants_ends_like_an_uninterrupted_one(tmp_path
 @pytest.mark.slow
 def test_a_run_killed_ten_times_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     _kill_and_resume(tmp_path, kills=10, seed=1)
+
+
+def test_a_kill_while_replacing_a_folder_leaves_its_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoints = tmp_path / "checkpoints"
+    target, tmp = checkpoints / "step_100", checkpoints / ".step_100.tmp"
+    for folder, text in ((target, "old"), (tmp, "new")):
+        folder.mkdir(parents=True)
+        (folder / "model.zip").write_text(text)
+    replace = os.replace
+
+    def killed_at_the_new_folder(src: Any, dst: Any) -> None:
+        if Path(src) == tmp:
+            raise KeyboardInterrupt("killed")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed_at_the_new_folder)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.replace_dir(tmp, target)
+    monkeypatch.setattr(os, "replace", replace)
+    atomic.remove_temporaries(tmp_path, checkpoints)  # what a resume does first
+    assert (target / "model.zip").read_text() == "old"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["step_100"]
+    # uninterrupted: the new version in place, nothing left beside it
+    tmp.mkdir()
+    (tmp / "model.zip").write_text("new")
+    atomic.replace_dir(tmp, target)
+    assert (target / "model.zip").read_text() == "new"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["step_100"]

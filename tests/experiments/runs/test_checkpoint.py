@@ -111,3 +111,32 @@ def test_checkpoint_loads_map_to_the_run_device(
     monkeypatch.setattr(torch, "load", spy)
     train_run(config, root)
     assert calls and all(str(c) == "cpu" for c in calls), calls
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_deeply_nested_checkpoint_marker_is_unreadable_not_a_traceback(
+    finished: Path, tmp_path: Path
+) -> None:
+    root = _killed_copy(finished, tmp_path)
+    config = validate_config(_config())
+    run_dir = run_dir_for(root, config)
+    (run_dir / "checkpoint.json").write_text(DEEP)
+    with pytest.warns(UserWarning, match="checkpoint.json is unreadable"):
+        summary = train_run(config, root)
+    assert summary["resumed_at"] == [1000]
+
+
+def test_a_deeply_nested_state_json_falls_back_to_the_older_checkpoint(
+    finished: Path, tmp_path: Path
+) -> None:
+    root = _killed_copy(finished, tmp_path)
+    config = validate_config(_config())
+    run_dir = run_dir_for(root, config)
+    (run_dir / "checkpoints" / "step_1000" / "state.json").write_text(DEEP)
+    with pytest.warns(UserWarning) as record:
+        summary = train_run(config, root)
+    messages = [str(w.message) for w in record]
+    assert any("step_1000 is unusable" in m and "nested" in m for m in messages), messages
+    assert summary["resumed_at"] == [500]

@@ -132,3 +132,43 @@ def test_resumes_are_recorded_as_they_start(
     summary = train_run(config, tmp_path)
     assert summary["resumed_at"] == [600, 600]
     assert [json.loads(line)["step"] for line in (run_dir / "resumes.jsonl").open()] == [600, 600]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [('{"status": "completed"}', "final_return is missing"), ('{"status": "comp', "truncated")],
+)
+def test_a_damaged_summary_is_refused_not_skipped_as_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture, text: str, problem: str
+) -> None:
+    config = write_config(tmp_path / "c.yaml", fast_config(n_timesteps=300))
+    args = ["train", "-c", str(config), "--method", "none", "-f", str(tmp_path / "runs")]
+    assert main([*args, "--no-progress"]) == 0
+    run_dir = tmp_path / "runs" / "tiny_flip" / "none" / "seed_0"
+    (run_dir / "summary.json").write_text(text)
+    assert not RunFolder(run_dir).is_complete()
+    capsys.readouterr()
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    assert main([*args, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert problem in err and "--restart" in err and err.count("\n") == 1, err
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+    # a sweep over it refuses too, before it runs anything
+    jobs = make_jobs([config], ["none"], [0], tmp_path / "runs")
+    with pytest.raises(RunError, match=problem):
+        run_jobs(jobs, progress=False)
+    assert main([*args, "--no-progress", "--restart"]) == 0
+    assert RunFolder(run_dir).is_complete()
+
+
+def test_a_duplicated_key_in_the_saved_config_names_its_line(tmp_path: Path) -> None:
+    config = validate_config(fast_config(method="none"))
+    run_dir = run_dir_for(tmp_path, config)
+    run_dir.mkdir(parents=True)
+    text = yaml.safe_dump(config.to_dict(), sort_keys=False)
+    (run_dir / "config.yaml").write_text(text + "seed: 0\n")
+    with pytest.raises(RunError) as info:
+        RunFolder(run_dir).status(config)
+    message = str(info.value)
+    assert "line" in message and "'seed'" in message and "--restart" in message, message
+    assert "\n" not in message

@@ -147,3 +147,39 @@ def test_tuning_selection_refuses_a_damaged_summary(tmp_path: Path) -> None:
     with pytest.raises(ReportInputError, match="final_return is not a finite number") as info:
         finished_summary(Job(cfg, str(tmp_path / "tuning")).run_dir)
     assert str(bad / "summary.json") in str(info.value) and "--restart" in str(info.value)
+
+
+def test_read_json_bounds_depth_and_size(tmp_path: Path) -> None:
+    from fade_rl.experiments.runs.strict_yaml import MAX_BYTES
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    data, why = read_json(path)
+    assert data is None and "nested too deeply" in str(why)
+    path.write_text('{"a": "' + "x" * MAX_BYTES + '"}')
+    data, why = read_json(path)
+    assert data is None and "larger than" in str(why)
+    path.write_bytes(b"\xff\xfe{")
+    assert "codec can't decode" in str(read_json(path)[1])  # the message, not the type only
+
+
+def test_a_deeply_nested_summary_is_corrupt_not_a_traceback(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs, config("cart", "none", 0))
+    bad = write_run(runs, config("cart", "none", 1), '{"a": ' * 100_000 + "1" + "}" * 100_000)
+    report = make_report([runs], tmp_path / "out", reps=20)
+    table = pd.read_csv(tmp_path / "out" / "runs.csv").set_index("seed")
+    assert table.loc[1, "status"] == "corrupt"
+    named = [line for line in report["warnings"] if str(bad / "summary.json") in line]
+    assert named and "nested" in named[0]
+
+
+def test_a_duplicated_key_in_a_saved_config_names_its_line(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    write_run(runs, config("cart", "none", 0))
+    bad = write_run(runs, config("cart", "none", 1))
+    text = (bad / "config.yaml").read_text()
+    (bad / "config.yaml").write_text(text + "seed: 2\n")
+    report = make_report([runs], tmp_path / "out", reps=20)
+    line = next(w for w in report["warnings"] if str(bad / "config.yaml") in w)
+    assert "line" in line and "'seed'" in line and "run skipped" in line, line

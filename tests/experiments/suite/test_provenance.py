@@ -253,3 +253,32 @@ def test_restamp_refuses_data_its_runs_do_not_give(
         restamp(folder)
     assert str(folder / file) in str(info.value)
     assert {p: p.read_text() for p in folder.rglob("*.json")} == texts  # nothing written
+
+
+def test_restamp_writes_each_file_synced_and_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    folder, _ = _unstamped_suite(tmp_path / "old")
+    synced: list[str] = []
+    replaced: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def spy_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        fsync(fd)
+
+    def spy_replace(src: Any, dst: Any) -> None:
+        replaced.append((str(Path(src).resolve()), str(Path(dst).resolve())))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
+    written = restamp(folder)
+    assert written
+    for path in written:
+        target = str(path.resolve())
+        source = next(src for src, dst in replaced if dst == target)
+        assert source in synced and str(path.parent.resolve()) in synced, (path, synced)
+        assert Path(source).name.startswith(".")  # hidden: no glob of the folder picks it up
