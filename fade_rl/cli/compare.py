@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fade_rl.cli.options import add_run_options, add_setting_options
 from fade_rl.cli.sweep import run_many
+from fade_rl.experiments.runs.folder import FAILED
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
@@ -38,4 +39,4 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(report["table"])
     print(f"report: {report['out'] / 'report.md'}")
     print(f"tensorboard --logdir {shlex.quote(str(setting_dir))}")
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return 1 if any(r.status == FAILED for r in results) else 0

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fade_rl.cli.options import add_no_progress, add_suite_options, add_workers
 from fade_rl.cli.suite import suite_run
+from fade_rl.experiments.runs.folder import FAILED
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the references phase; exit code 1 if a run failed."""
     suite = suite_run(args, argv)
     results = suite.run(["references"])
-    failed = [r for r in results["references"] if r.status == "failed"]
+    failed = [r for r in results["references"] if r.status == FAILED]
     for r in failed:
         print(f"  FAILED {r.label}: {r.error}")
     print(f"references: {suite.folder / 'references'}")

@@ -20,6 +20,7 @@ from fade_rl.cli.options import (
     parse_shard,
 )
 from fade_rl.cli.sweep import run_counts
+from fade_rl.experiments.runs.folder import FAILED
 from fade_rl.experiments.suite.phases import PHASES, REPORT, RUN_PHASES
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run", "suite_run"]
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         suite.record_time(REPORT, started, [])
     for phase, phase_results in results.items():
         print(f"{phase}: {run_counts(phase_results)}")
-    failed = [r for rs in results.values() for r in rs if r.status == "failed"]
+    failed = [r for rs in results.values() for r in rs if r.status == FAILED]
     for r in failed:
         print(f"  FAILED {r.label}: {r.error}")
     if not args.phase or REPORT in args.phase:

@@ -16,6 +16,8 @@ from fade_rl.cli.options import (
     seeds,
     setting_flags,
 )
+from fade_rl.experiments.runs.folder import COMPLETED, FAILED
+from fade_rl.experiments.sweeps.jobs import SKIPPED
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run", "run_counts", "run_many"]
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the sweep; exit code 1 if a run failed."""
     _, results = run_many(args, argv, args.config or [None], args.grid)
     print(f"report: fade-rl report {shlex.quote(args.log_folder)}")
-    return 1 if any(r.status == "failed" for r in results) else 0
+    return 1 if any(r.status == FAILED for r in results) else 0
 
 
 def run_many(
@@ -79,14 +81,14 @@ def run_many(
     )
     print(run_counts(results))
     for r in results:
-        if r.status == "failed":
+        if r.status == FAILED:
             print(f"  FAILED {r.label}: {r.error}")
     return jobs, results
 
 
 def run_counts(results: Sequence[Any]) -> str:
     """``N runs: C completed, S skipped (already complete), F failed``."""
-    counts = {s: sum(r.status == s for r in results) for s in ("completed", "skipped", "failed")}
+    counts = {s: sum(r.status == s for r in results) for s in (COMPLETED, SKIPPED, FAILED)}
     return (
         f"{len(results)} runs: {counts['completed']} completed, {counts['skipped']} skipped "
         f"(already complete), {counts['failed']} failed"

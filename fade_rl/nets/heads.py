@@ -1,6 +1,6 @@
 """Linear heads: where a critic network's last ``nn.Linear`` is, and the features entering it.
 
-FADE optimizes a critic's head; the baselines and the metrics act on it. Which network is a
+FADE optimizes a critic's head; the methods and the metrics act on it. Which network is a
 critic is the algorithm family's knowledge (:mod:`fade_rl.algos`); this module only splits
 a network it is given.
 

@@ -1,6 +1,6 @@
 """The one place where measured values leave the device: a batched read to the host.
 
-Metrics, probes and interventions compute on the device of the model they are given and
+Metrics, probes and methods compute on the device of the model they are given and
 keep every value as a tensor there. Logging needs Python floats, so each measurement
 reads all of its values at once, here: one ``.tolist()`` of the stacked scalars per device
 (a single host synchronisation on a GPU) and one copy per histogram. Nothing else in the

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fade_rl.experiments.runs.atomic import write_atomic
-from fade_rl.experiments.sweeps.jobs import Job, JobResult, check_jobs, execute_job
+from fade_rl.experiments.runs.folder import FAILED
+from fade_rl.experiments.sweeps.jobs import SKIPPED, Job, JobResult, check_jobs, execute_job
 from fade_rl.experiments.sweeps.local import run_local
 from fade_rl.experiments.sweeps.ray import run_ray
 
@@ -58,12 +59,12 @@ def run_jobs(
     from tqdm.auto import tqdm
 
     todo = list(jobs) if restart else check_jobs(jobs)
-    results = [JobResult(j.label, str(j.run_dir), "skipped") for j in jobs if j not in todo]
+    results = [JobResult(j.label, str(j.run_dir), SKIPPED) for j in jobs if j not in todo]
     bar = tqdm(total=len(jobs), initial=len(results), desc="runs", unit="run", disable=not progress)
 
     def on_result(result: JobResult) -> None:
         bar.update(1)
-        if result.status == "failed":
+        if result.status == FAILED:
             bar.write(f"FAILED {result.label}: {result.error}")
 
     try:

@@ -32,10 +32,18 @@ from fade_rl.experiments.runs.config import (
     parse_override,
     validate_config,
 )
-from fade_rl.experiments.runs.folder import FAILURE, FolderBusyError, RunFolder, run_dir_for
+from fade_rl.experiments.runs.folder import (
+    COMPLETED,
+    FAILED,
+    FAILURE,
+    FolderBusyError,
+    RunFolder,
+    run_dir_for,
+)
 from fade_rl.methods import REGISTRY
 
 __all__ = [
+    "SKIPPED",
     "Job",
     "JobResult",
     "check_jobs",
@@ -44,6 +52,10 @@ __all__ = [
     "make_jobs",
     "parse_grid",
 ]
+
+
+#: A job whose run folder already held its finished run (with ``COMPLETED`` and ``FAILED``).
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -245,7 +257,7 @@ def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobR
     config = ExperimentConfig.model_validate(job.config)
     try:
         if not restart and RunFolder(run_dir).status(config) == "complete":
-            return JobResult(job.label, str(run_dir), "skipped")
+            return JobResult(job.label, str(run_dir), SKIPPED)
         summary = train_run(
             config,
             job.log_folder,
@@ -263,10 +275,10 @@ def execute_job(job: Job, progress: bool = False, restart: bool = False) -> JobR
                     indent=1,
                 ),
             )
-        return JobResult(job.label, str(run_dir), "failed", error)
+        return JobResult(job.label, str(run_dir), FAILED, error)
     (run_dir / FAILURE).unlink(missing_ok=True)
     keep = ("final_return", "mean_return", "steps_per_second", "n_timesteps")
-    return JobResult(job.label, str(run_dir), "completed", None, {k: summary[k] for k in keep})
+    return JobResult(job.label, str(run_dir), COMPLETED, None, {k: summary[k] for k in keep})
 
 
 def raise_interrupt(signum: int, frame: Any) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fade_rl.experiments.runs.atomic import write_atomic
-from fade_rl.experiments.runs.folder import FAILURE
+from fade_rl.experiments.runs.folder import FAILED, FAILURE
 from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job, raise_interrupt
 
 __all__ = ["run_local"]
@@ -135,5 +135,5 @@ def _pool_loop(
                     error = f"worker process died (exit code {proc.exitcode})"
                     if job.run_dir.is_dir():
                         write_atomic(job.run_dir / FAILURE, json.dumps({"error": error}))
-                    results.append(JobResult(label, str(job.run_dir), "failed", error))
+                    results.append(JobResult(label, str(job.run_dir), FAILED, error))
                 on_result(results[-1])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.folder import FAILED
 from fade_rl.experiments.runs.run_key import KEY_ENV
 from fade_rl.experiments.sweeps.jobs import Job, JobResult, execute_job, raise_interrupt
 
@@ -85,7 +86,7 @@ def run_ray(
             try:
                 result = ray.get(done[0])
             except Exception as exc:  # the task or its worker died
-                result = JobResult(job.label, str(job.run_dir), "failed", f"ray: {exc}")
+                result = JobResult(job.label, str(job.run_dir), FAILED, f"ray: {exc}")
             results.append(result)
             on_result(result)
         return results
