@@ -40,12 +40,15 @@ from typing import Any
 from fade_rl.experiments.runs.atomic import append_synced, write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
-from fade_rl.experiments.runs.folder import (
-    RunError,
-    RunFolder,
-)
+from fade_rl.experiments.runs.folder import RunError, RunFolder
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
-from fade_rl.experiments.suite.provenance import PROVENANCE, read_protocol, stamp
+from fade_rl.experiments.suite.provenance import (
+    PROVENANCE,
+    STAMPED_PHASES,
+    read_protocol,
+    stamp,
+    stamp_finished_phase,
+)
 from fade_rl.experiments.suite.references import (
     REFERENCES,
     ceiling_jobs,
@@ -176,6 +179,8 @@ class SuiteRun:
                 if self.shard is None:
                     raise
                 print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+        elif phase in STAMPED_PHASES:  # the report reads these runs: tie them to a digest
+            stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
         return results
 
     def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:
