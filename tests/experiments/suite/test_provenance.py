@@ -268,6 +268,10 @@ def test_an_edited_held_out_summary_is_refused(copy: Path) -> None:
     _edit(run / "summary.json", lambda d: d["segments"][0].update(mean_return=99.0))
     message = _refused(copy, str(copy / "held_out.json"), str(run / "summary.json"), "changed")
     assert f"fade-rl suite -f {copy} --phase held_out" in message
+    from fade_rl.cli import main
+
+    assert main(["report", str(copy), "--reps", "20"]) == 2  # exit 2, nothing written
+    assert not (copy / "report").exists()
 
 
 def test_an_edited_sensitivity_summary_is_refused(copy: Path) -> None:
