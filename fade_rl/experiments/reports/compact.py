@@ -55,7 +55,7 @@ from fade_rl.experiments.runs.folder import (
     SUMMARY,
     VERSIONS,
 )
-from fade_rl.experiments.suite.phases import PROTOCOL, TIMING
+from fade_rl.experiments.suite.phases import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING
 from fade_rl.experiments.suite.references import REFERENCES
 
 __all__ = [
@@ -79,7 +79,8 @@ _COPIED = (CONFIG, VERSIONS, SUMMARY, COMMAND, FAILURE)
 #: Every file a compact run folder may hold (stale ones are replaced on a rewrite).
 _MANAGED = (*_COPIED, EPISODES_GZ, LAMBDA, SCALARS_CSV, MANIFEST)
 #: The suite's own files, copied as they are (globs relative to the suite folder).
-_SUITE_FILES = (PROTOCOL, TIMING, "*_results*.json", f"{REFERENCES}/*.json")
+_SUITE_FILES: tuple[str, ...] = (PROTOCOL, TIMING, "*_results*.json", f"{REFERENCES}/*.json")
+_SUITE_FILES += (f"{HELD_OUT}.json", f"{SENSITIVITY}.json")  # the runs' digests (provenance)
 
 
 def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
@@ -219,7 +220,8 @@ def compact_run(run_dir: str | Path, dest_dir: str | Path) -> Path:
 def compact_tree(src_root: str | Path, dest_root: str | Path) -> list[Path]:
     """Compact every completed or failed run folder under ``src_root`` into the same
     relative path under ``dest_root``, and copy the suite's own files (``protocol.json``,
-    ``timing.jsonl``, ``<phase>_results*.json``, ``references/*.json``) as they are.
+    ``timing.jsonl``, ``<phase>_results*.json``, ``references/*.json``, ``held_out.json``,
+    ``sensitivity.json``) as they are.
 
     Returns what it wrote (new or changed): compact run folders and copied files.
     Unfinished and corrupt runs are skipped (a later call picks them up once done).

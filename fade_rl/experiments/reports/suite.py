@@ -67,7 +67,7 @@ from fade_rl.experiments.runs.validate import (
     summary_problem,
 )
 from fade_rl.experiments.suite.phases import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING, TUNING
-from fade_rl.experiments.suite.provenance import check_held_out, read_protocol
+from fade_rl.experiments.suite.provenance import check_held_out, read_phase, read_protocol
 from fade_rl.experiments.suite.references import REFERENCES, load_references
 from fade_rl.experiments.suite.score import (
     RunScore,
@@ -228,8 +228,9 @@ def make_suite_report(
 
     Raises:
         FileNotFoundError: ``folder`` is missing or holds no held-out runs.
-        ReportInputError: references or ``protocol.json`` damaged, stray or not matching
-            their digests, held-out runs that did not run the chosen value, runs of one
+        ReportInputError: references, ``protocol.json``, ``held_out.json`` or
+            ``sensitivity.json`` damaged, stray or not matching their digests or runs,
+            held-out runs that did not run the chosen value (or have none), runs of one
             setting and method with different configs (nothing is written).
         ValueError: ``reps < 1``.
     """
@@ -241,6 +242,8 @@ def make_suite_report(
     problems = Problems()
     protocol = read_protocol(folder)
     references = load_references(folder)
+    for phase in (HELD_OUT, SENSITIVITY):  # the runs only as their phase stamped them
+        read_phase(folder, phase)
     held = _load(folder / HELD_OUT, problems)
     if not held:
         raise FileNotFoundError(

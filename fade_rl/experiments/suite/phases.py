@@ -22,10 +22,7 @@ Phases, in order (each skips finished runs, so rerunning the command resumes):
 A phase needs the one before it finished. ``shard=(k, n)`` runs every n-th job of a phase
 (from the k-th) in this process, one after the other: n such processes share a machine
 without a process per run. Every phase appends its wall-clock time to ``<dir>/timing.jsonl``.
-
-Example (the smoke tier, a slice, about a minute on one core)::
-
-    fade-rl suite --tier smoke --settings dqn_reward_flip --methods none,fade -f runs/smoke
+The command, its tiers and the time each takes: ``docs/suite.md``.
 """
 
 from __future__ import annotations
@@ -50,9 +47,11 @@ from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     PROVENANCE,
+    STAMPED_PHASES,
     TIMING,
     read_protocol,
     stamp,
+    stamp_finished_phase,
 )
 from fade_rl.experiments.suite.references import (
     REFERENCES,
@@ -182,6 +181,8 @@ class SuiteRun:
                 if self.shard is None:
                     raise
                 print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+        elif phase in STAMPED_PHASES:  # the report reads these runs: tie them to a digest
+            stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
         return results
 
     def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:

@@ -14,7 +14,12 @@ ceiling, an edited chosen value), was computed from runs that are gone or change
 lies beside it unasked (a stray or duplicate ``references/*.json``). The suite's config is
 tied in too: a references file must hold the environment and budget its ``digest`` names,
 and :func:`check_held_out` refuses a held-out run whose config did not run the value
-``protocol.json`` chose. Files written before digests existed are stamped once, after
+``protocol.json`` chose (or whose method it chose none for).
+
+The held-out and sensitivity runs are read by the report directly: when their phase
+finishes, ``<suite folder>/held_out.json`` and ``sensitivity.json`` stamp every run folder
+of the phase (:func:`write_phase_stamp`), and :func:`read_phase` refuses an edited, missing
+or extra run, or a damaged stamp. Files written before digests existed are stamped once, after
 checking them against their runs, by :mod:`fade_rl.experiments.suite.restamp`.
 
 Example:
@@ -41,6 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.folder import CONFIG, FAILURE, SUMMARY
 from fade_rl.experiments.runs.validate import ReportInputError, read_json
 
@@ -51,11 +57,15 @@ __all__ = [
     "check_held_out",
     "content_digest",
     "env_digest",
+    "phase_run_dirs",
+    "read_phase",
     "read_protocol",
     "read_references",
     "run_digests",
     "stamp",
+    "stamp_finished_phase",
     "verify",
+    "write_phase_stamp",
 ]
 
 PROVENANCE = "provenance"
@@ -64,6 +74,8 @@ PROTOCOL = "protocol.json"  # the tuning phase's chosen values
 TIMING = "timing.jsonl"  # each phase's wall-clock time
 #: The files of a run that a stamp ties to (those present).
 RUN_FILES = (CONFIG, SUMMARY, FAILURE)
+#: The phases whose runs a report reads directly: each stamps ``<suite folder>/<phase>.json``.
+STAMPED_PHASES = ("held_out", "sensitivity")
 
 
 def _sha256(data: bytes) -> str:
@@ -258,6 +270,12 @@ def check_held_out(
     chosen = protocol.get("chosen", {})
     for path, setting, method, config in runs:
         pick = chosen.get(setting, {}).get(method)
+        if pick is None and chosen:  # a tier without tuning has no protocol, so no choice
+            raise ReportInputError(
+                f"{path}: protocol.json has no chosen value for {setting}/{method}, so nothing "
+                "says this run is held out at a tuned value; run the tuning phase for it "
+                "(`fade-rl suite --phase tuning`), or move the run out"
+            )
         if pick is None:
             continue
         ran = _dig(config, pick["key"])
@@ -267,3 +285,57 @@ def check_held_out(
                 f"{pick.get('value')!r} for {setting}/{method}; rerun the held_out phase "
                 f"(`fade-rl suite --phase held_out`), or restore {PROTOCOL}"
             )
+
+
+def phase_run_dirs(folder: str | Path, phase: str) -> list[Path]:
+    """Every run folder under ``<folder>/<phase>``: each folder holding one of :data:`RUN_FILES`."""
+    root = Path(folder) / phase
+    if not root.is_dir():
+        return []
+    return sorted({p.parent for name in RUN_FILES for p in root.rglob(name) if p.is_file()})
+
+
+def write_phase_stamp(folder: str | Path, phase: str) -> Path:
+    """Stamp ``<folder>/<phase>.json`` over every run folder of the phase, as they are now."""
+    folder = Path(folder)
+    data = stamp({"phase": phase}, folder, phase_run_dirs(folder, phase))
+    write_atomic(folder / f"{phase}.json", json.dumps(data, indent=1))
+    return folder / f"{phase}.json"
+
+
+def stamp_finished_phase(folder: str | Path, phase: str, run_dirs: Sequence[Path]) -> Path | None:
+    """:func:`write_phase_stamp` once every one of the phase's ``run_dirs`` (all shards') has
+    ended, with a ``summary.json`` or ``failure.json``; else ``None``."""
+    if all(any((Path(r) / f).is_file() for f in RUN_FILES[1:]) for r in run_dirs):
+        return write_phase_stamp(folder, phase)
+    print(f"{phase}.json waits for the {phase} runs still going (another shard's)")
+    return None
+
+
+def read_phase(folder: str | Path, phase: str) -> None:
+    """Refuse the runs of ``phase`` unless ``<folder>/<phase>.json`` stamps exactly them.
+
+    Raises:
+        ReportInputError: the stamp is missing (while runs are there), damaged or edited,
+            or a run's files are gone, changed, or not among those stamped (an extra run).
+    """
+    folder = Path(folder)
+    path = folder / f"{phase}.json"
+    runs = phase_run_dirs(folder, phase)
+    fix = (
+        f"rerun `fade-rl suite -f {folder} --phase {phase}` (with the suite's --tier) to "
+        "finish its runs and stamp them again"
+    )
+    if not path.exists():
+        if runs:
+            raise ReportInputError(f"{path}: no digest of the {phase} runs; {fix}")
+        return
+    data = _read(path, fix)
+    verify(path, data, folder, fix)
+    stamped = data[PROVENANCE]["runs"]
+    for run_dir in runs:
+        files = stamped.get(run_dir.relative_to(folder).as_posix())
+        for name in RUN_FILES:
+            if (run_dir / name).is_file() and name not in (files or {}):
+                what = run_dir if files is None else run_dir / name
+                raise ReportInputError(f"{path}: {what} is not among the runs it stamps; {fix}")

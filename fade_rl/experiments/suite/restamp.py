@@ -11,6 +11,11 @@ and stamps it only where they match:
 * ``protocol.json``: every tuning score (the mean score of the tuning runs of each grid
   value against the checked references) and every chosen value (the selection rule).
 
+* ``held_out.json`` and ``sensitivity.json`` (the digests of those phases' runs, which a
+  report refuses to read without): these runs cannot be recomputed, so they are stamped
+  **as found**, after only checking that every held-out run ran the value ``protocol.json``
+  chose; the stamp proves they are not edited after the migration, not before it.
+
 Any mismatch is refused in one line that names the file, and nothing is written. A file
 that already carries valid digests is left alone, so a rerun writes nothing. Run it as::
 
@@ -32,7 +37,16 @@ from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import read_yaml
 from fade_rl.experiments.runs.folder import CONFIG, RunError, run_name
 from fade_rl.experiments.runs.validate import ReportInputError, read_json
-from fade_rl.experiments.suite.provenance import read_protocol, read_references, stamp, verify
+from fade_rl.experiments.suite.provenance import (
+    STAMPED_PHASES,
+    check_held_out,
+    phase_run_dirs,
+    read_phase,
+    read_protocol,
+    read_references,
+    stamp,
+    verify,
+)
 from fade_rl.experiments.suite.selection import choose, mean_tuning_score
 
 __all__ = ["main", "restamp"]
@@ -127,8 +141,29 @@ def _check_protocol(
     return run_dirs
 
 
+def _phase_stamps(folder: Path, protocol: Mapping[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
+    """``held_out.json`` and ``sensitivity.json`` for phases with runs and none: as found."""
+    from fade_rl.experiments.suite import HELD_OUT
+
+    out = []
+    for phase in STAMPED_PHASES:
+        path, run_dirs = folder / f"{phase}.json", phase_run_dirs(folder, phase)
+        if path.exists() or not run_dirs:
+            read_phase(folder, phase)  # stamped: checked, before anything is written
+            continue
+        if phase == HELD_OUT:
+            runs = []
+            for run in run_dirs:
+                config = read_yaml(run / CONFIG) if (run / CONFIG).is_file() else {}
+                runs.append((run, str(config.get("name")), str(config.get("method")), config))
+            check_held_out(protocol, runs)
+        out.append((path, stamp({"phase": phase}, folder, run_dirs)))
+    return out
+
+
 def restamp(folder: str | Path) -> list[Path]:
-    """Check and stamp the unstamped references and protocol of ``folder``; the files written.
+    """Check and stamp the unstamped references, protocol and phases of ``folder``; the files
+    written.
 
     Raises:
         ReportInputError: a file whose numbers are not its runs' (nothing is written).
@@ -144,16 +179,19 @@ def restamp(folder: str | Path) -> list[Path]:
             data = stamp(data, folder, _check_references(folder, path, data))
             todo.append((path, data))
         references[data["setting"]] = data
-    path = folder / PROTOCOL
+    path, protocol = folder / PROTOCOL, {}
     if path.is_file():
-        data = _load(path)
-        if not _stamped(path, data, folder):
-            todo.append(
-                (path, stamp(data, folder, _check_protocol(folder, path, data, references)))
-            )
+        protocol = _load(path)
+        if not _stamped(path, protocol, folder):
+            run_dirs = _check_protocol(folder, path, protocol, references)
+            protocol = stamp(protocol, folder, run_dirs)
+            todo.append((path, protocol))
+    todo += _phase_stamps(folder, protocol)
     for path, data in todo:
         write_atomic(path, json.dumps(data, indent=1))
     read_references(folder), read_protocol(folder)  # what a report will read, strays included
+    for phase in STAMPED_PHASES:
+        read_phase(folder, phase)
     return [p for p, _ in todo]
 
 

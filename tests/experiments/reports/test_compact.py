@@ -150,9 +150,11 @@ def test_compact_tree_is_idempotent_and_skips_unfinished_runs(
     (src / "references").mkdir()
     (src / "references" / "tiny.json").write_text('{"floor": 1}')
     (src / "protocol.json").write_text("{}")
+    (src / "held_out.json").write_text('{"phase": "held_out"}')  # the runs' digests
     dest = tmp_path / "dest"
     first = compact_tree(src, dest)
     assert sorted(p.relative_to(dest).as_posix() for p in first) == [
+        "held_out.json",
         "held_out/done",
         "protocol.json",
         "references/tiny.json",

@@ -25,7 +25,7 @@ from fade_rl.experiments.reports.suite_stats import (
     phase_times,
     probability_of_improvement,
 )
-from fade_rl.experiments.suite.provenance import env_digest, stamp
+from fade_rl.experiments.suite.provenance import env_digest, stamp, write_phase_stamp
 from tests.experiments.helpers import run_summary
 
 ENV = {"id": "fade_rl/CartPole-RewardFlip-v0", "kwargs": {"reward": {"sign": 1}}, "n_envs": 1}
@@ -35,6 +35,7 @@ TASKS = [
     {"values": {"reward.sign": -1}, "steps": 100, "floor": -100.0, "ceiling": 0.0, "seeds": [9]},
 ]
 
+LR = 0.001  # every held-out run but alpha's fade ran the learning rate protocol.json chose
 # method -> seed -> (normalized segment 0, normalized segment 1)
 ALPHA = {
     "fade": {0: (0.5, 0.5), 1: (1.0, 0.8)},  # scores 0.5, 0.9
@@ -52,7 +53,7 @@ def _config(name: str, method: str, seed: int, **methods: Any) -> dict[str, Any]
     return {
         "name": name,
         "env": ENV,
-        "algo": {"name": "dqn", "hyperparams": {}},
+        "algo": {"name": "dqn", "hyperparams": {"learning_rate": LR}},
         "method": method,
         "methods": methods,
         "budget": BUDGET,
@@ -134,6 +135,10 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
             }
         }
     }
+    lr = {"key": "algo.hyperparams.learning_rate", "value": LR, "tuning_scores": []}
+    for setting in ("alpha", "beta", "gamma"):
+        for method in ("fade", "none", "wd"):
+            chosen.setdefault(setting, {}).setdefault(method, lr)
     protocol = {
         "tier": "standard",
         "tuning_seeds": [100],
@@ -154,6 +159,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"tier": "standard", "phase": "references", "shard": None, "started": 500, "seconds": 30},
     ]
     (folder / "timing.jsonl").write_text("".join(json.dumps(r) + "\n" for r in timing))
+    for phase in ("held_out", "sensitivity"):
+        write_phase_stamp(folder, phase)
     return folder
 
 

@@ -18,7 +18,12 @@ import yaml
 
 from fade_rl.experiments.reports.suite import make_suite_report
 from fade_rl.experiments.runs.validate import ReportInputError
-from fade_rl.experiments.suite.provenance import read_protocol, read_references, stamp
+from fade_rl.experiments.suite.provenance import (
+    read_protocol,
+    read_references,
+    stamp,
+    write_phase_stamp,
+)
 from fade_rl.experiments.suite.restamp import main as restamp_main
 from fade_rl.experiments.suite.restamp import restamp
 from tests.experiments.reports.test_suite_report import (  # noqa: F401  (the fixture)
@@ -118,12 +123,14 @@ def test_the_suite_refuses_held_out_seeds_of_two_configs(copy: Path) -> None:
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["algo"]["hyperparams"] = {"learning_rate": 0.5}
     (run / "config.yaml").write_text(yaml.safe_dump(config))
+    write_phase_stamp(copy, "held_out")  # a held_out phase that ran it so
     _refused(copy, str(run), "different configs", "algo.hyperparams")
 
 
 def test_a_non_finite_held_out_summary_is_not_completed(copy: Path) -> None:
     run = copy / "held_out" / "alpha" / "none" / "seed_1"
     _edit(run / "summary.json", lambda d: d["segments"][1].update(mean_return=float("inf")))
+    write_phase_stamp(copy, "held_out")  # a held_out phase that wrote it so
     report = make_suite_report(copy, reps=20)
     runs = pd.read_csv(report["out"] / "runs.csv").set_index(["setting", "method", "seed"])
     row = runs.loc[("alpha", "none", 1)]
@@ -282,3 +289,79 @@ def test_restamp_writes_each_file_synced_and_renamed_into_place(
         source = next(src for src, dst in replaced if dst == target)
         assert source in synced and str(path.parent.resolve()) in synced, (path, synced)
         assert Path(source).name.startswith(".")  # hidden: no glob of the folder picks it up
+
+
+# ---------------------------------------------------------------- the held-out and sensitivity runs
+def test_an_edited_held_out_summary_is_refused(copy: Path) -> None:
+    run = copy / "held_out" / "alpha" / "none" / "seed_0"
+    _edit(run / "summary.json", lambda d: d["segments"][0].update(mean_return=99.0))
+    message = _refused(copy, str(copy / "held_out.json"), str(run / "summary.json"), "changed")
+    assert f"fade-rl suite -f {copy} --phase held_out" in message
+    from fade_rl.cli import main
+
+    assert main(["report", str(copy), "--reps", "20"]) == 2  # exit 2, nothing written
+    assert not (copy / "report").exists()
+
+
+def test_an_edited_sensitivity_summary_is_refused(copy: Path) -> None:
+    run = next((copy / "sensitivity").rglob("summary.json"))
+    _edit(run, lambda d: d.update(final_return=1e6))
+    _refused(copy, str(copy / "sensitivity.json"), str(run), "--phase sensitivity")
+
+
+@pytest.mark.parametrize("phase", ["held_out", "sensitivity"])
+def test_a_missing_or_truncated_phase_digest_is_refused(copy: Path, phase: str) -> None:
+    path = copy / f"{phase}.json"
+    path.write_text(path.read_text()[:30])
+    _refused(copy, str(path), "truncated or damaged JSON", f"--phase {phase}")
+    path.unlink()
+    _refused(copy, str(path), "no digest", f"--phase {phase}")
+
+
+def test_an_edited_phase_digest_is_refused(copy: Path) -> None:
+    path = copy / "held_out.json"
+    _edit(path, lambda d: d["provenance"]["runs"].popitem())
+    _refused(copy, str(path), "does not match its digest", "--phase held_out")
+
+
+def test_an_extra_or_missing_held_out_run_is_refused(copy: Path) -> None:
+    extra = _run(copy / "held_out", _config("gamma", "none", 5), (0.5, 0.5))
+    _refused(copy, str(copy / "held_out.json"), str(extra), "not among")
+    shutil.rmtree(extra)
+    gone = copy / "held_out" / "gamma" / "none" / "seed_1"
+    shutil.rmtree(gone)
+    _refused(copy, str(copy / "held_out.json"), str(gone / "config.yaml"), "gone")
+
+
+def test_a_run_that_wrote_its_summary_after_the_stamp_is_refused(copy: Path) -> None:
+    run = copy / "held_out" / "beta" / "wd" / "seed_1"
+    (run / "failure.json").write_text("{}")
+    _refused(copy, str(run / "failure.json"), "not among")
+
+
+def test_a_held_out_run_of_a_method_without_a_chosen_value_is_refused(copy: Path) -> None:
+    path = copy / "protocol.json"
+    data = json.loads(path.read_text())
+    del data["chosen"]["gamma"]["wd"]
+    path.write_text(json.dumps(stamp(data, copy, [])))
+    _refused(copy, "held_out/gamma/wd/seed_0", "no chosen value for gamma/wd")
+
+
+def test_restamp_stamps_unstamped_held_out_runs_as_found(copy: Path) -> None:
+    (copy / "held_out.json").unlink()
+    (copy / "sensitivity.json").unlink()
+    written = restamp(copy)
+    assert written == [copy / "held_out.json", copy / "sensitivity.json"]
+    make_suite_report(copy, out=copy / "ok", reps=20)
+    assert restamp(copy) == []
+
+
+def test_restamp_refuses_held_out_runs_of_another_value(copy: Path) -> None:
+    (copy / "held_out.json").unlink()
+    path = copy / "protocol.json"
+    data = json.loads(path.read_text())
+    data["chosen"]["alpha"]["fade"]["value"] = 100
+    path.write_text(json.dumps(stamp(data, copy, [])))
+    with pytest.raises(ReportInputError, match="chose 100"):
+        restamp(copy)
+    assert not (copy / "held_out.json").exists()

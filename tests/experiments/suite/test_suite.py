@@ -12,9 +12,10 @@ import yaml
 from fade_rl.cli import main
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite import SuiteRun
 from fade_rl.experiments.suite.manifest import load_suite
-from fade_rl.experiments.suite.provenance import env_digest, stamp
+from fade_rl.experiments.suite.provenance import env_digest, read_phase, stamp
 from fade_rl.experiments.suite.references import load_references
 from fade_rl.experiments.suite.score import run_score
 
@@ -145,6 +146,26 @@ def test_references_tuning_selection_and_held_out_runs(tmp_path: Path) -> None:
     assert [t["phase"] for t in timing] == ["references", "tuning", "held_out"]
     assert [t["completed"] for t in timing] == [2, 6, 2]
     assert np.isfinite([t["seconds"] for t in timing]).all()
+    # the held_out phase stamped its runs: the report reads them only as they were
+    stamped = json.loads((tmp_path / "suite/held_out.json").read_text())["provenance"]["runs"]
+    assert sorted(stamped) == [f"held_out/tiny/{m}/seed_0" for m in ("fade", "none")]
+    assert set(stamped["held_out/tiny/none/seed_0"]) == {"config.yaml", "summary.json"}
+    read_phase(tmp_path / "suite", "held_out")
+    summary = tmp_path / "suite/held_out/tiny/none/seed_0/summary.json"
+    summary.write_text(summary.read_text().replace('"status"', ' "status"', 1))
+    with pytest.raises(ReportInputError, match="--phase held_out"):
+        read_phase(tmp_path / "suite", "held_out")
+
+
+def test_a_sharded_held_out_phase_stamps_once_every_shard_finished(tmp_path: Path) -> None:
+    suite = load_suite(_manifest(tmp_path))
+    folder = tmp_path / "suite"
+    kwargs = {"methods": ["none", "fade"], "progress": False}
+    suite.tiers["smoke"].tune = False  # held-out runs at the config's values: no tuning
+    SuiteRun(suite, "smoke", folder, shard=(0, 2), **kwargs).run(["held_out"])
+    assert not (folder / "held_out.json").exists()  # shard 1's run is not there yet
+    SuiteRun(suite, "smoke", folder, shard=(1, 2), **kwargs).run(["held_out"])
+    assert len(json.loads((folder / "held_out.json").read_text())["provenance"]["runs"]) == 2
 
 
 def test_held_out_before_tuning_is_refused(tmp_path: Path) -> None:
