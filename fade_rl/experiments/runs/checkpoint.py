@@ -40,6 +40,7 @@ from fade_rl.experiments.runs.folder import (
     RunFolder,
 )
 from fade_rl.experiments.runs.logs import cut_logs
+from fade_rl.experiments.runs.rng_state import restore_rng_state, rng_state
 from fade_rl.experiments.runs.run_key import KEY_ENV, RunKey, UntrustedRunError
 from fade_rl.experiments.runs.validate import read_json
 from fade_rl.methods import REGISTRY
@@ -59,7 +60,10 @@ def _digest(path: Path) -> dict[str, Any]:
 
 
 class Checkpointer:
-    """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's).
+    """Saves everything a resume needs every ``interval`` steps (its ``callback`` is SB3's):
+    at the first rollout start from each multiple of ``interval`` on, and at the end of
+    training, so a checkpoint holds a whole step (stored, trained on) and the random
+    generators' states, and a resumed run is the same run as an uninterrupted one.
 
     ``extra`` holds ``callbacks`` (the method's), ``counters`` (the method's
     :attr:`~fade_rl.methods.MethodSpec.counters`), ``recorder``,
@@ -98,20 +102,33 @@ class Checkpointer:
                 outer._next = (self.num_timesteps // interval + 1) * interval
 
             def _on_step(self) -> bool:
-                if self.num_timesteps >= outer._next:
-                    while outer._next <= self.num_timesteps:
-                        outer._next += interval
-                    outer.save(self.model)
                 return True
+
+            # Saved where the model is whole: at a rollout's start (the previous rollout
+            # stored and trained on) or at the end; never mid-rollout (SB3's on_step comes
+            # before the step's transition is stored, and before its rollout's train())
+            def _on_rollout_start(self) -> None:
+                outer._maybe_save(self.model)
+
+            def _on_training_end(self) -> None:
+                outer._maybe_save(self.model)
 
         self.callback = _CB()
         self.folder = folder
         self.keep = keep
+        self.interval = interval
         self.extra = extra
         self._next = interval
         #: The step of the newest checkpoint this run has (0: none yet).
         self.saved_step = 0
         self.key = RunKey()  # signs state.json, so only this user's resume unpickles the files
+
+    def _maybe_save(self, model: Any) -> None:
+        step = int(model.num_timesteps)
+        if step >= self._next:
+            while self._next <= step:
+                self._next += self.interval
+            self.save(model)
 
     def save(self, model: Any) -> None:
         """Write ``checkpoints/step_<n>/`` and then mark it in ``checkpoint.json``."""
@@ -148,6 +165,7 @@ class Checkpointer:
             "env_saved": env_saved,
             "callbacks": save_callback_state(self.extra["callbacks"], self.extra["counters"], tmp),
             "recorder": recorder.state(),
+            "rng": rng_state(model),
             "wall_time": wall,
             "files": {p.name: _digest(p) for p in sorted(tmp.iterdir())},
         }
@@ -169,7 +187,8 @@ class LoadedCheckpoint:
     """A checkpoint loaded into a run: model, environment, wall time so far and step.
 
     Example (:func:`load_checkpoint` picks the newest of the checkpoints kept, here those
-    of steps 50 and 100; the run key is named by ``$FADE_RL_RUN_KEY_FILE`` for the example's
+    of steps 52 and 100 (the first rollout start from step 50 on, DQN's rollouts being
+    4 steps, and the end); the run key is named by ``$FADE_RL_RUN_KEY_FILE`` for the example's
     length only):
         >>> import tempfile
         >>> from unittest import mock
@@ -192,7 +211,7 @@ class LoadedCheckpoint:
         ...     _ = model.learn(100, callback=[recorder, checkpointer.callback])
         ...     loaded = load_checkpoint(run, config, recorder, methods=[])
         >>> sorted(p.name for p in (run.path / CHECKPOINTS).iterdir())
-        ['step_100', 'step_50']
+        ['step_100', 'step_52']
         >>> loaded.step, loaded.folder.name, type(loaded.model).__name__, loaded.wall_time > 0
         (100, 'step_100', 'DQN', True)
         >>> loaded.model.num_timesteps, loaded.env.num_envs
@@ -315,6 +334,8 @@ def _load_one(
         if plasticity is not None and saved.is_file():
             plasticity.load_state_dict(th.load(saved, map_location=model.device, weights_only=True))
         restore_callback_state(methods, state["callbacks"], folder, model.device)
+        if "rng" in state:  # last: loading the model reseeded every generator
+            restore_rng_state(model, state["rng"])
     except BaseException:
         env.close()
         raise

@@ -11,13 +11,15 @@ Layout of ``<log_folder>/<setting>/<method>/seed_<seed>/``:
                      ``plasticity/*``, ``fade/*``)
 ``episodes.jsonl``   every finished episode and every shift
 ``checkpoints/``     ``step_<n>/`` with the model (FADE state included), replay buffer,
-                     environment and callback state; ``checkpoint.json`` names the latest
+                     environment, callback and random generators' state;
+                     ``checkpoint.json`` names the latest
 ``lambda.npz``       FADE's final decay rates per head (method ``fade``)
 ``summary.json``     written last: final and per-segment returns, steps per second, device;
                      or status ``failed`` with the reason and step when training went NaN
 
 A run killed mid-way and started again with the same config continues from the newest
-intact checkpoint: everything logged after it is cut away first, so no step is logged twice.
+intact checkpoint: everything logged after it is cut away first, so no step is logged twice,
+and it ends as the run would have ended had it never been stopped.
 """
 
 from __future__ import annotations

@@ -160,24 +160,14 @@ def _kill_and_resume(tmp_path: Path, kills: int, seed: int) -> None:
 
     run_dir = run_dir_for(root, config)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary.keys() == whole.keys()
-    assert summary["status"] == "completed" and summary["n_timesteps"] == whole["n_timesteps"]
-    assert summary["shifts"] == whole["shifts"]
-    assert [s["start"] for s in summary["segments"]] == [s["start"] for s in whole["segments"]]
+    assert summary["status"] == "completed"
+    assert all(0 <= step <= 600 for step in summary["resumed_at"])
+    assert _comparable(summary) == _comparable(whole)  # the same run, however often resumed
     episodes, shifts = read_episodes(run_dir)  # every line whole: no torn line survives
-    assert shifts == read_episodes(run_dir_for(tmp_path / "whole", config))[1]
-    ends = [e["step"] for e in episodes]
-    assert ends == sorted(ends) and len(set(ends)) == len(ends)  # nothing logged twice
-    assert sum(e["length"] for e in episodes) == ends[-1]  # nor lost: lengths tile the steps
-    resumes = summary["resumed_at"]
-    assert all(0 <= step <= 600 for step in resumes)
-    if resumes and min(resumes) > 0:  # up to the first resume the run is the same run
-        first, ours = min(resumes), _comparable(summary)
-        full = read_episodes(run_dir_for(tmp_path / "whole", config))[0]
-        assert [e for e in episodes if e["step"] <= first] == [
-            e for e in full if e["step"] <= first
-        ]
-        assert ours["n_timesteps"] == 600
+    assert (episodes, shifts) == read_episodes(run_dir_for(tmp_path / "whole", config))
+    assert (run_dir / "episodes.jsonl").read_text() == (
+        run_dir_for(tmp_path / "whole", config) / "episodes.jsonl"
+    ).read_text()
     for path in run_dir.rglob("*.json"):
         json.loads(path.read_text())  # every JSON file parses
     assert not list(run_dir.rglob("*.tmp"))  # what killed writes left was cleared away
