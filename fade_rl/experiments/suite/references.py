@@ -29,7 +29,7 @@ import numpy as np
 
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.config import ExperimentConfig, validate_config
-from fade_rl.experiments.runs.folder import SUMMARY
+from fade_rl.experiments.runs.folder import SUMMARY, run_name
 from fade_rl.experiments.runs.validate import read_json, summary_problem
 from fade_rl.experiments.suite.provenance import env_digest, read_references, stamp
 from fade_rl.experiments.sweeps import Job
@@ -38,9 +38,11 @@ from fade_rl.methods import PLAIN
 __all__ = [
     "REFERENCES",
     "ceiling_jobs",
+    "ceiling_run_dir",
     "load_references",
     "random_floor",
     "task_config",
+    "task_name",
     "write_references",
 ]
 
@@ -58,13 +60,23 @@ def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def task_name(setting: str, index: int) -> str:
+    """The setting name of task ``index``'s ceiling runs (``<setting>__task<i>``)."""
+    return f"{setting}__task{index}"
+
+
+def ceiling_run_dir(folder: Path, setting: str, index: int, seed: int) -> Path:
+    """Where one ceiling run of task ``index`` lives under a suite folder."""
+    return folder / REFERENCES / task_name(setting, index) / PLAIN / run_name(seed)
+
+
 def task_config(
     setting: ExperimentConfig, index: int, env_kwargs: Mapping[str, Any], steps: int, seed: int
 ) -> ExperimentConfig:
     """The config of a ceiling run: the task frozen, ``steps`` steps, method ``none``."""
     data = setting.to_dict()
     data["env"]["kwargs"] = _merge(data["env"]["kwargs"], env_kwargs)
-    data.update(name=f"{setting.name}__task{index}", method=PLAIN, seed=seed)
+    data.update(name=task_name(setting.name, index), method=PLAIN, seed=seed)
     data["budget"]["n_timesteps"] = steps
     logging = data["logging"]
     logging["checkpoint_interval"] = min(logging["checkpoint_interval"], steps)
@@ -143,7 +155,7 @@ def write_references(
     jobs = ceiling_jobs(setting, tasks, seeds, folder)
     out_tasks = []
     for i, task in enumerate(tasks):
-        runs = [j for j in jobs if j.config["name"] == f"{setting.name}__task{i}"]
+        runs = [j for j in jobs if j.config["name"] == task_name(setting.name, i)]
         ceilings = [_ceiling_return(j.run_dir) for j in runs]
         frozen = task_config(setting, i, task.env_kwargs, task.steps, seeds[0])
         floors = [random_floor(frozen, task.steps, s) for s in seeds]

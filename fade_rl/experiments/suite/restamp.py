@@ -77,15 +77,16 @@ def _stamped(path: Path, data: Mapping[str, Any], folder: Path) -> bool:
 def _check_references(folder: Path, path: Path, data: Mapping[str, Any]) -> list[Path]:
     """The ceiling run folders of ``data``, once its ceilings and floors match them."""
     from fade_rl.experiments.runs.config import ExperimentConfig
-    from fade_rl.experiments.suite.references import REFERENCES, _ceiling_return, random_floor
+    from fade_rl.experiments.suite.references import (
+        _ceiling_return,
+        ceiling_run_dir,
+        random_floor,
+    )
 
     run_dirs: list[Path] = []
     for i, task in enumerate(data["tasks"]):
         seeds = task["seeds"]
-        runs = [
-            folder / REFERENCES / f"{data['setting']}__task{i}" / "none" / f"seed_{s}"
-            for s in seeds
-        ]
+        runs = [ceiling_run_dir(folder, data["setting"], i, s) for s in seeds]
         ceilings = [_ceiling_return(run) for run in runs]
         if not all(map(_close, ceilings, task["ceiling_returns"])) or not _close(
             float(np.mean(ceilings)), task["ceiling"]
