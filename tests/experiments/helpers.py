@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 FLIP = {"reward": {"sign": {"type": "periodic", "values": [1, -1], "period": 500}}}
@@ -127,3 +128,17 @@ def local_ray() -> Iterator[str]:
         assert head.stdin is not None
         head.stdin.close()
         head.wait(timeout=60)
+
+
+def assert_refused(
+    capsys: pytest.CaptureFixture, runs: Path, argv: list[str], expected: str
+) -> None:
+    """``fade-rl ARGV -f RUNS`` exits 2 with one line holding ``expected``, writing nothing."""
+    from fade_rl.cli import main
+
+    code = main([*argv, "-f", str(runs)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err, err
+    assert err.count("\n") == 1, err
+    assert not runs.exists()

@@ -6,24 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from fade_rl.cli import main
 
-TINY = {
-    "name": "bounds",
-    "env": {"id": "CartPole-v1"},
-    "algo": {"name": "dqn", "hyperparams": {"learning_starts": 50, "buffer_size": 500}},
-    "budget": {"n_timesteps": 100},
-    "logging": {"progress_bar": False},
-}
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY))
-    return path
+from ..helpers import assert_refused
 
 
 @pytest.mark.parametrize(
@@ -57,12 +43,7 @@ def config_file(tmp_path: Path) -> Path:
 def test_absurd_sizes_are_refused_before_anything_is_written(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, argv: list, expected: str
 ) -> None:
-    runs = tmp_path / "runs"
-    code = main([*argv, "-c", str(config_file), "-f", str(runs)])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert expected in err and err.count("\n") == 1, err
-    assert not runs.exists()
+    assert_refused(capsys, tmp_path / "runs", [*argv, "-c", str(config_file)], expected)
 
 
 def test_a_ray_address_without_a_cluster_is_one_line(

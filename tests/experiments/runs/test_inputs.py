@@ -7,34 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from fade_rl.cli import main
 from fade_rl.experiments.runs.config import MAX_NAME, load_config
 
-TINY = {
-    "name": "inputs",
-    "env": {"id": "CartPole-v1"},
-    "algo": {"name": "dqn", "hyperparams": {"learning_starts": 50, "buffer_size": 500}},
-    "budget": {"n_timesteps": 100},
-    "logging": {"progress_bar": False},
-}
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY))
-    return path
-
-
-def _refused(capsys: pytest.CaptureFixture, runs: Path, argv: list[str], expected: str) -> None:
-    code = main([*argv, "-f", str(runs)])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert expected in err, err
-    assert err.count("\n") == 1, err
-    assert not runs.exists()
+from ..helpers import assert_refused
 
 
 @pytest.mark.parametrize(
@@ -62,14 +38,14 @@ def _refused(capsys: pytest.CaptureFixture, runs: Path, argv: list[str], expecte
 def test_a_sweep_axis_is_never_replaced(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, argv: list, expected: str
 ) -> None:
-    _refused(capsys, tmp_path / "runs", [*argv, "-c", str(config_file)], expected)
+    assert_refused(capsys, tmp_path / "runs", [*argv, "-c", str(config_file)], expected)
 
 
 def test_train_refuses_a_key_given_by_override_and_flag(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     argv = ["train", "-c", str(config_file), "-p", "seed=5", "--seed", "3"]
-    _refused(capsys, tmp_path / "runs", argv, "seed is given twice (-p seed=5 and --seed 3)")
+    assert_refused(capsys, tmp_path / "runs", argv, "seed is given twice (-p seed=5 and --seed 3)")
 
 
 def test_an_override_given_once_is_honored(config_file: Path) -> None:
@@ -98,7 +74,7 @@ def test_hyperparams_are_read_strictly(
     path.write_text(
         "name: strict\nenv: {id: CartPole-v1}\nalgo:\n  name: dqn\n  hyperparams:\n" + hyper
     )
-    _refused(capsys, tmp_path / "runs", ["train", "-c", str(path)], expected)
+    assert_refused(capsys, tmp_path / "runs", ["train", "-c", str(path)], expected)
 
 
 @pytest.mark.parametrize(
@@ -114,7 +90,7 @@ def test_overrides_are_read_strictly(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, override: str, expected: str
 ) -> None:
     argv = ["train", "-c", str(config_file), "-p", override]
-    _refused(capsys, tmp_path / "runs", argv, expected)
+    assert_refused(capsys, tmp_path / "runs", argv, expected)
 
 
 def test_hostile_yaml_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -123,10 +99,10 @@ def test_hostile_yaml_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureF
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines))
     start = time.perf_counter()
-    _refused(capsys, tmp_path / "runs", ["train", "-c", str(path)], "anchors and aliases")
+    assert_refused(capsys, tmp_path / "runs", ["train", "-c", str(path)], "anchors and aliases")
     deep = tmp_path / "deep.yaml"
     deep.write_text("name: deep\nenv: " + "[" * 50_000 + "]" * 50_000)
-    _refused(capsys, tmp_path / "runs", ["train", "-c", str(deep)], "nested deeper than")
+    assert_refused(capsys, tmp_path / "runs", ["train", "-c", str(deep)], "nested deeper than")
     assert time.perf_counter() - start < 10
 
 
@@ -140,4 +116,4 @@ def test_hostile_yaml_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureF
 def test_unbounded_values_are_refused_before_anything_is_written(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture, extra: list, expected: str
 ) -> None:
-    _refused(capsys, tmp_path / "runs", ["train", "-c", str(config_file), *extra], expected)
+    assert_refused(capsys, tmp_path / "runs", ["train", "-c", str(config_file), *extra], expected)
