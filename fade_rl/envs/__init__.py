@@ -15,6 +15,7 @@ from fade_rl.envs.core import *  # noqa: F403 (the names in core.__all__: info k
 from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
 from fade_rl.envs.minatar import MinAtarEnv, make_minatar_sequence
 from fade_rl.envs.observation import ObservationShift
+from fade_rl.envs.offsets import ObservationOffsets
 from fade_rl.envs.registration import list_envs, make_shifted, register_envs
 from fade_rl.envs.reward import RewardShift
 from fade_rl.envs.schedules import (
@@ -41,6 +42,7 @@ __all__ = [
     "DynamicsShift",
     "LinearDrift",
     "MinAtarEnv",
+    "ObservationOffsets",
     "ObservationShift",
     "PeriodicSwitch",
     "Piecewise",

@@ -17,9 +17,17 @@ from fade_rl.envs.action import ActionShift
 from fade_rl.envs.dynamics import DynamicsShift
 from fade_rl.envs.minatar import MINATAR_GAMES, minatar_env_id
 from fade_rl.envs.observation import ObservationShift
+from fade_rl.envs.offsets import ObservationOffsets
 from fade_rl.envs.reward import RewardShift
 
-__all__ = ["ENVS", "NAMESPACE", "list_envs", "make_shifted", "register_envs"]
+__all__ = [
+    "ENVS",
+    "NAMESPACE",
+    "list_envs",
+    "make_offset_levels",
+    "make_shifted",
+    "register_envs",
+]
 
 NAMESPACE = "fade_rl"
 
@@ -72,12 +80,44 @@ def make_shifted(
     return env
 
 
+def make_offset_levels(
+    base: str,
+    levels: int = 10,
+    level_steps: int = 160_000,
+    scale: float = 2.0,
+    seed: int | None = None,
+    render_mode: str | None = None,
+) -> gym.Env:
+    """Entry point of the ``*-ObsOffsets-v0`` ids: raw ``base`` in :class:`ObservationOffsets`.
+
+    The continual Gym control protocol of TRAC and C-CHAIN: ``levels`` levels of
+    ``level_steps`` steps, each adding a fixed observation offset with entries drawn from
+    ``N(0, scale**2)`` (``scale`` is the standard deviation), level 0 none, drawn once per
+    seed. The registered ids cap episodes at 400 steps.
+
+    Example:
+        >>> import gymnasium as gym
+        >>> import fade_rl.envs
+        >>> env = gym.make("fade_rl/CartPole-ObsOffsets-v0", level_steps=100)
+        >>> env.spec.max_episode_steps, env.spec.kwargs["levels"], env.spec.kwargs["scale"]
+        (400, 10, 2.0)
+        >>> info = env.reset(seed=0)[1]
+        >>> info["shift_values"]["observation.level"]
+        0
+    """
+    env = make_shifted(base, render_mode=render_mode)
+    return ObservationOffsets(env, levels=levels, level_steps=level_steps, scale=scale, seed=seed)
+
+
 def _periodic(values: list[float], period: int) -> dict[str, Any]:
     return {"type": "periodic", "values": values, "period": period}
 
 
 _SHIFTED = "fade_rl.envs.registration:make_shifted"
 _SEQUENCE = "fade_rl.envs.task_sequence:TaskSequence"
+_OFFSETS = "fade_rl.envs.registration:make_offset_levels"
+#: Episode cap of the continual Gym control ids (TRAC's and C-CHAIN's).
+OFFSETS_MAX_EPISODE_STEPS = 400
 #: Episode cap of the MinAtar ids: MinAtar has none, and a Seaquest submarine that stays at
 #: the surface never dies.
 MINATAR_MAX_EPISODE_STEPS = 10_000
@@ -100,6 +140,19 @@ def _shifted(
             "entry_point": _SHIFTED,
             "max_episode_steps": max_episode_steps,
             "kwargs": {"base": base, **shifts},
+        },
+    )
+
+
+def _offset_levels(name: str, base: str) -> tuple[str, dict[str, Any]]:
+    """An :data:`ENVS` entry of the continual Gym control protocol (TRAC, C-CHAIN)."""
+    return (
+        f"{name}, 10 levels of 160k steps, each adding a fixed N(0, 2^2) observation offset, "
+        "episodes <= 400",
+        {
+            "entry_point": _OFFSETS,
+            "max_episode_steps": OFFSETS_MAX_EPISODE_STEPS,
+            "kwargs": {"base": base, "levels": 10, "level_steps": 160_000, "scale": 2.0},
         },
     )
 
@@ -152,6 +205,8 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
         500,
         action={"permute_every": 50_000},
     ),
+    f"{NAMESPACE}/CartPole-ObsOffsets-v0": _offset_levels("CartPole", "CartPole-v1"),
+    f"{NAMESPACE}/Acrobot-ObsOffsets-v0": _offset_levels("Acrobot", "Acrobot-v1"),
     f"{NAMESPACE}/Pendulum-Dynamics-v0": _shifted(
         "Pendulum whose gravity (10 <-> 15) and mass (1.0 <-> 1.5) switch every 20k steps",
         "Pendulum-v1",

@@ -1,0 +1,142 @@
+"""Observation offsets per level: the continual Gym control protocol of TRAC and C-CHAIN."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from fade_rl.envs.core import ScheduledWrapper, derive_seed
+from fade_rl.envs.schedules import Piecewise
+
+__all__ = ["ObservationOffsets"]
+
+
+def _check_int(name: str, value: Any, low: int, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{where}: {name} must be an int >= {low}, got {value!r}.")
+
+
+class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
+    """Add a fixed offset per level to every observation: ``obs' = obs + offset[k]``.
+
+    Level ``k = t // level_steps`` (``t``: the env's clock, counting steps across episodes;
+    after the last level it stays at ``levels - 1``). Level 0 has no offset; level ``k >= 1``
+    adds ``offset[k]``, drawn once from ``N(0, scale**2)`` per dimension, that is
+    ``numpy.random.Generator.normal(0, scale, obs_shape)``: ``scale`` is the **standard
+    deviation** (TRAC's and C-CHAIN's ``np.random.normal(0, 2, ...)``, written "N(0, 2)" in
+    their papers, is ``scale=2``). All offsets are drawn from one generator seeded by
+    ``seed`` or, if ``seed`` is None, by the seed of ``reset(seed=...)``: one seed, the same
+    levels for every agent. (SB3's vector envs seed copy ``i`` with ``seed + i``: pass
+    ``seed`` to give all copies the same offsets.)
+
+    ``info`` gets the keys of :mod:`fade_rl.envs.core`: ``shift`` is True on the first step
+    of each new level, ``segment`` is the level, and ``shift_values`` holds
+    ``observation.level`` (int) and ``observation.level_offset`` (a tuple, one float per
+    dimension; all zeros on level 0). The observation space keeps its shape and dtype and
+    becomes unbounded (the offsets are unbounded draws).
+
+    Example:
+        CartPole with 3 levels of 5 steps each:
+
+        >>> import gymnasium as gym
+        >>> import numpy as np
+        >>> from fade_rl.envs import ObservationOffsets
+        >>> env = ObservationOffsets(gym.make("CartPole-v1"), levels=3, level_steps=5)
+        >>> raw = gym.make("CartPole-v1")
+        >>> obs, info = env.reset(seed=1)
+        >>> raw_obs, _ = raw.reset(seed=1)
+        >>> bool((obs == raw_obs).all()), info["shift_values"]["observation.level"]
+        (True, 0)
+        >>> for t in range(6):
+        ...     obs, _, _, _, info = env.step(0)
+        ...     raw_obs = raw.step(0)[0]
+        >>> info["clock"], info["shift"], info["segment"]
+        (5, True, 1)
+        >>> bool(np.allclose(obs - raw_obs, env.offsets[1]))
+        True
+        >>> env.offsets.shape, bool((env.offsets[0] == 0).all())
+        ((3, 4), True)
+
+    Args:
+        env: an environment with a floating-point Box observation space.
+        levels: number of levels (>= 1); level 0 has no offset.
+        level_steps: environment steps per level (>= 1).
+        scale: standard deviation of every offset entry (>= 0).
+        seed: seed of the offsets; ``None`` derives them from ``reset(seed=...)``.
+    """
+
+    kind = "observation"
+    maps_observation = True
+
+    def __init__(
+        self,
+        env: gym.Env,
+        levels: int = 10,
+        level_steps: int = 160_000,
+        scale: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        where = "ObservationOffsets"
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Box) or not np.issubdtype(space.dtype, np.floating):
+            raise ValueError(
+                f"{where}: needs a floating-point Box observation space, got {space}; "
+                "image observations: convert them to float first."
+            )
+        _check_int("levels", levels, 1, where)
+        _check_int("level_steps", level_steps, 1, where)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise ValueError(f"{where}: scale must be a number >= 0, got {scale!r}.")
+        if not math.isfinite(scale) or scale < 0:
+            raise ValueError(f"{where}: scale must be a finite number >= 0, got {scale!r}.")
+        if seed is not None:
+            _check_int("seed", seed, 0, where)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, levels=levels, level_steps=level_steps, scale=scale, seed=seed
+        )
+        self.levels = int(levels)
+        self.level_steps = int(level_steps)
+        self.scale = float(scale)
+        self.seed = seed
+        self._dtype = space.dtype
+        self._shape = space.shape
+        self.offsets = self._draw(seed)
+        self._offset: np.ndarray | None = None
+        boundaries = [k * self.level_steps for k in range(1, self.levels)]
+        level = Piecewise(boundaries, [float(k) for k in range(self.levels)])
+        ScheduledWrapper.__init__(self, env, {"level": level})
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, space.shape, space.dtype)
+
+    def _draw(self, seed: int | None) -> np.ndarray:
+        """The offsets of all levels, shape ``(levels, *obs_shape)``; row 0 is zeros."""
+        rng = np.random.default_rng(seed)
+        offsets = np.zeros((self.levels, *self._shape), dtype=np.float64)
+        offsets[1:] = rng.normal(0.0, self.scale, size=(self.levels - 1, *self._shape))
+        return offsets.astype(self._dtype)
+
+    def _reseed(self, seed: int) -> None:
+        super()._reseed(seed)
+        if self.seed is None:
+            self.offsets = self._draw(derive_seed(seed, self.kind, 102))
+
+    def _apply(self, values: dict[str, float], t: int) -> None:
+        level = int(values["level"])
+        self._offset = self.offsets[level] if level > 0 else None
+
+    def _describe(self, values: dict[str, float]) -> dict[str, Any]:
+        level = int(values["level"])
+        offset = tuple(float(x) for x in self.offsets[level].ravel())
+        return {"observation.level": level, "observation.level_offset": offset}
+
+    @property
+    def level(self) -> int:
+        """The level in force: that of the last step taken (0 after a seeded reset)."""
+        return int((self._values or {"level": 0.0})["level"])
+
+    def _observe(self, obs: Any) -> Any:
+        if self._offset is None:
+            return obs
+        return (obs + self._offset).astype(self._dtype, copy=False)
