@@ -20,6 +20,23 @@ from fade_rl.envs.schedules import ScheduleLike, make_schedule
 __all__ = ["ObservationShift"]
 
 
+def check_float_box(space: gym.Space, where: str) -> gym.spaces.Box:
+    """``space``, or a one-line refusal when an observation shift cannot act on it.
+
+    Example:
+        >>> check_float_box(gym.spaces.Discrete(3), "ObservationShift")
+        Traceback (most recent call last):
+        ...
+        ValueError: ObservationShift: needs a floating-point Box observation space, got ...
+    """
+    if not isinstance(space, gym.spaces.Box) or not np.issubdtype(space.dtype, np.floating):
+        raise ValueError(
+            f"{where}: needs a floating-point Box observation space, got {space}; "
+            "image observations: convert them to float first."
+        )
+    return space
+
+
 class ObservationShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
     """Shift observations: ``obs' = scale(t) * obs[perm(t)] + offset(t) + noise_std(t) * N(0, 1)``.
 
@@ -69,12 +86,7 @@ class ObservationShift(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         seed: int | None = None,
     ) -> None:
         where = "ObservationShift"
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Box) or not np.issubdtype(space.dtype, np.floating):
-            raise ValueError(
-                f"{where}: needs a floating-point Box observation space, got {space}; "
-                "image observations: convert them to float first."
-            )
+        space = check_float_box(env.observation_space, where)
         check_permutation_args(permute_every, seed, where)
         permuting = permute_every is not None or permutations is not None
         if permuting and len(space.shape) != 1:

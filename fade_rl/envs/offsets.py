@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from fade_rl.envs.core import ScheduledWrapper, derive_seed
+from fade_rl.envs.observation import check_float_box
 from fade_rl.envs.schedules import Piecewise
 
 __all__ = ["ObservationOffsets"]
@@ -74,18 +75,14 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
     def __init__(
         self,
         env: gym.Env,
+        *,
         levels: int = 10,
         level_steps: int = 160_000,
         scale: float = 2.0,
         seed: int | None = None,
     ) -> None:
         where = "ObservationOffsets"
-        space = env.observation_space
-        if not isinstance(space, gym.spaces.Box) or not np.issubdtype(space.dtype, np.floating):
-            raise ValueError(
-                f"{where}: needs a floating-point Box observation space, got {space}; "
-                "image observations: convert them to float first."
-            )
+        space = check_float_box(env.observation_space, where)
         _check_int("levels", levels, 1, where)
         _check_int("level_steps", level_steps, 1, where)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)):
