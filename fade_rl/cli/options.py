@@ -35,7 +35,6 @@ __all__ = [
     "add_setting_options",
     "add_suite_options",
     "add_workers",
-    "check_workers",
     "parse_methods",
     "parse_shard",
     "seeds",
@@ -210,14 +209,9 @@ def check_bounds(args: argparse.Namespace) -> None:
             raise ConfigError(f"{flag}: must be in [{low}, {high}], got {value}")
 
 
-def check_workers(args: argparse.Namespace) -> None:
-    """:class:`ConfigError` unless ``--workers`` is in its range (:data:`BOUNDS`)."""
-    check_bounds(argparse.Namespace(workers=args.workers))
-
-
 def seeds(args: argparse.Namespace) -> list[int]:
-    """``--seeds N`` seeds from ``--seed S``: ``[S, ..., S + N - 1]``."""
-    check_bounds(argparse.Namespace(seeds=args.seeds, seed=args.seed))
+    """``--seeds N`` seeds from ``--seed S``: ``[S, ..., S + N - 1]`` (both already in their
+    :data:`BOUNDS`: ``main`` checks every bounded option before a command runs)."""
     return list(range(args.seed, args.seed + args.seeds))
 
 

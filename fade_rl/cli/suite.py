@@ -15,7 +15,6 @@ from fade_rl.cli.options import (
     add_restart,
     add_suite_options,
     add_workers,
-    check_workers,
     parse_methods,
     parse_shard,
 )
@@ -92,7 +91,6 @@ def suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> An
     from fade_rl.experiments.suite.manifest import load_suite
     from fade_rl.experiments.suite.phases import SuiteRun
 
-    check_workers(args)
     folder = args.log_folder or f"runs/suite_{args.tier}"
     check_log_folder(folder)
     settings = [s for s in (args.settings or "").split(",") if s]

@@ -11,7 +11,6 @@ from typing import Any
 from fade_rl.cli.options import (
     add_run_options,
     add_setting_options,
-    check_workers,
     parse_methods,
     seeds,
     setting_flags,
@@ -59,7 +58,6 @@ def run_many(
     from fade_rl.experiments.sweeps import make_jobs, run_jobs
 
     run_seeds = seeds(args)
-    check_workers(args)
     jobs = make_jobs(
         configs,
         parse_methods(args.methods),
