@@ -29,7 +29,6 @@ from torch import Tensor
 
 __all__ = [
     "cross_entropy_output_hessian",
-    "dqn_head_curvature",
     "dqn_output_hessian",
     "grad_clip_factor",
     "half_squared_error_output_hessian",
@@ -136,49 +135,6 @@ def dqn_output_hessian(
         raise ValueError(f"loss must be 'huber' or 'mse', got {loss!r}")
     c = torch.zeros(batch_size, num_actions, dtype=td_errors.dtype, device=td_errors.device)
     return c.scatter_(1, actions.unsqueeze(1), per_sample.unsqueeze(1))
-
-
-def dqn_head_curvature(
-    features: Tensor,
-    actions: Tensor,
-    td_errors: Tensor,
-    num_actions: int,
-    total_norm: Tensor,
-    max_norm: float,
-    huber_beta: float = 1.0,
-) -> tuple[Tensor, Tensor]:
-    """``(H_W, H_b)`` of SB3 DQN's clipped Huber loss for its linear Q head, in few kernels.
-
-    The same numbers as ``linear_head_curvature(features, c)`` with ``c =
-    dqn_output_hessian(actions, td_errors, num_actions) * grad_clip_factor(total_norm,
-    max_norm)``, for the training loop: the clip factor scales the ``B`` per-sample
-    curvatures before they are scattered into ``c``, and there is no input checking.
-    No host read.
-
-    Args:
-        features: the head's input ``phi``, ``(batch, in_features)``.
-        actions: taken actions, ``(batch, 1)``, integer.
-        td_errors: ``Q[b, a_b] - target_b``, ``(batch, 1)``.
-        num_actions: number of head outputs.
-        total_norm: the tensor ``clip_grad_norm_`` returned.
-        max_norm: the clipping's ``max_norm``.
-        huber_beta: Huber's ``beta`` (SB3 uses 1.0).
-
-    Example:
-        >>> import torch
-        >>> phi = torch.tensor([[1.0, 2.0], [3.0, 0.0]])
-        >>> h_w, h_b = dqn_head_curvature(phi, torch.tensor([[0], [1]]),
-        ...     torch.tensor([[0.5], [2.0]]), 2, torch.tensor(20.0), 10.0)
-        >>> h_w, h_b
-        (tensor([[0.2500, 1.0000],
-                [0.0000, 0.0000]]), tensor([0.2500, 0.0000]))
-    """
-    batch_size = features.shape[0]
-    per_sample = td_errors.detach().abs().lt_(huber_beta).div_(batch_size * huber_beta)
-    per_sample.mul_(grad_clip_factor(total_norm, max_norm))
-    c = features.new_zeros(batch_size, num_actions)
-    c.scatter_(1, actions.long(), per_sample)
-    return c.T @ features.detach().square(), c.sum(dim=0)
 
 
 def cross_entropy_output_hessian(logits: Tensor) -> Tensor:

@@ -206,19 +206,3 @@ def test_output_hessians_have_the_hand_computed_values():
     torch.testing.assert_close(
         mse_output_hessian(outputs), torch.full((4, 2), 2 / 8, dtype=torch.float64)
     )
-
-
-@pytest.mark.parametrize("total_norm", [0.5, 20.0])
-def test_dqn_head_curvature_equals_the_composed_functions_bit_for_bit(total_norm):
-    from fade_rl.optim import dqn_head_curvature, dqn_output_hessian, grad_clip_factor
-
-    gen = torch.Generator().manual_seed(0)
-    phi = torch.randn(24, 7, generator=gen).relu()
-    actions = torch.randint(0, 3, (24, 1), generator=gen)
-    td_errors = 2 * torch.randn(24, 1, generator=gen)
-    norm = torch.tensor(total_norm)
-    c = dqn_output_hessian(actions, td_errors, 3) * grad_clip_factor(norm, 10.0)
-    expected = linear_head_curvature(phi, c)
-    got = dqn_head_curvature(phi, actions, td_errors, 3, norm, 10.0)
-    for g, e in zip(got, expected, strict=True):
-        assert torch.equal(g, e)
