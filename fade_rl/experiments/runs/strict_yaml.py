@@ -72,9 +72,32 @@ def _line(node_or_event: Any) -> int:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``SafeLoader`` that refuses duplicate keys and YAML 1.1 booleans."""
+    """``SafeLoader`` that refuses anchors, aliases, deep nesting, duplicate keys and YAML 1.1
+    booleans, in the one pass that builds the document."""
 
     source = "<yaml>"
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        """Refuse an anchor or alias, and a collection nested past :data:`MAX_DEPTH`, before
+        the node is built (the composer recurses once per level)."""
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise YamlError(
+                f"{self.source}: line {_line(event)}: anchors and aliases (&, *) are not read; "
+                "write the value out"
+            )
+        nests = isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent))
+        if nests and self.depth >= MAX_DEPTH:
+            raise YamlError(
+                f"{self.source}: line {_line(event)}: nested deeper than {MAX_DEPTH} levels; "
+                "flatten it"
+            )
+        self.depth += nests
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self.depth -= nests
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -109,32 +132,11 @@ _StrictLoader.add_implicit_resolver(
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_mapping)
 
 
-def _check_events(text: str, source: str) -> None:
-    """Refuse aliases, anchors and deep nesting before anything is built."""
-    depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise YamlError(
-                f"{source}: line {_line(event)}: anchors and aliases (&, *) are not read; "
-                "write the value out"
-            )
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise YamlError(
-                    f"{source}: line {_line(event)}: nested deeper than {MAX_DEPTH} levels; "
-                    "flatten it"
-                )
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
-
-
 def load_yaml(text: str, source: str) -> Any:
     """Parse ``text`` strictly; ``source`` names it in errors (a path, or ``-p key=value``)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_BYTES:
         raise YamlError(f"{source}: longer than {MAX_BYTES} bytes; a config is a few KiB")
     try:
-        _check_events(text, source)
         loader = _StrictLoader(text)
         loader.source = source
         try:
