@@ -58,6 +58,7 @@ from fade_rl.optim.kernels import (
     single_tensor_adam,
     single_tensor_fade,
     state_size,
+    supports_fused,
 )
 from fade_rl.optim.packing import PACK_LIMIT, PackedGroup
 from fade_rl.optim.settings import check_curvature, check_groups, validate_group
@@ -85,8 +86,12 @@ class FADE(Optimizer):
         log_decay_bounds: clamp ``(gamma_min, gamma_max)`` of ``log(lambda)``.
         idbd: adapt a per-element step size of FADE groups by IDBD (SGD base only).
         idbd_meta_lr: meta step size of the log step sizes; ``meta_lr`` if None.
-        foreach: use the batched (``torch._foreach_*``) implementation; by
-            default it is used whenever all tensors of a group share a device.
+        foreach: ``True``: the batched torch implementation (``torch._foreach_*``, a
+            head's small tensors packed into one); ``False``: the reference loop, one
+            tensor at a time. ``None`` (default): on the CPU, FADE groups step in one
+            compiled loop per tensor (:mod:`fade_rl.optim.fused`, the same arithmetic at
+            the cost of about one torch op) when they are small (a head); elsewhere as
+            ``True`` whenever all tensors of a group share a device.
         check_finite: refuse a non-finite curvature in :meth:`set_curvature` with a
             ``ValueError`` (reads a flag on the host: one sync per call, so it is off
             by default; turn it on to find where a NaN comes from). Off, a non-finite
@@ -355,11 +360,35 @@ class FADE(Optimizer):
         if step is None or not self._use_foreach(group, params):
             self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
+        elif group["foreach"] is None and self._fusable(group, params, grads, curvatures, states):
+            from fade_rl.optim.fused import fused_fade_step  # numba: imported at first use
+
+            if not fused_fade_step(params, grads, curvatures, states, step, group):
+                self._finite.add(curvatures)  # notes the NaN (only when there is one)
         elif len(params) > 1 and sum(p.numel() for p in params) <= PACK_LIMIT:
             self._pack_of(group, params, states).step(grads, curvatures, step, group)
         else:
             self._finite.add(curvatures)
             multi_tensor_fade(params, grads, curvatures, states, step, group)
+
+    @staticmethod
+    def _fusable(
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        curvatures: list[Tensor],
+        states: list[dict[str, Any]],
+    ) -> bool:
+        """Whether :func:`~fade_rl.optim.fused.fused_fade_step` takes this group's step.
+
+        Only small groups (a head's few tensors, :data:`PACK_LIMIT` elements in all): there
+        the torch kernel's cost is its calls, which the loop saves; on large tensors torch's
+        vectorized ops are faster than the loop (``python -m benchmarks.bench_optim``).
+        """
+        if sum(p.numel() for p in params) > PACK_LIMIT:
+            return False
+        entries = [state[key] for state in states for key in fade_state_keys(group)]
+        return supports_fused([*params, *grads, *curvatures, *entries])
 
     def _pack_of(
         self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]

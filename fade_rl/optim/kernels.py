@@ -31,6 +31,7 @@ __all__ = [
     "single_tensor_adam",
     "single_tensor_fade",
     "state_size",
+    "supports_fused",
 ]
 
 
@@ -50,6 +51,14 @@ def fade_state_keys(group: dict[str, Any]) -> list[str]:
     if group["idbd"]:
         keys += ["log_step_size", "step_size_trace"]
     return keys
+
+
+def supports_fused(tensors: list[Tensor]) -> bool:
+    """Whether the fused loop can step these tensors: CPU, contiguous, float32 or float64."""
+    dtype = tensors[0].dtype
+    if dtype not in (torch.float32, torch.float64):
+        return False
+    return all(t.device.type == "cpu" and t.dtype == dtype and t.is_contiguous() for t in tensors)
 
 
 def dense_grad(p: Tensor) -> Tensor:

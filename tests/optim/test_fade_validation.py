@@ -62,9 +62,12 @@ def test_curvature_on_another_device_is_refused_at_set_curvature():
         opt.set_curvature(head.weight, torch.ones(2, 3, device="meta"))
 
 
-# foreach=None packs weight and bias into one flat step; False is the reference loop; a
-# bias-free head is one tensor on the foreach path
-@pytest.mark.parametrize(("foreach", "bias"), [(None, True), (False, True), (None, False)])
+# foreach=None on the CPU is the fused loop (numpy views of CPU tensors: no device to
+# sync); True packs weight and bias into one flat torch step (the GPU's path) and must read
+# nothing on the host; False is the reference loop; a bias-free head is one tensor
+@pytest.mark.parametrize(
+    ("foreach", "bias"), [(None, True), (None, False), (True, True), (True, False), (False, True)]
+)
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_curvature_is_raised_at_the_next_host_read(monkeypatch, foreach, bias, bad):
     head, opt = _head(foreach, bias)
@@ -72,9 +75,10 @@ def test_non_finite_curvature_is_raised_at_the_next_host_read(monkeypatch, forea
     opt.check_finite()  # finite so far
     curvature = torch.ones(2, 3)
     curvature[1, 2] = bad
-    with monkeypatch.context() as m:  # the step itself reads nothing on the host
-        for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
-            m.setattr(torch.Tensor, name, lambda *a, **k: pytest.fail("host read in step"))
+    with monkeypatch.context() as m:  # the torch steps read nothing on the host
+        if foreach is not None:
+            for name in ("item", "tolist", "__bool__", "__float__", "__int__", "cpu", "numpy"):
+                m.setattr(torch.Tensor, name, lambda *a, **k: pytest.fail("host read in step"))
         _step(head, opt, curvature)
     _step(head, opt, torch.ones(2, 3))  # later finite steps do not clear it
     for read in (opt.check_finite, opt.state_dict, lambda: opt.decay_rates(head.weight)):
@@ -95,7 +99,10 @@ def test_packed_step_equals_the_per_tensor_step_bit_for_bit():
     """The flat step of a head's small tensors runs the same kernel as the foreach step."""
     heads = [nn.Linear(5, 3), nn.Linear(5, 3)]
     heads[1].load_state_dict(heads[0].state_dict())
-    opts = [FADE([{"params": h.parameters(), "fade": True}], lr=0.05, meta_lr=5.0) for h in heads]
+    opts = [
+        FADE([{"params": h.parameters(), "fade": True}], lr=0.05, meta_lr=5.0, foreach=True)
+        for h in heads
+    ]
     gen = torch.Generator().manual_seed(0)
     for _ in range(10):
         grads = [torch.randn(3, 5, generator=gen), torch.randn(3, generator=gen)]
@@ -121,8 +128,9 @@ def test_packed_step_equals_the_per_tensor_step_bit_for_bit():
             assert torch.equal(torch.as_tensor(value), torch.as_tensor(opts[1].state[q][key]))
 
 
-def test_a_state_entry_replaced_from_outside_is_packed_again():
-    head, opt = _head()
+@pytest.mark.parametrize("foreach", [True, None])  # packed, fused
+def test_a_state_entry_replaced_from_outside_is_used(foreach):
+    head, opt = _head(foreach)
     _step(head, opt, torch.ones(2, 3))
     opt.param_groups[0]["meta_lr"] = 0.0  # the decay rates stay where they are put
     opt.state[head.weight]["log_decay"] = torch.full((2, 3), -3.0)
