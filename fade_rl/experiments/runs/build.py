@@ -50,16 +50,28 @@ def device_info(model: Any) -> dict[str, Any]:
 
 
 def make_env(config: ExperimentConfig) -> Any:
-    """The run's vectorized environment (``n_envs`` copies, each under ``Monitor``)."""
+    """The run's vectorized environment (``n_envs`` copies, each under ``Monitor``).
+
+    With ``env.reward_scale`` each copy's rewards are scaled outside its ``Monitor``, so the
+    logged episode returns stay unscaled.
+    """
+    import functools
+    import operator
+
+    from gymnasium.wrappers import TransformReward
     from stable_baselines3.common.env_util import make_vec_env
 
     import fade_rl.envs  # noqa: F401  (registers the ids)
 
+    scale = config.env.reward_scale
+    wrapper: Any = None if scale == 1.0 else TransformReward
     return make_vec_env(
         config.env.id,
         n_envs=config.env.n_envs,
         seed=config.seed,
         env_kwargs=dict(config.env.kwargs),
+        wrapper_class=wrapper,
+        wrapper_kwargs=None if scale == 1.0 else {"func": functools.partial(operator.mul, scale)},
     )
 
 

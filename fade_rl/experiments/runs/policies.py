@@ -4,11 +4,14 @@
 :func:`fade_rl.algos.critic_arch_policy` (CriticArchDQNPolicy,
 CriticArchSACPolicy or CriticArchTD3Policy) with those options in ``policy_kwargs``;
 it combines with every method. YAML cannot name a Python class, so
-``policy_kwargs.features_extractor_class`` takes a name from :data:`EXTRACTORS`.
+``policy_kwargs.features_extractor_class`` takes a name from :data:`EXTRACTORS` and
+``policy_kwargs.activation_fn`` one from :data:`ACTIVATIONS`.
 
 Example:
     >>> sorted(EXTRACTORS)
     ['flatten', 'minatar_cnn', 'nature_cnn']
+    >>> sorted(ACTIVATIONS)
+    ['elu', 'leaky_relu', 'leaky_relu_0.1', 'relu', 'tanh']
     >>> from stable_baselines3 import DQN
     >>> policy, kwargs = resolve_policy(
     ...     "MlpPolicy", {"features_extractor_class": "minatar_cnn", "net_arch": []},
@@ -25,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from fade_rl.experiments.runs.checks import ConfigError
 
-__all__ = ["EXTRACTORS", "CriticConfig", "check_policy", "resolve_policy"]
+__all__ = ["ACTIVATIONS", "EXTRACTORS", "CriticConfig", "check_policy", "resolve_policy"]
 
 #: Features extractors a YAML config may name: name -> "module:class".
 EXTRACTORS: dict[str, str] = {
@@ -34,6 +37,17 @@ EXTRACTORS: dict[str, str] = {
     "flatten": "stable_baselines3.common.torch_layers:FlattenExtractor",
 }
 _EXTRACTOR_KEY = "algo.hyperparams.policy_kwargs.features_extractor_class"
+
+#: Activation functions a YAML config may name: name -> (``torch.nn`` class, its arguments).
+#: ``leaky_relu`` is torch's (slope 0.01); ``leaky_relu_0.1`` is C-CHAIN's and TRAC's.
+ACTIVATIONS: dict[str, tuple[str, tuple[float, ...]]] = {
+    "relu": ("ReLU", ()),
+    "tanh": ("Tanh", ()),
+    "elu": ("ELU", ()),
+    "leaky_relu": ("LeakyReLU", ()),
+    "leaky_relu_0.1": ("LeakyReLU", (0.1,)),
+}
+_ACTIVATION_KEY = "algo.hyperparams.policy_kwargs.activation_fn"
 
 
 class CriticConfig(BaseModel):
@@ -71,6 +85,12 @@ def check_policy(algo: Any) -> None:
             f"{_EXTRACTOR_KEY}: unknown features extractor {name!r}; use one of "
             f"{', '.join(sorted(EXTRACTORS))}"
         )
+    activation = kwargs.get("activation_fn")
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"{_ACTIVATION_KEY}: unknown activation {activation!r}; use one of "
+            f"{', '.join(sorted(ACTIVATIONS))}"
+        )
     for option in ("layer_norm", "crelu"):
         if option in kwargs:
             raise ConfigError(
@@ -90,6 +110,17 @@ def _extractor_class(name: str) -> type:
     return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
 
 
+def _activation(name: str) -> Any:
+    """The activation class (or a ``partial`` of it with its arguments) SB3 calls per layer."""
+    import functools
+
+    from torch import nn
+
+    cls_name, args = ACTIVATIONS[name]
+    cls = getattr(nn, cls_name)
+    return functools.partial(cls, *args) if args else cls
+
+
 def resolve_policy(
     policy: str, policy_kwargs: dict[str, Any] | None, critic: CriticConfig, algorithm: type
 ) -> tuple[Any, dict[str, Any] | None]:
@@ -97,6 +128,8 @@ def resolve_policy(
     kwargs = dict(policy_kwargs) if policy_kwargs is not None else None
     if kwargs is not None and isinstance(kwargs.get("features_extractor_class"), str):
         kwargs["features_extractor_class"] = _extractor_class(kwargs["features_extractor_class"])
+    if kwargs is not None and isinstance(kwargs.get("activation_fn"), str):
+        kwargs["activation_fn"] = _activation(kwargs["activation_fn"])
     if not critic.any:
         return policy, kwargs
     from fade_rl.algos import critic_arch_policy

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 
 from fade_rl.algos.registry import ALGORITHM_NAMES
 from fade_rl.experiments.runs.checks import one_of
@@ -28,6 +34,12 @@ _Strict = StrictModel
 class EnvConfig(_Strict):
     """The environment: a registered Gymnasium id, its ``gym.make`` kwargs, copies.
 
+    ``reward_scale`` multiplies the reward the agent trains on; episode returns are logged
+    unscaled (the scaling wraps each copy outside its ``Monitor``). C-CHAIN's and TRAC's PPO
+    train on ``reward / 20``: ``reward_scale: 0.05``. At its default 1.0 it is left out of
+    :meth:`~fade_rl.experiments.runs.config.ExperimentConfig.to_dict`, so the configs of
+    runs made before it existed keep their identity.
+
     Example:
         >>> from fade_rl.experiments.runs.config import validate_config
         >>> config = validate_config({"env": {"id": "CartPole-v1"}}, "example")
@@ -42,6 +54,14 @@ class EnvConfig(_Strict):
     id: str
     kwargs: dict[str, Any] = Field(default_factory=dict)
     n_envs: int = Field(default=1, ge=1)
+    reward_scale: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+    @model_serializer(mode="wrap")
+    def _omit_default_reward_scale(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.reward_scale == 1.0:
+            data.pop("reward_scale", None)
+        return data
 
     @field_validator("id")
     @classmethod
