@@ -1,8 +1,9 @@
-"""attach_fade: turn an existing SB3 DQN, SAC or TD3 into its FADE counterpart."""
+"""attach_fade: turn an existing SB3 DQN, SAC, TD3 or PPO into its FADE counterpart."""
 
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import pathlib
 from typing import Any
@@ -44,7 +45,27 @@ def _algorithm_of_zip(path: str | pathlib.Path | io.BufferedIOBase) -> type[Base
             f"{sb3_names()}"
         )
     algorithm: type[BaseAlgorithm] = family.sb3_class
+    # Algorithms may share a policy class (PPO's ActorCriticPolicy is A2C's too): the zip
+    # must also hold every hyperparameter the algorithm adds to its base class.
+    missing = sorted(name for name in _own_hyperparameters(algorithm) if name not in data)
+    if missing:
+        raise TypeError(
+            f"{path} holds a model with policy {data['policy_class'].__name__} but without "
+            f"{algorithm.__name__}'s {', '.join(missing)}: it was not saved by a "
+            f"{algorithm.__name__}; attach_fade supports {sb3_names()}"
+        )
     return algorithm
+
+
+def _own_hyperparameters(algorithm: type) -> set[str]:
+    """The constructor arguments ``algorithm`` adds to its base class's (public ones)."""
+    base = algorithm.__mro__[1]
+    own = set(inspect.signature(algorithm.__init__).parameters)
+    return {
+        name
+        for name in own - set(inspect.signature(base.__init__).parameters)
+        if not name.startswith("_")
+    }
 
 
 def attach_fade(
@@ -54,22 +75,24 @@ def attach_fade(
     device: th.device | str = "auto",
     **fade_kwargs: Any,
 ) -> Any:
-    """Turn an SB3 DQN, SAC or TD3 (fresh, trained, or a saved zip) into FadeDQN/FadeSAC/FadeTD3.
+    """Turn an SB3 DQN, SAC, TD3 or PPO (fresh, trained, or a saved zip) into its FADE version.
 
     The new model starts from a copy of the old one's networks (weights unchanged),
     optimizers, ``num_timesteps``, learning-rate schedule and every other
     hyperparameter. The critic heads move to FADE (decay rates start at
     ``init_decay``); every other critic parameter keeps SB3's optimizer (its class,
     kwargs and state). The heads keep their Adam/AdamW moments and step counts. The
-    actor and its optimizer are as they were.
+    actor and its optimizer are as they were (PPO's one optimizer keeps the actor: it
+    becomes FADE's body, as the rest of the critic's does).
 
     ``model`` itself is left as it was: it has its own networks and optimizers, so
     it keeps training, and its ``save()`` still loads with SB3's ``DQN.load`` (or
-    ``SAC.load``, ``TD3.load``). The two models share the environment, the replay
-    buffer and the logger (not copied: a buffer may hold gigabytes).
+    ``SAC.load``, ``TD3.load``, ``PPO.load``). The two models share the environment, the
+    replay buffer and the logger (not copied: a buffer may hold gigabytes); PPO's rollout
+    buffer is copied (each model collects its own rollouts).
 
     Args:
-        model_or_path: an SB3 ``DQN``, ``SAC`` or ``TD3`` (or subclass), or the
+        model_or_path: an SB3 ``DQN``, ``SAC``, ``TD3`` or ``PPO`` (or subclass), or the
             path of a zip saved by one of them.
         env: when loading from a path, the environment to attach (as in
             ``DQN.load(path, env=env)``). Ignored for a model.
@@ -79,7 +102,7 @@ def attach_fade(
             (``meta_lr``, ``init_decay``, ...; not the learning rate).
 
     Returns:
-        The FADE counterpart: a FadeDQN, FadeSAC or FadeTD3.
+        The FADE counterpart: a FadeDQN, FadeSAC, FadeTD3 or FadePPO.
 
     Example:
         >>> from stable_baselines3 import DQN
@@ -111,7 +134,7 @@ def attach_fade(
         model = model_or_path
     else:
         raise TypeError(
-            "attach_fade takes an SB3 DQN/SAC/TD3 model or the path of its zip, got "
+            f"attach_fade takes an SB3 {sb3_names()} model or the path of its zip, got "
             f"{type(model_or_path).__name__}"
         )
     if isinstance(model, FadeAlgorithmMixin):

@@ -11,7 +11,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from fade_rl.algos.common import FadeAlgorithmMixin
+from fade_rl.algos.common import FadeAlgorithmMixin, no_distribution_validation
 from fade_rl.algos.ppo.family import PPOFamily, RolloutBatch
 from fade_rl.algos.protocol import AlgorithmFamily, LossPass
 from fade_rl.nets.critics import CriticPass, q_values_of
@@ -91,8 +91,14 @@ class FadePPO(FadeAlgorithmMixin, PPO):
 
         The losses stay on the device and are read once, at the end (SB3 reads each with
         ``.item()`` every minibatch); only ``target_kl`` reads the KL estimate every
-        minibatch, as SB3 must to stop early.
+        minibatch, as SB3 must to stop early. torch.distributions' argument checks, which
+        read a flag on the host for every distribution built, are off during the call
+        (:func:`~fade_rl.algos.common.no_distribution_validation`).
         """
+        with no_distribution_validation():
+            self._train()
+
+    def _train(self) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         progress = self._current_progress_remaining
