@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import io
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch as th
@@ -55,6 +57,27 @@ def _algorithm_of_zip(path: str | pathlib.Path | io.BufferedIOBase) -> type[Base
             f"{algorithm.__name__}; attach_fade supports {sb3_names()}"
         )
     return algorithm
+
+
+@contextlib.contextmanager
+def _distribution_caches_cleared(model: BaseAlgorithm) -> Iterator[None]:
+    """Within the block, the policy's action distributions hold no last distribution.
+
+    SB3 keeps the distribution of the last forward pass on its ``action_dist``; after a
+    PPO ``train()`` it holds the loss's graph, which ``deepcopy`` refuses. It is a cache
+    (the next forward pass replaces it): the copy starts without one, the original keeps its.
+    """
+    cleared = []
+    for module in model.policy.modules():
+        action_dist = getattr(module, "action_dist", None)
+        if getattr(action_dist, "distribution", None) is not None:
+            cleared.append((action_dist, action_dist.distribution))
+            action_dist.distribution = None
+    try:
+        yield
+    finally:
+        for action_dist, distribution in cleared:
+            action_dist.distribution = distribution
 
 
 def _own_hyperparameters(algorithm: type) -> set[str]:
@@ -148,7 +171,8 @@ def attach_fade(
     # shared objects to themselves.
     shared = {name: model.__dict__[name] for name in _SHARED if name in model.__dict__}
     memo = {id(value): value for value in shared.values() if value is not None}
-    new.__dict__.update(copy.deepcopy(model.__dict__, memo))
+    with _distribution_caches_cleared(model):
+        new.__dict__.update(copy.deepcopy(model.__dict__, memo))
     new.fade_kwargs = dict(fade_kwargs)
     new._install_fade()
     return new
