@@ -67,9 +67,9 @@ def _distribution_caches_cleared(model: BaseAlgorithm) -> Iterator[None]:
     PPO ``train()`` it holds the loss's graph, which ``deepcopy`` refuses. It is a cache
     (the next forward pass replaces it): the copy starts without one, the original keeps its.
     """
-    cleared = []
+    cleared: list[tuple[Any, Any]] = []
     for module in model.policy.modules():
-        action_dist = getattr(module, "action_dist", None)
+        action_dist: Any = getattr(module, "action_dist", None)
         if getattr(action_dist, "distribution", None) is not None:
             cleared.append((action_dist, action_dist.distribution))
             action_dist.distribution = None
@@ -82,13 +82,9 @@ def _distribution_caches_cleared(model: BaseAlgorithm) -> Iterator[None]:
 
 def _own_hyperparameters(algorithm: type) -> set[str]:
     """The constructor arguments ``algorithm`` adds to its base class's (public ones)."""
-    base = algorithm.__mro__[1]
-    own = set(inspect.signature(algorithm.__init__).parameters)
-    return {
-        name
-        for name in own - set(inspect.signature(base.__init__).parameters)
-        if not name.startswith("_")
-    }
+    own = set(inspect.signature(algorithm).parameters)
+    inherited = set(inspect.signature(algorithm.__mro__[1]).parameters)
+    return {name for name in own - inherited if not name.startswith("_")}
 
 
 def attach_fade(
