@@ -132,7 +132,7 @@ def test_curvature_equals_autograd(clip_range_vf: float | None, max_grad_norm: f
 
 
 def test_one_step_is_sb3_ppo_step_plus_head_decay() -> None:
-    """One FadePPO minibatch step equals SB3's PPO step on the same rollout, but the head's decay."""
+    """One FadePPO minibatch step is SB3's PPO step on the same rollout, but the head's decay."""
     fade = _model(clip_range_vf=0.2)
     vanilla = PPO(
         "MlpPolicy", "CartPole-v1", n_steps=N_STEPS, batch_size=N_STEPS, n_epochs=1,
@@ -181,9 +181,8 @@ def test_the_value_head_leaves_sb3_s_one_optimizer_for_fade() -> None:
     default = FadePPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=16)
     assert [g["eps"] for g in default.policy.optimizer.param_groups] == [1e-5, 1e-5]  # SB3's
     model.learn(64)
-    assert (
-        model.fade_optimizer.state[head.weight]["step"] == 2 * 10 * 2
-    )  # rollouts, epochs, minibatches
+    steps = 2 * 10 * 2  # rollouts, epochs, minibatches
+    assert model.fade_optimizer.state[head.weight]["step"] == steps
 
 
 class _AtRolloutEnd(BaseCallback):
@@ -263,7 +262,7 @@ def test_attach_fade_keeps_the_original_ppo_working_and_saving(tmp_path: Path) -
 def test_an_a2c_zip_is_not_taken_for_a_ppo(tmp_path: Path) -> None:
     """A2C's policy is PPO's ActorCriticPolicy: the zip's hyperparameters tell them apart."""
     A2C("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8])).save(tmp_path / "a2c.zip")
-    with pytest.raises(TypeError, match="without PPO's batch_size, clip_range, .* not saved by"):
+    with pytest.raises(TypeError, match=r"without PPO's batch_size, clip_range, .* not saved by"):
         attach_fade(tmp_path / "a2c.zip")
 
 
