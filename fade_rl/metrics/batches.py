@@ -113,7 +113,8 @@ class RolloutSource:
 
     ``rollout_end()`` keeps the whole rollout as the family's batch (for PPO, the rollout
     samples with the value loss's settings then); ``sample(n)`` draws ``n`` of its
-    transitions without replacement, with numpy's generator, as PPO's minibatches are.
+    transitions with numpy's generator, without replacement as PPO's minibatches are (with
+    replacement if ``n`` is more than the rollout holds).
     Until the first rollout ends it holds nothing. The rollout stays on the model's device
     (one more copy of one rollout).
 
@@ -148,13 +149,17 @@ class RolloutSource:
         self._rows = rows
 
     def sample(self, batch_size: int) -> Any:
-        """``batch_size`` transitions of the kept rollout, drawn without replacement."""
-        if self._rollout is None or batch_size > self._rows:
+        """``batch_size`` transitions of the kept rollout: drawn without replacement, as a
+        minibatch is, or with replacement where the rollout holds fewer (as a replay buffer
+        holding fewer is sampled)."""
+        if self._rollout is None:
             raise ValueError(
-                f"the last rollout kept holds {self._rows} transitions, {batch_size} were asked "
-                "for; measure once a rollout of at least that many has ended"
+                "no rollout kept yet: the callback measures once the first rollout has ended"
             )
-        picks = np.random.permutation(self._rows)[:batch_size]
+        if batch_size <= self._rows:
+            picks = np.random.permutation(self._rows)[:batch_size]
+        else:
+            picks = np.random.randint(0, self._rows, size=batch_size)
         return _rows_of(self._rollout, picks)
 
 

@@ -156,7 +156,11 @@ def test_sources_by_buffer_kind_and_errors() -> None:
     model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=16)
     source = batch_source(model)
     assert isinstance(source, RolloutSource) and source.size() == 0
-    with pytest.raises(ValueError, match="holds 0 transitions, 8 were asked"):
+    with pytest.raises(ValueError, match="no rollout kept yet"):
         source.sample(8)
+    model.learn(32)
+    source.rollout_end()  # (the callback calls it at the rollout's end)
+    assert th.unique(source.sample(32).observations, dim=0).shape[0] == 32  # without replacement
+    assert source.sample(100).returns.shape == (100,)  # more than the rollout: with
     with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
         batch_source(A2C("MlpPolicy", "CartPole-v1", n_steps=32))
