@@ -21,6 +21,7 @@ from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.policies import ActorCriticPolicy
 from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
@@ -44,11 +45,13 @@ class _Evaluate(nn.Module):
         return self.policy.evaluate_actions(obs, actions)  # type: ignore[operator]
 
 
-def _model(**kwargs: Any) -> FadePPO:
+def _model(policy: Any = "MlpPolicy", **kwargs: Any) -> FadePPO:
     """A FadePPO after a few rollouts of CartPole; its next train() is one full-batch step."""
     options: dict[str, Any] = dict(n_steps=N_STEPS, batch_size=16, n_epochs=2, seed=3)
     options.update(kwargs)
-    model = trained(FadePPO, "CartPole-v1", 3 * N_STEPS, net_arch=[32, 16], **options)
+    policy_kwargs = dict(net_arch=[32, 16])
+    model = FadePPO(policy, "CartPole-v1", policy_kwargs=policy_kwargs, **options)
+    model.learn(3 * N_STEPS)
     model.batch_size, model.n_epochs = N_STEPS, 1  # the next train(): one step, the rollout
     return model
 
@@ -305,3 +308,27 @@ def test_target_kl_stops_early_and_the_logs_are_sb3_s(tmp_path: Path) -> None:
     assert {f"fade/value_net/lambda_{s}" for s in ("mean", "min", "q50", "max")} <= scalars
     assert {"train/value_loss", "train/approx_kl", "train/clip_fraction", "train/loss"} <= scalars
     assert "fade/value_net/lambda" in events.Tags()["histograms"]
+
+
+class _OwnEvaluate(ActorCriticPolicy):
+    """A policy with its own ``evaluate_actions`` (here SB3's, called through super())."""
+
+    def evaluate_actions(self, obs: Any, actions: th.Tensor) -> Any:
+        return super().evaluate_actions(obs, actions)
+
+
+def test_a_policy_with_its_own_evaluate_actions_trains_the_same() -> None:
+    """FadePPO then keeps the policy's evaluate_actions and takes the value from a critic pass."""
+    models = [_model(policy=policy, clip_range_vf=0.2) for policy in ("MlpPolicy", _OwnEvaluate)]
+    models[1].policy.load_state_dict(models[0].policy.state_dict())
+    models[1].rollout_buffer = copy.deepcopy(models[0].rollout_buffer)
+    models[1]._n_updates = models[0]._n_updates
+    for model in models:
+        model.fade_optimizer.state.clear()
+        model.batch_size, model.n_epochs = 16, 2  # several steps: FADE's traces at work
+        np.random.seed(0)
+        model.train()
+    for (name, p), q in zip(
+        models[0].policy.named_parameters(), models[1].policy.parameters(), strict=True
+    ):
+        th.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
