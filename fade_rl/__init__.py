@@ -24,6 +24,7 @@ _moved.install()  # old module paths keep importing, with a DeprecationWarning
 _EXPORTS = {
     "FADE": "fade_rl.optim",
     "FadeDQN": "fade_rl.algos",
+    "FadePPO": "fade_rl.algos",
     "FadeSAC": "fade_rl.algos",
     "FadeTD3": "fade_rl.algos",
     "attach_fade": "fade_rl.algos",
@@ -34,6 +35,7 @@ _EXPORTS = {
 __all__ = [
     "FADE",
     "FadeDQN",
+    "FadePPO",
     "FadeSAC",
     "FadeTD3",
     "NonFiniteGuard",
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from fade_rl.algos import FadeDQN, FadeSAC, FadeTD3, attach_fade
+    from fade_rl.algos import FadeDQN, FadePPO, FadeSAC, FadeTD3, attach_fade
     from fade_rl.experiments.runs.guard import NonFiniteGuard
     from fade_rl.metrics import PlasticityCallback
     from fade_rl.optim import FADE

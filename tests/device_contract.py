@@ -45,7 +45,7 @@ def parameters_kept() -> Iterator[None]:
 
 
 def model_to_meta(model: Any) -> Any:
-    """Move an SB3 off-policy model's networks, replay buffer and optimizers to ``meta``.
+    """Move an SB3 model's networks, replay or rollout buffer and optimizers to ``meta``.
 
     The move keeps each ``nn.Parameter`` object, as ``.to("cuda")`` does (torch otherwise
     makes new Parameters when the storage type changes, cpu -> meta, a difference of the
@@ -58,8 +58,9 @@ def model_to_meta(model: Any) -> Any:
     with parameters_kept():
         model.policy.to(META)
     model.device = META
-    if getattr(model, "replay_buffer", None) is not None:
-        model.replay_buffer.device = META
+    for name in ("replay_buffer", "rollout_buffer"):  # off-policy; on-policy (PPO)
+        if getattr(model, name, None) is not None:
+            getattr(model, name).device = META
     log_ent_coef = getattr(model, "log_ent_coef", None)
     if isinstance(log_ent_coef, th.Tensor):
         moved = log_ent_coef.detach().to(META).requires_grad_(True)

@@ -1,14 +1,14 @@
-"""Algorithm families (DQN, SAC, TD3): their FADE agents, and what a model is made of.
+"""Algorithm families (DQN, SAC, TD3, PPO): their FADE agents, and what a model is made of.
 
 ``methods, metrics -> algos -> nets -> optim``. Each family is one folder (``dqn/``,
-``sac/``, ``td3/``: the Fade agent, the family, its policy with critic options) and one
+``sac/``, ``td3/``, ``ppo/``: the Fade agent, the family, its policy with critic options) and one
 line in :data:`FAMILIES`; :func:`family_of` finds a model's family, which knows its
 critics, batches, targets, loss, curvature, optimizers and target networks
 (:class:`AlgorithmFamily`). Code outside a family asks here, never ``isinstance``.
 
 * :mod:`~fade_rl.algos.protocol` -- :class:`AlgorithmFamily` (and the :class:`LossPass` it reads).
 * :mod:`~fade_rl.algos.registry` -- :data:`FAMILIES`, :func:`family_of`, :func:`check_model`.
-* :mod:`~fade_rl.algos.common` -- what FadeDQN, FadeSAC and FadeTD3 share.
+* :mod:`~fade_rl.algos.common` -- what FadeDQN, FadeSAC, FadeTD3 and FadePPO share.
 * :mod:`~fade_rl.algos.attach` -- :func:`attach_fade`.
 * :mod:`~fade_rl.algos.checkpoint` -- FADE checkpoints.
 * :mod:`~fade_rl.algos.critics` -- a model's Q networks, heads and blocks.
@@ -42,6 +42,7 @@ from fade_rl.algos.optimizers import (
     reset_optimizer_state,
     zero_optimizer_state,
 )
+from fade_rl.algos.ppo import CriticArchPPOPolicy, FadePPO, RolloutBatch, check_rollout_buffer
 from fade_rl.algos.protocol import AlgorithmFamily, LossPass
 from fade_rl.algos.registry import (
     ALGORITHM_NAMES,
@@ -89,18 +90,21 @@ __all__ = [
     "AlgorithmFamily",
     "CReLU",
     "CriticArchDQNPolicy",
+    "CriticArchPPOPolicy",
     "CriticArchSACPolicy",
     "CriticArchTD3Policy",
     "CriticNetwork",
     "CriticPass",
     "FadeCheckpointError",
     "FadeDQN",
+    "FadePPO",
     "FadeSAC",
     "FadeTD3",
     "Layer",
     "LossPass",
     "MinAtarCNN",
     "Periodic",
+    "RolloutBatch",
     "SupportedModel",
     "attach_fade",
     "check_choice",
@@ -109,6 +113,7 @@ __all__ = [
     "check_nonnegative",
     "check_positive_int",
     "check_replay_buffer",
+    "check_rollout_buffer",
     "check_tau",
     "critic_arch_policy",
     "critic_heads",

@@ -1,10 +1,13 @@
-"""attach_fade: turn an existing SB3 DQN, SAC or TD3 into its FADE counterpart."""
+"""attach_fade: turn an existing SB3 DQN, SAC, TD3 or PPO into its FADE counterpart."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import inspect
 import io
 import pathlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch as th
@@ -44,7 +47,44 @@ def _algorithm_of_zip(path: str | pathlib.Path | io.BufferedIOBase) -> type[Base
             f"{sb3_names()}"
         )
     algorithm: type[BaseAlgorithm] = family.sb3_class
+    # Algorithms may share a policy class (PPO's ActorCriticPolicy is A2C's too): the zip
+    # must also hold every hyperparameter the algorithm adds to its base class.
+    missing = sorted(name for name in _own_hyperparameters(algorithm) if name not in data)
+    if missing:
+        raise TypeError(
+            f"{path} holds a model with policy {data['policy_class'].__name__} but without "
+            f"{algorithm.__name__}'s {', '.join(missing)}: it was not saved by a "
+            f"{algorithm.__name__}; attach_fade supports {sb3_names()}"
+        )
     return algorithm
+
+
+@contextlib.contextmanager
+def _distribution_caches_cleared(model: BaseAlgorithm) -> Iterator[None]:
+    """Within the block, the policy's action distributions hold no last distribution.
+
+    SB3 keeps the distribution of the last forward pass on its ``action_dist``; after a
+    PPO ``train()`` it holds the loss's graph, which ``deepcopy`` refuses. It is a cache
+    (the next forward pass replaces it): the copy starts without one, the original keeps its.
+    """
+    cleared: list[tuple[Any, Any]] = []
+    for module in model.policy.modules():
+        action_dist: Any = getattr(module, "action_dist", None)
+        if getattr(action_dist, "distribution", None) is not None:
+            cleared.append((action_dist, action_dist.distribution))
+            action_dist.distribution = None
+    try:
+        yield
+    finally:
+        for action_dist, distribution in cleared:
+            action_dist.distribution = distribution
+
+
+def _own_hyperparameters(algorithm: type) -> set[str]:
+    """The constructor arguments ``algorithm`` adds to its base class's (public ones)."""
+    own = set(inspect.signature(algorithm).parameters)
+    inherited = set(inspect.signature(algorithm.__mro__[1]).parameters)
+    return {name for name in own - inherited if not name.startswith("_")}
 
 
 def attach_fade(
@@ -54,22 +94,24 @@ def attach_fade(
     device: th.device | str = "auto",
     **fade_kwargs: Any,
 ) -> Any:
-    """Turn an SB3 DQN, SAC or TD3 (fresh, trained, or a saved zip) into FadeDQN/FadeSAC/FadeTD3.
+    """Turn an SB3 DQN, SAC, TD3 or PPO (fresh, trained, or a saved zip) into its FADE version.
 
     The new model starts from a copy of the old one's networks (weights unchanged),
     optimizers, ``num_timesteps``, learning-rate schedule and every other
     hyperparameter. The critic heads move to FADE (decay rates start at
     ``init_decay``); every other critic parameter keeps SB3's optimizer (its class,
     kwargs and state). The heads keep their Adam/AdamW moments and step counts. The
-    actor and its optimizer are as they were.
+    actor and its optimizer are as they were (PPO's one optimizer keeps the actor: it
+    becomes FADE's body, as the rest of the critic's does).
 
     ``model`` itself is left as it was: it has its own networks and optimizers, so
     it keeps training, and its ``save()`` still loads with SB3's ``DQN.load`` (or
-    ``SAC.load``, ``TD3.load``). The two models share the environment, the replay
-    buffer and the logger (not copied: a buffer may hold gigabytes).
+    ``SAC.load``, ``TD3.load``, ``PPO.load``). The two models share the environment, the
+    replay buffer and the logger (not copied: a buffer may hold gigabytes); PPO's rollout
+    buffer is copied (each model collects its own rollouts).
 
     Args:
-        model_or_path: an SB3 ``DQN``, ``SAC`` or ``TD3`` (or subclass), or the
+        model_or_path: an SB3 ``DQN``, ``SAC``, ``TD3`` or ``PPO`` (or subclass), or the
             path of a zip saved by one of them.
         env: when loading from a path, the environment to attach (as in
             ``DQN.load(path, env=env)``). Ignored for a model.
@@ -79,7 +121,7 @@ def attach_fade(
             (``meta_lr``, ``init_decay``, ...; not the learning rate).
 
     Returns:
-        The FADE counterpart: a FadeDQN, FadeSAC or FadeTD3.
+        The FADE counterpart: a FadeDQN, FadeSAC, FadeTD3 or FadePPO.
 
     Example:
         >>> from stable_baselines3 import DQN
@@ -111,7 +153,7 @@ def attach_fade(
         model = model_or_path
     else:
         raise TypeError(
-            "attach_fade takes an SB3 DQN/SAC/TD3 model or the path of its zip, got "
+            f"attach_fade takes an SB3 {sb3_names()} model or the path of its zip, got "
             f"{type(model_or_path).__name__}"
         )
     if isinstance(model, FadeAlgorithmMixin):
@@ -125,7 +167,8 @@ def attach_fade(
     # shared objects to themselves.
     shared = {name: model.__dict__[name] for name in _SHARED if name in model.__dict__}
     memo = {id(value): value for value in shared.values() if value is not None}
-    new.__dict__.update(copy.deepcopy(model.__dict__, memo))
+    with _distribution_caches_cleared(model):
+        new.__dict__.update(copy.deepcopy(model.__dict__, memo))
     new.fade_kwargs = dict(fade_kwargs)
     new._install_fade()
     return new

@@ -1,6 +1,6 @@
 """What an algorithm family is: the one interface FADE, the methods and the metrics ask.
 
-A family (DQN, SAC, TD3; PPO next) knows, for models of its SB3 algorithm class (the FADE
+A family (DQN, SAC, TD3, PPO) knows, for models of its SB3 algorithm class (the FADE
 version included): which networks are its critics and where their linear heads are, the
 batch it learns from and that batch's value targets, its critic loss and the curvature of
 that loss in the critic's output, which optimizer trains the critic, and which target
@@ -60,7 +60,9 @@ class AlgorithmFamily(Protocol):
 
         >>> from fade_rl.algos import FAMILIES
         >>> [(name, f.sb3_class.__name__, f.fade_class.__name__) for name, f in FAMILIES.items()]
-        [('dqn', 'DQN', 'FadeDQN'), ('sac', 'SAC', 'FadeSAC'), ('td3', 'TD3', 'FadeTD3')]
+        ... # doctest: +NORMALIZE_WHITESPACE
+        [('dqn', 'DQN', 'FadeDQN'), ('sac', 'SAC', 'FadeSAC'), ('td3', 'TD3', 'FadeTD3'),
+         ('ppo', 'PPO', 'FadePPO')]
         >>> isinstance(FAMILIES["td3"], AlgorithmFamily), isinstance(object(), AlgorithmFamily)
         (True, False)
     """

@@ -6,20 +6,20 @@ building a model, the SB3 argument checks and the tests' parametrization all rea
 (docs/architecture.md, "Adding an algorithm family").
 
 Example:
-    >>> from stable_baselines3 import PPO
+    >>> from stable_baselines3 import A2C
     >>> list(FAMILIES)
-    ['dqn', 'sac', 'td3']
-    >>> family_of(PPO("MlpPolicy", "CartPole-v1", n_steps=64), "ReDo")
+    ['dqn', 'sac', 'td3', 'ppo']
+    >>> family_of(A2C("MlpPolicy", "CartPole-v1"), "ReDo")
     Traceback (most recent call last):
     ...
-    TypeError: ReDo works on SB3 DQN, SAC and TD3 models (and FadeDQN/FadeSAC/FadeTD3), ...
+    TypeError: ReDo works on SB3 DQN, SAC, TD3 and PPO models (and FadeDQN/FadeSAC/...), ...
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from fade_rl.algos import dqn, sac, td3
+from fade_rl.algos import dqn, ppo, sac, td3
 from fade_rl.algos.protocol import AlgorithmFamily
 
 __all__ = [
@@ -39,6 +39,7 @@ FAMILIES: dict[str, AlgorithmFamily] = {
     "dqn": dqn.FAMILY,
     "sac": sac.FAMILY,
     "td3": td3.FAMILY,
+    "ppo": ppo.FAMILY,
 }
 
 #: The families' names: the config's ``algo.name`` and the CLI's ``--algo`` choices.
@@ -49,7 +50,7 @@ SupportedModel: TypeAlias = Any
 
 
 def sb3_names() -> str:
-    """The families' SB3 algorithms for messages: ``"DQN, SAC and TD3"``."""
+    """The families' SB3 algorithms for messages: ``"DQN, SAC, TD3 and PPO"``."""
     names = [family.sb3_class.__name__ for family in FAMILIES.values()]
     return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 

@@ -4,8 +4,9 @@ The callback schedules and writes; each concern lives in its own module:
 
 * :mod:`fade_rl.metrics.registry` -- every metric as one entry. Add a metric there.
 * :mod:`fade_rl.metrics.measure` -- every ``interval`` steps, the metrics of each critic
-  network (``q_net``; ``qf0``, ``qf1``) on a batch from
-  :func:`~fade_rl.metrics.batches.batch_source`: per hidden layer
+  network (``q_net``; ``qf0``, ``qf1``; PPO's ``value_net``) on a batch from
+  :func:`~fade_rl.metrics.batches.batch_source` (the replay buffer; for PPO, the last
+  rollout, kept at its end): per hidden layer
   ``plasticity/<network>/<layer>/...``, per head ``.../head/...``, per network
   ``.../net/...``, FADE's ``fade/<network>/lambda_*``.
 * :mod:`fade_rl.metrics.probing` -- every ``probe_interval`` steps the plasticity probe;
@@ -31,7 +32,6 @@ from typing import Any
 
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
 from fade_rl.algos import CriticNetwork, Periodic, critic_networks, readout
@@ -53,9 +53,11 @@ _SETTING_NAMES = frozenset(MeasurementSettings.__dataclass_fields__)
 class PlasticityCallback(BaseCallback):
     """Logs plasticity metrics, probes, shift statistics and FADE's decay rates (see module doc).
 
-    Works with SB3's DQN, SAC and TD3 and fade_rl's FadeDQN, FadeSAC and FadeTD3. Give the
-    model a TensorBoard log (``tensorboard_log=...``, or
-    :func:`fade_rl.metrics.tensorboard.configure_run`) to see the curves.
+    Works with SB3's DQN, SAC, TD3 and PPO and fade_rl's FadeDQN, FadeSAC, FadeTD3 and
+    FadePPO. On PPO it measures on samples of the last collected rollout (its returns are
+    the value targets), from the first rollout's end on. Give the model a TensorBoard log
+    (``tensorboard_log=...``, or :func:`fade_rl.metrics.tensorboard.configure_run`) to see
+    the curves.
 
     Args:
         interval, batch_size, taus, srank_delta, histogram_interval, probe_interval,
@@ -278,6 +280,13 @@ class PlasticityCallback(BaseCallback):
         period = self._periods[what]
         return period is not None and period.due(now)
 
+    def _on_rollout_end(self) -> None:
+        """Let the batch source keep the rollout just collected (on-policy models)."""
+        start = time.perf_counter()
+        with isolated(self.model):  # its draws leave training's random streams alone
+            self._batches.rollout_end()
+        self.time_spent += time.perf_counter() - start
+
     def _on_training_end(self) -> None:
         start = time.perf_counter()
         self._write_pending_returns()
@@ -290,7 +299,7 @@ class PlasticityCallback(BaseCallback):
         assert self._source is not None, "_init_callback sets it"
         return self._source
 
-    def _sample(self, batch_size: int) -> ReplayBufferSamples:
+    def _sample(self, batch_size: int) -> Any:
         """Every batch the callback measures on (see :mod:`fade_rl.metrics.batches`)."""
         return self._batches.sample(batch_size)
 
@@ -307,7 +316,7 @@ class PlasticityCallback(BaseCallback):
 
     # ---------------------------------------------------------------------- measuring
     def measure(self, histograms: bool = False) -> tuple[dict[str, float], dict[str, th.Tensor]]:
-        """One measurement on a fresh replay batch: ``(scalars, histograms)`` by tag.
+        """One measurement on a fresh batch: ``(scalars, histograms)`` by tag.
 
         Training's random streams, the policy's mode and every ``.grad`` are left as they were.
         """

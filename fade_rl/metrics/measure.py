@@ -1,4 +1,4 @@
-"""One measurement of the critics on a replay batch: every metric, as tensors on the device.
+"""One measurement of the critics on a batch: every metric, as tensors on the device.
 
 The metrics come from :mod:`fade_rl.metrics.registry`: each scope's entries run on what
 that scope receives (every hidden layer, every set of parameters, every head, the critic
@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch as th
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
 from fade_rl.algos import CriticNetwork, critic_loss, rng_devices, run_critics, td_targets
@@ -92,7 +91,7 @@ def unique_parameters(networks: Sequence[CriticNetwork]) -> list[nn.Parameter]:
 def measure_critics(
     model: Any,
     networks: Sequence[CriticNetwork],
-    data: ReplayBufferSamples,
+    data: Any,
     initial: Mapping[int, th.Tensor],
     taus: Sequence[float],
     srank_delta: float,

@@ -26,7 +26,6 @@ from typing import Any
 
 import torch as th
 from stable_baselines3.common.preprocessing import preprocess_obs
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from torch import nn
 
 from fade_rl.metrics import registry
@@ -64,7 +63,7 @@ class ProbeNet(nn.Module):
 
 def probe_critics(
     networks: Sequence[CriticNetwork],
-    data: ReplayBufferSamples,
+    data: Any,
     steps: int,
     lr: float,
     seed: int,
@@ -83,7 +82,7 @@ def probe_critics(
     return out
 
 
-def record_reference(networks: Sequence[CriticNetwork], data: ReplayBufferSamples) -> dict:
+def record_reference(networks: Sequence[CriticNetwork], data: Any) -> dict:
     """``{"obs", "actions", "targets": {network: outputs}}``: the memory probe's reference."""
     with th.no_grad():
         passes = run_critics(list(networks), data.observations, data.actions)

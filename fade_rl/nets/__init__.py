@@ -40,6 +40,7 @@ from fade_rl.nets.checks import (
 from fade_rl.nets.critics import (
     CriticNetwork,
     CriticPass,
+    FeaturesOwner,
     Layer,
     critic_blocks,
     extractor_layer,
@@ -64,6 +65,7 @@ __all__ = [
     "CriticArchMixin",
     "CriticNetwork",
     "CriticPass",
+    "FeaturesOwner",
     "Layer",
     "Periodic",
     "check_choice",

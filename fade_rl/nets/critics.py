@@ -37,16 +37,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch as th
-from stable_baselines3.common.policies import BaseModel
+from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 __all__ = [
     "CriticNetwork",
     "CriticPass",
+    "FeaturesOwner",
     "Layer",
     "critic_blocks",
     "extractor_layer",
@@ -55,6 +56,38 @@ __all__ = [
 ]
 
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+class FeaturesOwner(Protocol):
+    """What turns observations into a critic's features: SB3's ``BaseModel`` or an adapter.
+
+    SB3's ``QNetwork`` and ``ContinuousCritic`` are one; so is anything with the
+    observation space, the image flag and ``extract_features(obs, extractor)``
+    (PPO's value side, whose policy's own ``extract_features`` returns both sides' features).
+
+    Example:
+        >>> from gymnasium import spaces
+        >>> from stable_baselines3.common.torch_layers import FlattenExtractor
+        >>> from stable_baselines3.dqn.policies import QNetwork
+        >>> obs = spaces.Box(-1, 1, (3,))
+        >>> owner: FeaturesOwner = QNetwork(obs, spaces.Discrete(2), FlattenExtractor(obs), 3)
+        >>> owner.normalize_images, owner.observation_space.shape
+        (True, (3,))
+    """
+
+    @property
+    def observation_space(self) -> spaces.Space:
+        """The observation space (for SB3's ``preprocess_obs``)."""
+        ...
+
+    @property
+    def normalize_images(self) -> bool:
+        """Whether image observations are scaled to [0, 1]."""
+        ...
+
+    def extract_features(self, obs: Any, features_extractor: BaseFeaturesExtractor) -> Any:
+        """The features of ``obs`` (preprocessed as the model does) by ``features_extractor``."""
+        ...
 
 
 @dataclass
@@ -114,7 +147,7 @@ class CriticNetwork:
 
     name: str
     extractor: BaseFeaturesExtractor
-    owner: BaseModel  # the module with ``extract_features`` (QNetwork or ContinuousCritic)
+    owner: FeaturesOwner  # what has ``extract_features`` (QNetwork, ContinuousCritic, ...)
     layers: list[Layer]
     takes_actions: bool
     extractor_layer: Layer | None = None

@@ -34,6 +34,7 @@ __all__ = [
     "half_squared_error_output_hessian",
     "linear_head_curvature",
     "mse_output_hessian",
+    "value_output_hessian",
 ]
 
 
@@ -135,6 +136,47 @@ def dqn_output_hessian(
         raise ValueError(f"loss must be 'huber' or 'mse', got {loss!r}")
     c = torch.zeros(batch_size, num_actions, dtype=td_errors.dtype, device=td_errors.device)
     return c.scatter_(1, actions.unsqueeze(1), per_sample.unsqueeze(1))
+
+
+def value_output_hessian(
+    values: Tensor,
+    old_values: Tensor,
+    clip_range: float | None,
+    coef: float = 1.0,
+) -> Tensor:
+    """``c`` of PPO's value loss ``coef * F.mse_loss(returns, pred)`` in the value head's output.
+
+    ``pred`` is ``values`` or, with a ``clip_range``, ``old + clamp(values - old, -clip,
+    clip)`` (SB3's ``clip_range_vf``): ``2 * coef / B`` where the clamp passes the value
+    through, ``0`` where it is active (the prediction does not depend on the value there).
+    The clamp's bounds count as passing, as torch's ``clamp`` differentiates them.
+
+    Args:
+        values: the value head's outputs ``(batch, 1)`` (or ``(batch,)``; ``c`` keeps the shape).
+        old_values: the rollout's values, one per sample (any shape with ``batch`` entries).
+        clip_range: the clip range of the value (``None``: no clipping).
+        coef: the loss's coefficient (SB3's ``vf_coef``).
+
+    Example:
+        >>> import torch
+        >>> values, old = torch.tensor([[1.0], [1.5], [3.0]]), torch.ones(3)
+        >>> value_output_hessian(values, old, clip_range=None, coef=0.5).flatten()
+        tensor([0.3333, 0.3333, 0.3333])
+        >>> value_output_hessian(values, old, clip_range=0.5, coef=0.5).flatten()  # 3rd clipped
+        tensor([0.3333, 0.3333, 0.0000])
+    """
+    if values.dim() == 0:
+        raise ValueError("values must hold one value per sample, got a 0-d tensor")
+    batch_size = values.shape[0]
+    _check_sizes(batch_size, 1)
+    values = values.detach()
+    c = torch.full_like(values, 2.0 * coef / values.numel(), memory_format=torch.contiguous_format)
+    if clip_range is None:
+        return c
+    if clip_range <= 0:
+        raise ValueError(f"clip_range must be > 0 or None, got {clip_range}")
+    diff = values - old_values.detach().reshape(values.shape)
+    return c.mul_(diff.ge(-clip_range).logical_and_(diff.le(clip_range)))
 
 
 def cross_entropy_output_hessian(logits: Tensor) -> Tensor:

@@ -1,7 +1,8 @@
-"""Shared helpers of the algos tests: small envs, fixed replay batches, curvature recording."""
+"""Shared helpers of the algos tests: small envs, fixed training batches, curvature recording."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import gymnasium as gym
@@ -9,11 +10,20 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from fade_rl.algos import FAMILIES, AlgorithmFamily
 
 #: A small environment each family's algorithm can act in (a new family adds its own).
-SMALL_ENVS = {"dqn": "CartPole-v1", "sac": "Pendulum-v1", "td3": "Pendulum-v1"}
+SMALL_ENVS = {
+    "dqn": "CartPole-v1",
+    "sac": "Pendulum-v1",
+    "td3": "Pendulum-v1",
+    "ppo": "CartPole-v1",
+}
+
+#: The ``train/`` key of each family's critic loss (a list of device scalars per train() call).
+LOSS_KEYS = {"dqn": "loss", "sac": "critic_loss", "td3": "critic_loss", "ppo": "value_loss"}
 
 
 def small_env_id(family: AlgorithmFamily) -> str:
@@ -61,6 +71,46 @@ class RandomRewardScale(gym.Wrapper):
     def step(self, action: Any) -> Any:
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, float(reward) * self.rng.uniform(0.0, self.high), terminated, truncated, info
+
+
+def on_policy(algorithm: type | AlgorithmFamily) -> bool:
+    """Whether an algorithm class (or a family's) learns from rollouts (PPO)."""
+    cls = algorithm.sb3_class if isinstance(algorithm, AlgorithmFamily) else algorithm
+    return issubclass(cls, OnPolicyAlgorithm)
+
+
+def quick_kwargs(algorithm: type | AlgorithmFamily, start: int, batch_size: int) -> dict:
+    """Arguments that make a model train after ``start`` steps on minibatches of ``batch_size``.
+
+    Off-policy: ``learning_starts`` and ``batch_size``. On-policy: rollouts of ``start``
+    steps, one epoch of ``start / batch_size`` minibatches per ``train()``.
+    """
+    if on_policy(algorithm):
+        return dict(n_steps=start, batch_size=batch_size, n_epochs=1)
+    return dict(learning_starts=start, batch_size=batch_size)
+
+
+def train_once(model: Any, gradient_steps: int, batch_size: int) -> None:
+    """One ``train()`` call: off-policy, ``gradient_steps`` steps on ``batch_size`` samples;
+    on-policy, the model's own epochs over its rollout (made with :func:`quick_kwargs`)."""
+    if on_policy(type(model)):
+        model.train()
+    else:
+        model.train(gradient_steps=gradient_steps, batch_size=batch_size)
+
+
+def share_training_data(model: Any, other: Any, batch_size: int) -> None:
+    """Make ``model`` and ``other`` train on the same data at their next ``train()``.
+
+    Off-policy: one real replay batch of ``model``'s that every ``sample`` of both returns.
+    On-policy: ``other`` gets a copy of ``model``'s collected rollout (seed numpy alike
+    before each ``train()``: the minibatches are a permutation of numpy's).
+    """
+    if on_policy(type(model)):
+        other.rollout_buffer = copy.deepcopy(model.rollout_buffer)
+        return
+    data = fix_replay_batch(model, batch_size)
+    other.replay_buffer.sample = lambda *args, **kwargs: data
 
 
 def trained(

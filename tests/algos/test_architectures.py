@@ -109,5 +109,5 @@ def test_fade_td3_with_options_runs() -> None:
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="layer_norm must be True or False"):
         DQN(CriticArchDQNPolicy, "CartPole-v1", policy_kwargs={"layer_norm": "yes"})
-    with pytest.raises(ValueError, match="exist for DQN, SAC and TD3"):
+    with pytest.raises(ValueError, match="exist for DQN, SAC, TD3 and PPO"):
         critic_arch_policy(int)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch as th
-from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DQN, SAC, TD3
 
 from fade_rl import FADE, FadeDQN, FadeSAC, FadeTD3, attach_fade
 from fade_rl.algos import FadeCheckpointError
@@ -96,8 +96,8 @@ def test_fresh_model() -> None:
 
 
 def test_errors_say_what_is_wrong(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="DQN, SAC and TD3"):
-        attach_fade(PPO("MlpPolicy", "CartPole-v1", n_steps=64))
+    with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
+        attach_fade(A2C("MlpPolicy", "CartPole-v1", n_steps=64))
     fade = FadeDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]))
     with pytest.raises(TypeError, match="already a FadeDQN"):
         attach_fade(fade)

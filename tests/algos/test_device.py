@@ -20,7 +20,14 @@ from torch.overrides import TorchFunctionMode
 from fade_rl import FadeDQN
 from fade_rl.algos import LossPass
 from fade_rl.nets import CriticPass
-from tests.algos.helpers import FAMILY_CASES, trained
+from tests.algos.helpers import (
+    FAMILY_CASES,
+    LOSS_KEYS,
+    on_policy,
+    quick_kwargs,
+    train_once,
+    trained,
+)
 from tests.device_contract import META, model_to_meta, parameters_kept
 
 CASES = [
@@ -29,9 +36,9 @@ CASES = [
 
 
 def _filled(algorithm: type, env_id: str, **kwargs: Any) -> Any:
-    # 64 steps fill the replay buffer on the CPU
+    # 64 steps fill the replay buffer (PPO: collect a rollout of 32) on the CPU
     return trained(
-        algorithm, env_id, 64, net_arch=[16], learning_starts=32, batch_size=8, seed=0, **kwargs
+        algorithm, env_id, 64, net_arch=[16], seed=0, **quick_kwargs(algorithm, 32, 8), **kwargs
     )
 
 
@@ -45,11 +52,11 @@ def _record_reads(model: Any) -> list[dict[str, list[th.Tensor]]]:
 def test_train_runs_on_meta_and_reads_the_host_once(algorithm: type, env_id: str) -> None:
     model = model_to_meta(_filled(algorithm, env_id))
     reads = _record_reads(model)
-    model.train(gradient_steps=4, batch_size=8)  # raises on any sync or CPU tensor
+    train_once(model, 4, 8)  # raises on any sync or CPU tensor; PPO: 32 / 8 minibatches
 
     assert len(reads) == 1  # one host read per train() call, not one per gradient step
     values = reads[0]
-    assert len(values["critic_loss" if algorithm is not FadeDQN else "loss"]) == 4
+    assert len(values[LOSS_KEYS[model.family.name]]) == 4
     assert all(t.device == META for tensors in values.values() for t in tensors)
     optimizer = model.fade_optimizer
     for head in model.fade_heads.values():
@@ -62,7 +69,7 @@ def test_train_runs_on_meta_and_reads_the_host_once(algorithm: type, env_id: str
 def test_the_one_host_read_logs_the_means(algorithm: type, env_id: str) -> None:
     model = _filled(algorithm, env_id)
     reads = _record_reads(model)
-    model.train(gradient_steps=3, batch_size=8)
+    train_once(model, 3, 8)
     del model._record_train_means  # the real one, on what the recorder saw
     model._record_train_means(reads[0])
     logged = model.logger.name_to_value
@@ -120,10 +127,11 @@ def cpu_checkpoint(algorithm: type, env_id: str, tmp_path: Path) -> tuple[Any, P
 
 
 def _train_on_from(loaded: Any, model: Any) -> None:
-    """``loaded`` trains on ``model``'s replay buffer (moved to its device), logs to its logger,
-    and has its host reads recorded."""
-    loaded.replay_buffer = model.replay_buffer
-    loaded.replay_buffer.device = loaded.device
+    """``loaded`` trains on ``model``'s replay buffer (PPO: rollout buffer), moved to its
+    device, logs to its logger, and has its host reads recorded."""
+    name = "rollout_buffer" if on_policy(type(model)) else "replay_buffer"
+    setattr(loaded, name, getattr(model, name))
+    getattr(loaded, name).device = loaded.device
     loaded.set_logger(model.logger)
     _record_reads(loaded)
 
@@ -150,7 +158,7 @@ def test_a_cpu_checkpoint_loads_onto_another_device_with_its_optimizer_state(
             else:
                 assert other == value and type(other) is int, (index, key)  # FADE's step
     _train_on_from(loaded, model)
-    loaded.train(gradient_steps=2, batch_size=8)  # trains on the new device
+    train_once(loaded, 2, 8)  # trains on the new device
 
 
 @pytest.mark.skipif(th.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
@@ -169,9 +177,9 @@ def test_cuda_train_has_no_sync_and_a_cpu_checkpoint_resumes_there(
     model, checkpoint = cpu_checkpoint
     loaded = algorithm.load(checkpoint, device="cuda")
     _train_on_from(loaded, model)
-    loaded.train(gradient_steps=2, batch_size=8)  # lazy state, cuBLAS handles
+    train_once(loaded, 2, 8)  # lazy state, cuBLAS handles
     th.cuda.set_sync_debug_mode("error")
     try:
-        loaded.train(gradient_steps=2, batch_size=8)
+        train_once(loaded, 2, 8)
     finally:
         th.cuda.set_sync_debug_mode("default")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DQN, SAC, TD3
 from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC
@@ -172,8 +172,8 @@ def test_decay_rate_summary_by_hand() -> None:
 
 
 def test_unsupported_models_and_missing_buffers_are_named() -> None:
-    with pytest.raises(TypeError, match="DQN, SAC and TD3"):
-        check_model(PPO("MlpPolicy", "CartPole-v1", n_steps=64), "thing")
+    with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
+        check_model(A2C("MlpPolicy", "CartPole-v1", n_steps=64), "thing")
     model = DQN("MlpPolicy", "CartPole-v1")
     model.replay_buffer = None
     with pytest.raises(ValueError, match="no replay buffer; thing samples"):

@@ -11,7 +11,7 @@ from typing import Any
 import gymnasium as gym
 import pytest
 import torch as th
-from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DQN, SAC, TD3
 
 from fade_rl import FadeDQN, FadeSAC
 from fade_rl.algos import (
@@ -144,14 +144,14 @@ def test_weight_decay_validation(kwargs: dict, error: type, message: str) -> Non
 
 
 def test_methods_refuse_other_algorithms() -> None:
-    ppo = PPO("MlpPolicy", "CartPole-v1", n_steps=64)
+    a2c = A2C("MlpPolicy", "CartPole-v1", n_steps=64)
     for call in (
-        lambda: add_weight_decay(ppo, 0.1),
-        lambda: reset_parameters(ppo),
-        lambda: shrink_perturb(ppo, 0.5),
-        lambda: redo(ppo),
+        lambda: add_weight_decay(a2c, 0.1),
+        lambda: reset_parameters(a2c),
+        lambda: shrink_perturb(a2c, 0.5),
+        lambda: redo(a2c),
     ):
-        with pytest.raises(TypeError, match="DQN, SAC and TD3"):
+        with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
             call()
 
 

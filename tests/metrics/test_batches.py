@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stable_baselines3 import DQN, PPO
+from stable_baselines3 import A2C, DQN
 
 from fade_rl.metrics.batches import ReplaySource, batch_source
 
@@ -31,5 +31,5 @@ def test_a_replaced_buffer_is_the_one_sampled() -> None:
 
 
 def test_models_without_a_known_buffer_are_refused() -> None:
-    with pytest.raises(TypeError, match="DQN, SAC and TD3"):
-        batch_source(PPO("MlpPolicy", "CartPole-v1", n_steps=64))
+    with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
+        batch_source(A2C("MlpPolicy", "CartPole-v1", n_steps=64))

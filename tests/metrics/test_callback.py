@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3 import DQN, PPO, SAC, TD3
+from stable_baselines3 import A2C, DQN, SAC, TD3
 from torch.nn import functional as F
 
 from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
@@ -301,8 +301,8 @@ def test_clear_errors() -> None:
         PlasticityCallback(taus=(0.0, -0.1))
     with pytest.raises(ValueError, match="shift_reference"):
         PlasticityCallback(shift_reference="best")
-    with pytest.raises(TypeError, match="DQN, SAC and TD3"):
-        PPO("MlpPolicy", "CartPole-v1", n_steps=64).learn(64, callback=PlasticityCallback())
+    with pytest.raises(TypeError, match="DQN, SAC, TD3 and PPO"):
+        A2C("MlpPolicy", "CartPole-v1", n_steps=64).learn(64, callback=PlasticityCallback())
     model = DQN("MlpPolicy", "CartPole-v1", learning_starts=10)
     model.replay_buffer = None
     with pytest.raises(ValueError, match="no replay buffer"):

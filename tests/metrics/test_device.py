@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 import torch as th
-from stable_baselines3 import DQN, SAC, TD3
+from stable_baselines3 import DQN, PPO, SAC, TD3
 from torch import nn
 
-from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
+from fade_rl import FadeDQN, FadePPO, FadeSAC, PlasticityCallback
 from fade_rl.metrics import functional as F
 from fade_rl.metrics.probes import memory_probe, plasticity_probe
 from tests.device_contract import META, HostReads, model_to_meta
@@ -84,6 +84,10 @@ def test_probes_compute_on_the_device_of_the_network() -> None:
 
 def _trained(cls: type) -> Any:
     kwargs: dict[str, Any] = dict(learning_starts=0, buffer_size=500, seed=0)
+    if cls in (PPO, FadePPO):  # one rollout to measure on, collected on the CPU
+        model = cls("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=16, seed=0,
+                    policy_kwargs=dict(net_arch=[16, 16]))  # fmt: skip
+        return model.learn(32)
     if cls in (DQN, FadeDQN):
         model = cls("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16, 16]), **kwargs)
     else:
@@ -105,7 +109,7 @@ def _drive(callback: PlasticityCallback, model: Any, infos: list[dict[str, Any]]
     callback.on_step()
 
 
-@pytest.mark.parametrize("cls", [DQN, SAC, TD3, FadeDQN, FadeSAC])
+@pytest.mark.parametrize("cls", [DQN, SAC, TD3, PPO, FadeDQN, FadeSAC, FadePPO])
 def test_callback_measures_probes_and_remembers_on_meta(
     cls: type, reads: HostReads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,11 +126,12 @@ def test_callback_measures_probes_and_remembers_on_meta(
     )
     callback.init_callback(model)
     callback.on_training_start({}, {})
+    callback.on_rollout_end()  # PPO's rollout is kept (on meta); nothing for the others
     # a shift: the memory probe records its reference, then measures at once
     _drive(callback, model, [{"shift": True, "segment": 1}])
     assert reads.scalar_reads == 1  # one read for the whole measurement, probes included
     tags = set(reads.tags)
-    net = "q_net" if cls in (DQN, FadeDQN) else "qf0"
+    net = {DQN: "q_net", FadeDQN: "q_net", PPO: "value_net", FadePPO: "value_net"}.get(cls, "qf0")
     for tag in (
         f"plasticity/{net}/hidden0/dormant_ratio_tau0.025",
         f"plasticity/{net}/hidden1/srank",
@@ -137,7 +142,7 @@ def test_callback_measures_probes_and_remembers_on_meta(
         "plasticity/critic_loss",
     ):
         assert tag in tags
-    if cls in (FadeDQN, FadeSAC):
+    if cls in (FadeDQN, FadeSAC, FadePPO):
         assert f"fade/{net}/lambda_q50" in tags
     _drive(callback, model, [{}])  # a later measurement, memory probe on the kept batch
     assert reads.scalar_reads == 2

@@ -76,7 +76,7 @@ def make_env(config: ExperimentConfig) -> Any:
 
 
 def algorithm_class(config: ExperimentConfig) -> type[OffPolicyAlgorithm]:
-    """FadeDQN/FadeSAC/FadeTD3 when the method's spec asks for them, SB3's DQN/SAC/TD3 otherwise."""
+    """The family's FADE version when the method's spec asks for it, SB3's class otherwise."""
     from fade_rl.algos import FAMILIES
 
     family = FAMILIES[config.algo.name]
@@ -140,11 +140,20 @@ def check_replay_memory(config: ExperimentConfig, env: Any, source: str = "confi
         )
 
 
+def _small_buffer(config: ExperimentConfig) -> dict[str, Any]:
+    """``buffer_size=10`` for an algorithm with a replay buffer (DQN, SAC, TD3), else nothing
+    (PPO's rollout buffer is one rollout: built as configured)."""
+    import inspect
+
+    takes = "buffer_size" in inspect.signature(algorithm_class(config)).parameters
+    return {"buffer_size": 10} if takes else {}
+
+
 def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
     """Build the run's environment and model once, or raise a one-line :class:`ConfigError`.
 
-    The replay buffer is built small (its size is checked by the config), so this costs
-    a fraction of a second and no memory to speak of.
+    A replay buffer is built small (its size is checked by the config), so this costs a
+    fraction of a second and no memory to speak of.
     """
     import warnings
 
@@ -156,7 +165,7 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
         check_replay_memory(config, env, source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build_model(config, env, buffer_size=10)  # DQN, SAC and TD3 all take it
+            build_model(config, env, **_small_buffer(config))
     except ConfigError:
         raise
     except Exception as exc:
