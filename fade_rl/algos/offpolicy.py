@@ -24,6 +24,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from torch import nn
 from torch.nn import functional as F
 
+from fade_rl.algos.base import FamilyBase, model_buffer
 from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
 
@@ -32,21 +33,18 @@ __all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
 
 def check_replay_buffer(model: Any, who: str) -> ReplayBuffer:
     """The model's replay buffer, or a ValueError saying how to give it one."""
-    buffer = getattr(model, "replay_buffer", None)
-    if buffer is None:
-        raise ValueError(
-            f"the {type(model).__name__} model has no replay buffer; {who} samples its batches "
-            "from it. Create the model normally (its replay buffer is built in _setup_model), "
-            "or after loading call model.load_replay_buffer(path)."
-        )
-    return buffer
+    remedy = (
+        "Create the model normally (its replay buffer is built in _setup_model), "
+        "or after loading call model.load_replay_buffer(path)."
+    )
+    return model_buffer(model, "replay_buffer", who, remedy)  # type: ignore[no-any-return]
 
 
-class OffPolicyFamily:
+class OffPolicyFamily(FamilyBase):
     """A family of an SB3 off-policy algorithm: its batches come from the replay buffer.
 
-    Subclasses set the class attributes ``name``, ``sb3_class``, ``policy_class`` and
-    ``critic_arch_policy`` and implement the critics, targets, loss and curvature.
+    Subclasses set the class attributes of :class:`~fade_rl.algos.base.FamilyBase` and
+    implement the critics, targets, loss and curvature.
 
     Args:
         fade_class: the algorithm's FADE version (FadeDQN, ...).
@@ -64,21 +62,6 @@ class OffPolicyFamily:
         >>> batch.observations.shape, batch.rewards.shape, family.discounts(model, batch)
         (torch.Size([4, 4]), torch.Size([4, 1]), 0.99)
     """
-
-    name: str
-    sb3_class: type
-    policy_class: type
-    critic_arch_policy: type
-
-    def __init__(self, fade_class: type) -> None:
-        self.fade_class = fade_class
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.fade_class.__name__})"
-
-    def owns(self, model: Any) -> bool:
-        """Whether ``model`` is an instance of the family's SB3 class (FADE version included)."""
-        return isinstance(model, self.sb3_class)
 
     def sample_batch(self, model: Any, batch_size: int) -> Any:
         """A batch from the replay buffer, as SB3's ``train()`` samples it."""

@@ -357,38 +357,25 @@ class FADE(Optimizer):
         curvatures = [self._curvature[p] for p in params]
         states = [self._init_state(p, group) for p in params]
         step = advance_step(states)
+        # The compiled CPU loop takes small groups only (a head's few tensors): there the torch
+        # kernel's cost is its calls, which the loop saves; on large tensors torch's vectorized
+        # ops are faster (`python -m benchmarks.bench_optim`).
+        small = sum(p.numel() for p in params) <= PACK_LIMIT
+        lists = [params, grads, curvatures]
+        lists += [[state[key] for state in states] for key in fade_state_keys(group)]
         if step is None or not self._use_foreach(group, params):
             self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
-        elif group["foreach"] is None and self._fusable(group, params, grads, curvatures, states):
-            from fade_rl.optim.fused import fused_fade_step  # numba: imported at first use
+        elif group["foreach"] is None and small and supports_fused([t for ts in lists for t in ts]):
+            from fade_rl.optim.fused import fused_fade_kernel  # numba: imported at first use
 
-            if not fused_fade_step(params, grads, curvatures, states, step, group):
+            if not fused_fade_kernel(lists, step, group):
                 self._finite.add(curvatures)  # notes the NaN (only when there is one)
-        elif len(params) > 1 and sum(p.numel() for p in params) <= PACK_LIMIT:
+        elif len(params) > 1 and small:
             self._pack_of(group, params, states).step(grads, curvatures, step, group)
         else:
             self._finite.add(curvatures)
             multi_tensor_fade(params, grads, curvatures, states, step, group)
-
-    @staticmethod
-    def _fusable(
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        curvatures: list[Tensor],
-        states: list[dict[str, Any]],
-    ) -> bool:
-        """Whether :func:`~fade_rl.optim.fused.fused_fade_step` takes this group's step.
-
-        Only small groups (a head's few tensors, :data:`PACK_LIMIT` elements in all): there
-        the torch kernel's cost is its calls, which the loop saves; on large tensors torch's
-        vectorized ops are faster than the loop (``python -m benchmarks.bench_optim``).
-        """
-        if sum(p.numel() for p in params) > PACK_LIMIT:
-            return False
-        entries = [state[key] for state in states for key in fade_state_keys(group)]
-        return supports_fused([*params, *grads, *curvatures, *entries])
 
     def _pack_of(
         self, group: dict[str, Any], params: list[Tensor], states: list[dict[str, Any]]

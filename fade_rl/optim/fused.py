@@ -2,7 +2,7 @@
 
 A head is small (a DQN head on CartPole has 130 elements), so on the CPU the cost of
 :func:`~fade_rl.optim.kernels.fade_kernel` is the fixed cost of its ~15 torch calls, not
-arithmetic (docs/speed.md). :func:`fused_fade_step` does the same update, element by
+arithmetic (docs/speed.md). :func:`fused_fade_kernel` does the same update, element by
 element, in one loop compiled by numba, on numpy views of the tensors (no copy): each
 element is read once, and the call costs about as much as one torch op.
 
@@ -22,7 +22,8 @@ Example:
     ...              idbd=False, idbd_meta_lr=None, betas=(0.9, 0.999), eps=1e-8)
     >>> p, grad, h = torch.ones(3), torch.ones(3), torch.zeros(3)
     >>> state = {"log_decay": torch.full((3,), -2.0), "decay_trace": torch.zeros(3)}
-    >>> fused_fade_step([p], [grad], [h], [state], 1, group)
+    >>> lists = [[p], [grad], [h], [state["log_decay"]], [state["decay_trace"]]]
+    >>> fused_fade_kernel(lists, 1, group)
     True
     >>> round(p[0].item(), 4)  # (1 - exp(-2)) * 1 - 0.1 * 1
     0.7647
@@ -36,9 +37,7 @@ import numpy as np
 from numba import njit
 from torch import Tensor
 
-from fade_rl.optim.kernels import fade_state_keys
-
-__all__ = ["fused_fade_step"]
+__all__ = ["fused_fade_kernel"]
 
 #: How the base step is taken in the loop.
 _SGD, _ADAM, _IDBD = 0, 1, 2
@@ -119,22 +118,17 @@ def _array(t: Tensor) -> np.ndarray:
     return t.detach().numpy().reshape(-1)
 
 
-def fused_fade_step(
-    params: list[Tensor],
-    grads: list[Tensor],
-    curvatures: list[Tensor],
-    states: list[dict[str, Any]],
-    step: int,
-    group: dict[str, Any],
-) -> bool:
-    """One FADE step of every tensor (see :func:`supports_fused`); whether all ``H`` were finite."""
+def fused_fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any]) -> bool:
+    """:func:`~fade_rl.optim.kernels.fade_kernel`'s step in one loop per tensor; whether every
+    ``H`` was finite. ``lists``: params, grads, curvatures, then the state tensors in
+    :func:`~fade_rl.optim.kernels.fade_state_keys` order (see
+    :func:`~fade_rl.optim.kernels.supports_fused`)."""
     mode = _ADAM if group["base"] == "adam" else _IDBD if group["idbd"] else _SGD
-    keys = fade_state_keys(group)
-    scalars = _scalars(step, group, _array(params[0]).dtype)
+    scalars = _scalars(step, group, _array(lists[0][0]).dtype)
     finite = True
-    for p, grad, h, state in zip(params, grads, curvatures, states, strict=True):
-        arrays = [_array(state[key]) for key in keys]
+    for tensors in zip(*lists, strict=True):
+        arrays = [_array(t) for t in tensors]
         if mode == _SGD:
             arrays += [arrays[0][:0], arrays[0][:0]]  # unused
-        finite &= _fade_loop(mode, _array(p), _array(grad), _array(h), *arrays, scalars)  # type: ignore[call-arg]
+        finite &= _fade_loop(mode, *arrays, scalars)  # type: ignore[call-arg]
     return finite

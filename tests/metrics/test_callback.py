@@ -16,7 +16,15 @@ from torch.nn import functional as F
 from fade_rl import FadeDQN, FadeSAC, PlasticityCallback
 from fade_rl.algos import decay_rate_tags, readout
 from fade_rl.metrics import functional as M
-from tests.metrics.helpers import FLIP_PERIOD, histograms, pendulum_env, reward_flip_env, scalars
+from tests.metrics.helpers import (
+    FLIP_PERIOD,
+    histograms,
+    logged_run,
+    pendulum_env,
+    reward_flip_env,
+    scalars,
+    small_callback,
+)
 
 SMALL_DQN: dict[str, Any] = dict(
     learning_starts=100,
@@ -31,26 +39,14 @@ SMALL_DQN: dict[str, Any] = dict(
 
 
 def _callback(**kwargs: Any) -> PlasticityCallback:
-    defaults: dict[str, Any] = dict(
-        interval=200,
-        batch_size=64,
-        histogram_interval=400,
-        probe_interval=600,
-        probe_steps=5,
-        probe_batch_size=64,
-        memory_batch_size=128,
-        return_window=3,
-        recovery_window=2,
-    )
-    return PlasticityCallback(**{**defaults, **kwargs})
+    return small_callback(**{"return_window": 3, "recovery_window": 2, **kwargs})
 
 
 @pytest.fixture(scope="module")
 def dqn_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlasticityCallback, DQN]:
     log_dir = tmp_path_factory.mktemp("tb")
     model = DQN("MlpPolicy", reward_flip_env(), tensorboard_log=str(log_dir), **SMALL_DQN)
-    callback = _callback()
-    model.learn(3 * FLIP_PERIOD + 50, callback=callback, tb_log_name="dqn")
+    callback = logged_run(model, log_dir, "dqn", return_window=3, recovery_window=2)
     return log_dir, callback, model
 
 

@@ -16,7 +16,14 @@ from fade_rl import FadePPO, PlasticityCallback
 from fade_rl.algos import RolloutBatch
 from fade_rl.metrics import functional as M
 from fade_rl.metrics.batches import RolloutSource, batch_source
-from tests.metrics.helpers import FLIP_PERIOD, histograms, reward_flip_env, scalars
+from tests.metrics.helpers import (
+    FLIP_PERIOD,
+    histograms,
+    logged_run,
+    reward_flip_env,
+    scalars,
+    small_callback,
+)
 
 N_STEPS = 128
 
@@ -31,25 +38,14 @@ SMALL_PPO: dict[str, Any] = dict(
 
 
 def _callback(**kwargs: Any) -> PlasticityCallback:
-    defaults: dict[str, Any] = dict(
-        interval=200,
-        batch_size=64,
-        histogram_interval=400,
-        probe_interval=600,
-        probe_steps=5,
-        probe_batch_size=64,
-        memory_batch_size=96,
-    )
-    return PlasticityCallback(**{**defaults, **kwargs})
+    return small_callback(**{"memory_batch_size": 96, **kwargs})
 
 
 @pytest.fixture(scope="module")
 def ppo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PlasticityCallback, Any]:
     log_dir = tmp_path_factory.mktemp("tb")
     model = FadePPO("MlpPolicy", reward_flip_env(), tensorboard_log=str(log_dir), **SMALL_PPO)
-    callback = _callback()
-    model.learn(3 * FLIP_PERIOD + 50, callback=callback, tb_log_name="ppo")
-    return log_dir, callback, model
+    return log_dir, logged_run(model, log_dir, "ppo", memory_batch_size=96), model
 
 
 def test_the_event_file_has_the_off_policy_agents_tags_for_the_value_net(

@@ -23,7 +23,7 @@ from fade_rl.algos.dqn.policy import CriticArchDQNPolicy
 from fade_rl.algos.offpolicy import OffPolicyFamily
 from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
-from fade_rl.optim import dqn_output_hessian, grad_clip_factor
+from fade_rl.optim import dqn_output_hessian
 
 __all__ = ["DQNFamily"]
 
@@ -104,15 +104,7 @@ class DQNFamily(OffPolicyFamily):
         """
         td_errors = loss.taken["q_net"].detach() - loss.targets
         c = dqn_output_hessian(loss.batch.actions, td_errors, loss.q_values["q_net"].shape[1])
-        if grad_norm is not None:
-            c.mul_(grad_clip_factor(grad_norm, model.max_grad_norm))
-        return c
-
-    def critic_optimizer_owner(self, model: Any) -> Any:
-        return model.policy
-
-    def optimizers(self, model: Any) -> list[th.optim.Optimizer]:
-        return [model.policy.optimizer]
+        return self.clip_scaled(c, model, grad_norm)
 
     def trained_modules(self, model: Any, target: str) -> list[nn.Module]:
         return [model.policy.q_net]

@@ -29,10 +29,11 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 from torch.nn import functional as F
 
+from fade_rl.algos.base import FamilyBase, model_buffer
 from fade_rl.algos.ppo.policy import CriticArchPPOPolicy
 from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
-from fade_rl.optim import grad_clip_factor, value_output_hessian
+from fade_rl.optim import value_output_hessian
 
 __all__ = ["PPOFamily", "RolloutBatch", "ValueFeatures", "check_rollout_buffer"]
 
@@ -66,12 +67,8 @@ class RolloutBatch(NamedTuple):
 
 def check_rollout_buffer(model: Any, who: str) -> RolloutBuffer:
     """The model's rollout buffer, or a ValueError saying why there is none to sample."""
-    buffer = getattr(model, "rollout_buffer", None)
-    if buffer is None:
-        raise ValueError(
-            f"the {type(model).__name__} model has no rollout buffer; {who} samples its batches "
-            "from it. Create the model normally (its rollout buffer is built in _setup_model)."
-        )
+    remedy = "Create the model normally (its rollout buffer is built in _setup_model)."
+    buffer: RolloutBuffer = model_buffer(model, "rollout_buffer", who, remedy)
     if not buffer.full:
         raise ValueError(
             f"the {type(model).__name__} model's rollout buffer holds no finished rollout "
@@ -141,7 +138,7 @@ class ValueFeatures:
         return BaseModel.extract_features(self.policy, obs, features_extractor)
 
 
-class PPOFamily:
+class PPOFamily(FamilyBase):
     """SB3's PPO (and FadePPO): the value network ``"value_net"``, its loss, the rollout buffer.
 
     Args:
@@ -181,15 +178,6 @@ class PPOFamily:
     policy_class = ActorCriticPolicy
     critic_arch_policy = CriticArchPPOPolicy
 
-    def __init__(self, fade_class: type) -> None:
-        self.fade_class = fade_class
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.fade_class.__name__})"
-
-    def owns(self, model: Any) -> bool:
-        """Whether ``model`` is a PPO (FadePPO included)."""
-        return isinstance(model, self.sb3_class)
 
     # ------------------------------------------------------------------ critics
     def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
@@ -271,17 +259,9 @@ class PPOFamily:
         c = value_output_hessian(
             loss.q_values["value_net"], batch.old_values, batch.clip_range_vf, batch.vf_coef
         )
-        if grad_norm is not None:
-            c.mul_(grad_clip_factor(grad_norm, model.max_grad_norm))
-        return c
+        return self.clip_scaled(c, model, grad_norm)
 
     # ------------------------------------------------- optimizers and targets
-    def critic_optimizer_owner(self, model: Any) -> Any:
-        return model.policy
-
-    def optimizers(self, model: Any) -> list[th.optim.Optimizer]:
-        return [model.policy.optimizer]
-
     def trained_modules(self, model: Any, target: str) -> list[nn.Module]:
         """``"critic"``: the value extractor (the value loss trains it, shared or not), the
         value MLP and the head; ``"all"``: the whole policy (``log_std`` included)."""
