@@ -154,7 +154,8 @@ def value_output_hessian(
     Args:
         values: the value head's outputs ``(batch, 1)`` (or ``(batch,)``; ``c`` keeps the shape).
         old_values: the rollout's values, one per sample (any shape with ``batch`` entries).
-        clip_range: the clip range of the value (``None``: no clipping).
+        clip_range: the clip range of the value (``None``: no clipping; SB3's schedules may
+            reach 0 at the end of training).
         coef: the loss's coefficient (SB3's ``vf_coef``).
 
     Example:
@@ -173,8 +174,8 @@ def value_output_hessian(
     c = torch.full_like(values, 2.0 * coef / values.numel(), memory_format=torch.contiguous_format)
     if clip_range is None:
         return c
-    if clip_range <= 0:
-        raise ValueError(f"clip_range must be > 0 or None, got {clip_range}")
+    # a range of 0 (a schedule's end) passes only diff == 0, a negative one nothing: torch's
+    # clamp differentiates its bounds the same way
     diff = values - old_values.detach().reshape(values.shape)
     return c.mul_(diff.ge(-clip_range).logical_and_(diff.le(clip_range)))
 

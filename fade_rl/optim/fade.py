@@ -35,8 +35,10 @@ logged decay rate or a saved checkpoint never hides it). The step that took it h
 already turned the head non-finite. ``check_finite=True`` refuses it in
 :meth:`FADE.set_curvature` instead, before the step, at one host sync per call.
 
-Small FADE tensors (a head's weight and bias) step as one flat tensor
-(:mod:`fade_rl.optim.packing`): the same arithmetic, in a third of the CPU kernels.
+Small FADE groups (a head's weight and bias) step, on the CPU, in one compiled loop per
+tensor (:mod:`fade_rl.optim.fused`, numba) and, on a GPU or with ``foreach=True``, as one
+flat tensor (:mod:`fade_rl.optim.packing`): the same arithmetic in fewer calls. Where numba
+cannot be imported the CPU takes the flat-tensor path too.
 """
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ from fade_rl.optim.settings import check_curvature, check_groups, validate_group
 from fade_rl.optim.state import FiniteNote, NonFiniteCurvatureError, step_counts_to_cpu
 
 __all__ = ["FADE", "step_counts_to_cpu"]
+
+
+def _fused_kernel() -> Callable[[list[list[Tensor]], int, dict[str, Any]], bool] | None:
+    """The compiled CPU kernel, imported at its first use (numba), or None where numba
+    cannot be imported (a Python or numpy it has no build for): the torch kernel steps then."""
+    try:
+        from fade_rl.optim.fused import fused_fade_kernel
+    except ImportError:
+        return None
+    return fused_fade_kernel
 
 
 class FADE(Optimizer):
@@ -366,10 +378,13 @@ class FADE(Optimizer):
         if step is None or not self._use_foreach(group, params):
             self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
-        elif group["foreach"] is None and small and supports_fused([t for ts in lists for t in ts]):
-            from fade_rl.optim.fused import fused_fade_kernel  # numba: imported at first use
-
-            if not fused_fade_kernel(lists, step, group):
+        elif (
+            group["foreach"] is None
+            and small
+            and (fused_kernel := _fused_kernel()) is not None
+            and supports_fused([t for ts in lists for t in ts])
+        ):
+            if not fused_kernel(lists, step, group):
                 self._finite.add(curvatures)  # notes the NaN (only when there is one)
         elif len(params) > 1 and small:
             self._pack_of(group, params, states).step(grads, curvatures, step, group)

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from numba import njit
 from torch import Tensor
 
@@ -131,4 +132,9 @@ def fused_fade_kernel(lists: list[list[Tensor]], step: int, group: dict[str, Any
         if mode == _SGD:
             arrays += [arrays[0][:0], arrays[0][:0]]  # unused
         finite &= _fade_loop(mode, *arrays, scalars)  # type: ignore[call-arg]
+    # written through numpy: tell autograd, as an in-place torch op would (a graph that saved
+    # a parameter then refuses a backward pass through it instead of using the new values)
+    torch.autograd.graph.increment_version(
+        [t for tensors in (lists[0], *lists[3:]) for t in tensors]
+    )
     return finite

@@ -332,3 +332,13 @@ def test_a_policy_with_its_own_evaluate_actions_trains_the_same() -> None:
         models[0].policy.named_parameters(), models[1].policy.parameters(), strict=True
     ):
         th.testing.assert_close(p, q, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_a_value_clip_schedule_that_reaches_zero_trains_to_the_end() -> None:
+    """SB3 calls the last train() at progress 0, where ``0.2 * p`` is 0 (it used to raise)."""
+    model = FadePPO(
+        "MlpPolicy", "CartPole-v1", n_steps=32, batch_size=16, n_epochs=1,
+        clip_range_vf=lambda progress: 0.2 * progress, policy_kwargs=dict(net_arch=[8]), seed=0,
+    )  # fmt: skip
+    model.learn(64)
+    assert model.num_timesteps == 64 and model._n_updates == 2

@@ -98,3 +98,31 @@ def test_supports_fused_only_contiguous_float_cpu_tensors():
     assert not supports_fused([torch.zeros(2, dtype=torch.float16)])
     assert not supports_fused([torch.zeros(2), torch.zeros(2, dtype=torch.float64)])
     assert not supports_fused([torch.zeros(2, device="meta")])
+
+
+def test_the_fused_step_is_an_in_place_change_to_autograd() -> None:
+    """A graph that saved the head's weight refuses to backpropagate after the step, as with
+    the torch kernels (the loop writes through numpy, which torch does not see by itself)."""
+    head = nn.Linear(3, 1)
+    opt = FADE([{"params": head.parameters(), "fade": True}], lr=0.1)
+    x = torch.randn(4, 3, requires_grad=True)
+    loss = head(x).pow(2).sum()
+    loss.backward(retain_graph=True)
+    opt.set_curvature(head.weight, torch.ones(1, 3))
+    opt.set_curvature(head.bias, torch.ones(1))
+    versions = [p._version for p in head.parameters()]
+    opt.step()
+    assert [p._version for p in head.parameters()] > versions
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_without_numba_the_cpu_takes_the_packed_torch_step(monkeypatch) -> None:
+    """A Python or numpy that numba has no build for: FADE still steps, by torch's ops."""
+    import fade_rl.optim.fade as fade_module
+
+    monkeypatch.setattr(fade_module, "_fused_kernel", lambda: None)
+    heads, opts = _pair("adam", False, torch.float32)
+    _steps(heads, opts, 3)
+    assert opts[0]._packs, "the packed torch step ran"
+    _assert_same(heads, opts, rtol=0, atol=0)  # the same path on both sides

@@ -178,7 +178,6 @@ class PPOFamily(FamilyBase):
     policy_class = ActorCriticPolicy
     critic_arch_policy = CriticArchPPOPolicy
 
-
     # ------------------------------------------------------------------ critics
     def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
         """``{"value_net": value MLP + head}``: a Sequential of the policy's own modules."""

@@ -145,7 +145,11 @@ def _small_buffer(config: ExperimentConfig) -> dict[str, Any]:
     (PPO's rollout buffer is one rollout: built as configured)."""
     import inspect
 
-    takes = "buffer_size" in inspect.signature(algorithm_class(config)).parameters
+    from fade_rl.algos import FAMILIES
+
+    # the SB3 class's signature: a Fade class's own is (policy, env, *args, fade_kwargs, **kw)
+    sb3_class = FAMILIES[config.algo.name].sb3_class
+    takes = "buffer_size" in inspect.signature(sb3_class).parameters
     return {"buffer_size": 10} if takes else {}
 
 

@@ -86,7 +86,9 @@ def check_policy(algo: Any) -> None:
             f"{', '.join(sorted(EXTRACTORS))}"
         )
     activation = kwargs.get("activation_fn")
-    if activation is not None and activation not in ACTIVATIONS:
+    if activation is not None and (
+        not isinstance(activation, str) or activation not in ACTIVATIONS
+    ):
         raise ConfigError(
             f"{_ACTIVATION_KEY}: unknown activation {activation!r}; use one of "
             f"{', '.join(sorted(ACTIVATIONS))}"

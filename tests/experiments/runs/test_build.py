@@ -65,3 +65,23 @@ def test_unknown_activation_is_refused_with_the_names_to_use() -> None:
     )
     with pytest.raises(ConfigError, match=r"activation_fn: unknown activation 'swish'; use one"):
         check_policy(algo)
+
+
+@pytest.mark.parametrize("method", ["none", "fade"])
+def test_the_config_check_builds_a_small_replay_buffer_for_fade_classes_too(method: str) -> None:
+    """FadeDQN's own signature has no buffer_size: the check used to build the full buffer."""
+    from fade_rl.experiments.runs.build import _small_buffer
+
+    config = validate_config({"env": {"id": "CartPole-v1"}, "method": method}, "t")
+    assert _small_buffer(config) == {"buffer_size": 10}
+    ppo = validate_config({"env": {"id": "CartPole-v1"}, "algo": {"name": "ppo"}}, "t")
+    assert _small_buffer(ppo) == {}
+
+
+def test_an_activation_that_is_not_a_name_is_refused_in_one_line() -> None:
+    config = validate_config({"env": {"id": "CartPole-v1"}}, "t")
+    algo = config.algo.model_copy(
+        update={"hyperparams": {"policy_kwargs": {"activation_fn": ["relu"]}}}
+    )
+    with pytest.raises(ConfigError, match=r"activation_fn: unknown activation \['relu'\]"):
+        check_policy(algo)
