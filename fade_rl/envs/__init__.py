@@ -12,6 +12,7 @@ This package imports no torch.
 from fade_rl.envs import core
 from fade_rl.envs.action import ActionShift
 from fade_rl.envs.core import *  # noqa: F403 (the names in core.__all__: info keys, base class)
+from fade_rl.envs.cuts import IterationCut
 from fade_rl.envs.dynamics import DynamicsAdapter, DynamicsShift, register_adapter
 from fade_rl.envs.minatar import MinAtarEnv, make_minatar_sequence
 from fade_rl.envs.observation import ObservationShift
@@ -38,6 +39,7 @@ __all__ = [
     *core.__all__,
     "ActionShift",
     "Constant",
+    "IterationCut",
     "DynamicsAdapter",
     "DynamicsShift",
     "LinearDrift",

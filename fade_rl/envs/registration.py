@@ -14,6 +14,7 @@ import gymnasium as gym
 from gymnasium.envs.registration import load_env_creator
 
 from fade_rl.envs.action import ActionShift
+from fade_rl.envs.cuts import IterationCut
 from fade_rl.envs.dynamics import DynamicsShift
 from fade_rl.envs.minatar import MINATAR_GAMES, minatar_env_id
 from fade_rl.envs.observation import ObservationShift
@@ -86,6 +87,7 @@ def make_offset_levels(
     level_steps: int = 160_000,
     scale: float = 2.0,
     seed: int | None = None,
+    iteration_steps: int | None = None,
     render_mode: str | None = None,
 ) -> gym.Env:
     """Entry point of the ``*-ObsOffsets-v0`` ids: raw ``base`` in :class:`ObservationOffsets`.
@@ -93,7 +95,10 @@ def make_offset_levels(
     The continual Gym control protocol of TRAC and C-CHAIN: ``levels`` levels of
     ``level_steps`` steps, each adding a fixed observation offset with entries drawn from
     ``N(0, scale**2)`` (``scale`` is the standard deviation), level 0 none, drawn once per
-    seed. The registered ids cap episodes at 400 steps.
+    seed. The registered ids cap episodes at 400 steps. With ``iteration_steps`` the
+    episode is also cut every that many steps (:class:`~fade_rl.envs.cuts.IterationCut`:
+    their PPO resets the environment at each 800-step iteration); a level then starts
+    with a fresh episode when ``level_steps`` is a multiple of it.
 
     Example:
         >>> import gymnasium as gym
@@ -106,7 +111,8 @@ def make_offset_levels(
         0
     """
     env = make_shifted(base, render_mode=render_mode)
-    return ObservationOffsets(env, levels=levels, level_steps=level_steps, scale=scale, seed=seed)
+    env = ObservationOffsets(env, levels=levels, level_steps=level_steps, scale=scale, seed=seed)
+    return env if iteration_steps is None else IterationCut(env, every=iteration_steps)
 
 
 def _periodic(values: list[float], period: int) -> dict[str, Any]:
