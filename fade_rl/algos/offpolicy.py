@@ -26,6 +26,7 @@ from torch.nn import functional as F
 
 from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
+from fade_rl.nets.modules import fresh_copy
 
 __all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
 
@@ -80,9 +81,26 @@ class OffPolicyFamily:
         """Whether ``model`` is an instance of the family's SB3 class (FADE version included)."""
         return isinstance(model, self.sb3_class)
 
+    #: SB3's off-policy algorithms learn from a replay buffer: a method acts at once.
+    on_policy = False
+
+    def fresh_modules(self, model: Any, modules: list[nn.Module]) -> list[nn.Module]:
+        """PyTorch's default initialization, as SB3 builds off-policy networks: a copy of
+        each module re-initialized (:func:`fade_rl.nets.fresh_copy`), in order."""
+        return [fresh_copy(module) for module in modules]
+
     def sample_batch(self, model: Any, batch_size: int) -> Any:
-        """A batch from the replay buffer, as SB3's ``train()`` samples it."""
+        """A batch from the replay buffer, as SB3's ``train()`` samples it.
+
+        Raises:
+            ValueError: the replay buffer holds no transition yet.
+        """
         buffer = check_replay_buffer(model, f"{type(model).__name__}.train")
+        if buffer.size() == 0:
+            raise ValueError(
+                f"the {type(model).__name__} model's replay buffer is empty; a batch is sampled "
+                "from it once learn() has stored a transition"
+            )
         return buffer.sample(batch_size, env=model._vec_normalize_env)
 
     @staticmethod

@@ -1,8 +1,8 @@
 """Methods against the loss of plasticity: one module per method, each ending in its ``SPEC``.
 
 A method is its params (``methods.<name>`` of a config), its implementation (a function
-acting on a DQN/SAC/TD3 model once, plus an SB3 callback that applies it during
-``learn``) and its :class:`~fade_rl.methods.spec.MethodSpec`, which decides everything
+acting on a DQN, SAC, TD3 or PPO model once, plus an SB3 callback that applies it during
+``learn``; plasticity injection refuses PPO) and its :class:`~fade_rl.methods.spec.MethodSpec`, which decides everything
 method-specific; :data:`REGISTRY` lists them all. They work on vanilla SB3 models and
 FADE ones alike:
 

@@ -38,15 +38,17 @@ def add_l2_init(
     ``theta.grad`` just before the optimizer that holds ``theta`` steps: the
     update is exactly the one of the loss plus the penalty (coupled, as in the
     paper: under Adam the penalty's gradient goes through the moments). Two
-    small differences from putting the penalty in the loss: DQN's gradient-norm
+    small differences from putting the penalty in the loss: DQN's and PPO's gradient-norm
     clipping runs before the penalty is added, and under FADE the curvature of
-    the head does not include the penalty's ``2 * coefficient``.
+    the head does not include the penalty's ``2 * coefficient``. PPO's one optimizer
+    steps once per minibatch, so the penalty is added at every minibatch step.
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         coefficient: the penalty coefficient, >= 0.
-        target: ``"head"``, ``"critic"`` (every parameter the critic loss trains) or
-            ``"all"`` (critic and actor).
+        target: ``"head"``, ``"critic"`` (every parameter the critic loss trains; on PPO
+            the value side of the policy) or ``"all"`` (critic and actor; on PPO the whole
+            policy, ``log_std`` included).
         initial: ``theta_0`` in the order of the chosen parameters; by default
             their values now (a copy).
 

@@ -36,10 +36,11 @@ def add_weight_decay(
     optimizer's own step. The base optimizer stays as it is (no coupled L2).
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         weight_decay: the decoupled decay coefficient (AdamW's ``weight_decay``), >= 0.
-        target: ``"head"`` (the critics' final linear layers) or ``"critic"`` (every
-            parameter the critic loss trains).
+        target: ``"head"`` (the critics' final linear layers; PPO's ``value_net``) or
+            ``"critic"`` (every parameter the critic loss trains; on PPO the value side of
+            the policy, whose actor PPO's one optimizer steps undecayed).
 
     Returns:
         The optimizer hook handles; ``handle.remove()`` stops the decay. Hooks do
