@@ -2,9 +2,9 @@
 
 A method is its params (``methods.<name>`` of a config), its implementation (a function
 acting on a DQN, SAC, TD3 or PPO model once, plus an SB3 callback that applies it during
-``learn``; plasticity injection refuses PPO) and its :class:`~fade_rl.methods.spec.MethodSpec`, which decides everything
-method-specific; :data:`REGISTRY` lists them all. They work on vanilla SB3 models and
-FADE ones alike:
+``learn``; plasticity injection refuses PPO) and its
+:class:`~fade_rl.methods.spec.MethodSpec`, which decides everything method-specific;
+:data:`REGISTRY` lists them all. They work on vanilla SB3 models and FADE ones alike:
 
 * ``none``: the algorithm as it is (:mod:`~fade_rl.methods.none`)
 * fixed decoupled weight decay: :func:`add_weight_decay`, :class:`WeightDecayCallback`

@@ -182,7 +182,8 @@ class NetworkChangeCallback(BaseCallback):
         ...         self.marks.append(self.num_timesteps)
         >>> callback = Mark()
         >>> callback.marks = []
-        >>> _ = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32).learn(96, callback=callback)
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32)
+        >>> _ = model.learn(96, callback=callback)
         >>> callback.marks  # due at step 40, in the second rollout: applied when the third starts
         [64]
     """

@@ -39,9 +39,8 @@ def tiny_ppo(
     policy_kwargs.update(kwargs.pop("policy_kwargs", {}))
     kwargs.setdefault("batch_size", n_steps)
     kwargs.setdefault("n_epochs", 1)
-    model = cls(
-        "MlpPolicy", env, n_steps=n_steps, seed=0, device="cpu", policy_kwargs=policy_kwargs, **kwargs
-    )
+    kwargs.update(seed=0, device="cpu", policy_kwargs=policy_kwargs)
+    model = cls("MlpPolicy", env, n_steps=n_steps, **kwargs)
     model.learn(n_steps)
     model.set_logger(configure(None, [""]))
     return model

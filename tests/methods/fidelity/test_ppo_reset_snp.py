@@ -78,8 +78,8 @@ def test_reset_redraws_exactly_the_target_as_ppo_initializes_it(cls: type, targe
     if cls is FadePPO:
         assert model.fade_heads["value_net"] is model.policy.value_net
     model.train()  # the reset parameters train again, from fresh state
-    head = model.policy.value_net.weight
-    assert int(th.as_tensor(optimizer.state[head]["step"])) == (1 if "value_net.weight" in chosen else 3)
+    steps = int(th.as_tensor(optimizer.state[model.policy.value_net.weight]["step"]))
+    assert steps == (1 if "value_net.weight" in chosen else 3)
 
 
 def test_reset_all_is_a_fresh_policy_and_a_fresh_adam() -> None:
@@ -122,7 +122,7 @@ def test_the_fresh_draw_is_the_policy_a_new_ppo_builds(env, policy, policy_kwarg
     part = model.policy.mlp_extractor.value_net[0]
     (draw,) = family_of(model).fresh_modules(model, [part])
     assert type(draw) is type(part) and draw is not part and draw.weight.shape == part.weight.shape
-    with pytest.raises(ValueError, match="not modules of PPO.policy"):
+    with pytest.raises(ValueError, match=r"not modules of PPO\.policy"):
         family_of(model).fresh_modules(model, [th.nn.Linear(2, 2)])
 
 

@@ -31,7 +31,8 @@ BETAS = (0.9, 0.99, 0.999, 0.9999, 0.99999, 0.999999)
 def _twins(env: str = "Pendulum-v1", **kwargs) -> tuple[PPO, PPO]:
     """Two identical PPOs with SGD (the step is linear in the gradient) on the same rollout."""
     model, twin = (tiny_ppo(PPO, env, sgd=True, learning_rate=LR, **kwargs) for _ in range(2))
-    assert all(th.equal(a, b) for a, b in zip(snapshot(model).values(), snapshot(twin).values()))
+    theirs = snapshot(twin)
+    assert all(th.equal(p, theirs[name]) for name, p in snapshot(model).items())
     return model, twin
 
 
@@ -165,7 +166,10 @@ def test_trac_on_ppo_is_the_papers_update_around_ppos_one_adam() -> None:
     v, sigma, first_scale = np.zeros(6), np.full(6, 1e-8), None
     for g in grads:
         with th.no_grad():
-            h = float(sum((gi.double() * (b - r).double()).sum() for gi, b, r in zip(g, base, ref)))
+            h = sum(
+                float((gi.double() * (b - r).double()).sum())
+                for gi, b, r in zip(g, base, ref, strict=True)
+            )
         for b, gi in zip(base, g, strict=True):
             b.grad = gi.clone()
         adam.step()
