@@ -115,6 +115,16 @@ class L2InitCallback(HookCallback):
         >>> _ = model.learn(100, callback=callback)
         >>> [tuple(t.shape) for t in callback.initial]  # theta_0: the head's weight and bias
         [(2, 64), (2,)]
+
+        On PPO, ``"all"`` is the whole policy, both networks and ``log_std`` (C-CHAIN's L2
+        Init); the penalty is added at each minibatch step of PPO's one optimizer:
+
+        >>> from stable_baselines3 import PPO
+        >>> model = PPO("MlpPolicy", "Pendulum-v1", n_steps=64, batch_size=32)
+        >>> callback = L2InitCallback(1e-3, target="all")
+        >>> _ = model.learn(64, callback=callback)
+        >>> len(callback.initial) == len(list(model.policy.parameters()))
+        True
     """
 
     def __init__(self, coefficient: float, target: str = "critic", verbose: int = 0) -> None:

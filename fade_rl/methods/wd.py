@@ -86,9 +86,11 @@ class WeightDecayCallback(HookCallback):
         target: ``"head"`` or ``"critic"``.
 
     Example:
-        >>> from stable_baselines3 import SAC
+        >>> from stable_baselines3 import PPO, SAC
         >>> model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32)
         >>> _ = model.learn(100, callback=WeightDecayCallback(1e-2, target="critic"))
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32)
+        >>> _ = model.learn(64, callback=WeightDecayCallback(1e-2, target="critic"))  # value side
     """
 
     def __init__(self, weight_decay: float, target: str = "head", verbose: int = 0) -> None:
