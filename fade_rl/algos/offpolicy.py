@@ -90,17 +90,8 @@ class OffPolicyFamily:
         return [fresh_copy(module) for module in modules]
 
     def sample_batch(self, model: Any, batch_size: int) -> Any:
-        """A batch from the replay buffer, as SB3's ``train()`` samples it.
-
-        Raises:
-            ValueError: the replay buffer holds no transition yet.
-        """
+        """A batch from the replay buffer, as SB3's ``train()`` samples it."""
         buffer = check_replay_buffer(model, f"{type(model).__name__}.train")
-        if buffer.size() == 0:
-            raise ValueError(
-                f"the {type(model).__name__} model's replay buffer is empty; a batch is sampled "
-                "from it once learn() has stored a transition"
-            )
         return buffer.sample(batch_size, env=model._vec_normalize_env)
 
     @staticmethod

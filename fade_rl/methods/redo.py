@@ -51,6 +51,12 @@ def _recycle(
         zero_optimizer_state(model, outgoing.weight, dormant[None, :])
 
 
+def _empty_replay(model: SupportedModel) -> bool:
+    """Whether the model has a replay buffer and it holds no transition yet."""
+    buffer = getattr(model, "replay_buffer", None)
+    return buffer is not None and buffer.size() == 0
+
+
 def redo(
     model: BaseAlgorithm, tau: float = 0.1, batch_size: int = 256, batch: Any = None
 ) -> dict[str, int]:
@@ -93,6 +99,8 @@ def redo(
     tau = check_tau(tau)
     check_positive_int("batch_size", batch_size)
     family = family_of(model, "redo")
+    if batch is None and _empty_replay(model):
+        raise ValueError("redo scores units on replay samples, but the replay buffer is empty")
     data = family.sample_batch(model, batch_size) if batch is None else batch
     networks = critic_networks(model)
     with th.no_grad():
@@ -158,11 +166,8 @@ class ReDoCallback(PeriodicCallback):
         if self._waits and batch is None:
             self.pending = True  # due before a rollout was kept (a resumed run): the next one
             return
-        if batch is None:
-            try:
-                batch = family_of(self.model, "ReDo").sample_batch(self.model, self.batch_size)
-            except ValueError:  # nothing to score the units on yet (an empty replay buffer)
-                return
+        if batch is None and _empty_replay(self.model):
+            return  # nothing to score the units on yet
         counts = redo(self.model, self.tau, self.batch_size, batch)
         self.n_recycled += sum(counts.values())
         self.logger.record(f"{TAG}/redo_recycled", self.n_recycled)
