@@ -191,8 +191,8 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
 def _check_method(config: ExperimentConfig, model: Any) -> None:
     """Give the method's callbacks the model as ``learn`` would: a method refuses a model it
     does not work on there (plasticity injection refuses PPO)."""
-    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.logger import Logger
 
-    model.set_logger(configure(None, [""]))
+    model.set_logger(Logger(None, []))  # writes nothing (configure() would make a folder)
     for callback in method_callbacks(config):
         callback.init_callback(model)

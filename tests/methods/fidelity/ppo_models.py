@@ -10,7 +10,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger
 
 from fade_rl import FadePPO
 
@@ -42,7 +42,7 @@ def tiny_ppo(
     kwargs.update(seed=0, device="cpu", policy_kwargs=policy_kwargs)
     model = cls("MlpPolicy", env, n_steps=n_steps, **kwargs)
     model.learn(n_steps)
-    model.set_logger(configure(None, [""]))
+    model.set_logger(Logger(None, []))
     return model
 
 
