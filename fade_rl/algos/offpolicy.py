@@ -27,6 +27,7 @@ from torch.nn import functional as F
 from fade_rl.algos.base import FamilyBase, model_buffer
 from fade_rl.algos.protocol import LossPass
 from fade_rl.nets.critics import CriticNetwork, critic_blocks, extractor_layer
+from fade_rl.nets.modules import fresh_copy
 
 __all__ = ["OffPolicyFamily", "TwinCriticFamily", "check_replay_buffer"]
 
@@ -62,6 +63,14 @@ class OffPolicyFamily(FamilyBase):
         >>> batch.observations.shape, batch.rewards.shape, family.discounts(model, batch)
         (torch.Size([4, 4]), torch.Size([4, 1]), 0.99)
     """
+
+    #: SB3's off-policy algorithms learn from a replay buffer: a method acts at once.
+    on_policy = False
+
+    def fresh_modules(self, model: Any, modules: list[nn.Module]) -> list[nn.Module]:
+        """PyTorch's default initialization, as SB3 builds off-policy networks: a copy of
+        each module re-initialized (:func:`fade_rl.nets.fresh_copy`), in order."""
+        return [fresh_copy(module) for module in modules]
 
     def sample_batch(self, model: Any, batch_size: int) -> Any:
         """A batch from the replay buffer, as SB3's ``train()`` samples it."""

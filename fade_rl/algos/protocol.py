@@ -96,6 +96,16 @@ class AlgorithmFamily(Protocol):
         """Whether ``model`` is of this family (an instance of :attr:`sb3_class`)."""
         ...
 
+    @property
+    def on_policy(self) -> bool:
+        """Whether the algorithm learns from rollouts its current networks collect (PPO).
+
+        A method that changes the networks at an environment step (a reset, shrink &
+        perturb, ReDo) then waits for the next rollout's start, so that every rollout is
+        collected and trained by one set of networks (docs/methods.md).
+        """
+        ...
+
     # ------------------------------------------------------------------ critics
     def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
         """The online critic networks by head name, each ending in its linear head.
@@ -111,6 +121,17 @@ class AlgorithmFamily(Protocol):
 
     def critic_target_nets(self, model: Any) -> dict[str, nn.Module]:
         """The target network of each of :meth:`critic_q_nets`, by the same names ({} if none)."""
+        ...
+
+    def fresh_modules(self, model: Any, modules: list[nn.Module]) -> list[nn.Module]:
+        """A new draw of the algorithm's own initialization of each of ``modules``.
+
+        ``modules`` are online modules of ``model``; each returned module has the structure,
+        device and dtype of the one asked for and is new (``model`` is left as it was). The
+        draws come from torch's global generators. SB3's off-policy networks keep PyTorch's
+        default initialization; PPO's policy is initialized orthogonally, with a gain per
+        part, and its ``log_std`` at ``log_std_init``.
+        """
         ...
 
     # ------------------------------------------------------- batch and targets

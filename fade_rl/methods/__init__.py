@@ -1,10 +1,10 @@
 """Methods against the loss of plasticity: one module per method, each ending in its ``SPEC``.
 
 A method is its params (``methods.<name>`` of a config), its implementation (a function
-acting on a DQN/SAC/TD3 model once, plus an SB3 callback that applies it during
-``learn``) and its :class:`~fade_rl.methods.spec.MethodSpec`, which decides everything
-method-specific; :data:`REGISTRY` lists them all. They work on vanilla SB3 models and
-FADE ones alike:
+acting on a DQN, SAC, TD3 or PPO model once, plus an SB3 callback that applies it during
+``learn``; plasticity injection refuses PPO) and its
+:class:`~fade_rl.methods.spec.MethodSpec`, which decides everything method-specific;
+:data:`REGISTRY` lists them all. They work on vanilla SB3 models and FADE ones alike:
 
 * ``none``: the algorithm as it is (:mod:`~fade_rl.methods.none`)
 * fixed decoupled weight decay: :func:`add_weight_decay`, :class:`WeightDecayCallback`

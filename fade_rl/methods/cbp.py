@@ -10,7 +10,8 @@ A unit is mature once it has lived more than ``maturity_threshold`` steps. Each
 step a layer accumulates ``replacement_rate * n_mature`` units to replace; when
 the count reaches one or more, that many mature units with the lowest
 bias-corrected utility ``u_i / (1 - eta**age_i)`` get fresh incoming weights (a
-new draw of the layer's initialization), a zero bias and zero outgoing weights
+new draw of the layer's initialization, the family's ``fresh_modules``: SB3's
+orthogonal one on PPO), a zero bias and zero outgoing weights
 (as in the paper's code, so the network's output does not jump), utility and age
 zero, and zeroed optimizer moments for exactly those weights; when the outgoing
 layer is a FADE head, its decay rates for those columns go back to
@@ -38,6 +39,7 @@ from fade_rl.algos import (
     check_model,
     check_positive_int,
     critic_q_nets,
+    family_of,
     optimizers_of,
     zero_optimizer_state,
 )
@@ -71,16 +73,21 @@ class _Layer:
 
 
 class ContinualBackprop:
-    """Continual backprop on the critic MLPs of an SB3 DQN, SAC or TD3 (FADE versions too).
+    """Continual backprop on the critic MLPs of an SB3 DQN, SAC, TD3 or PPO (FADE versions too).
 
     Forward pre-hooks on each outgoing linear layer keep the hidden features of
     the latest forward pass; a post-hook on the critic optimizer consumes them at
-    each step. In SB3's DQN, SAC and TD3 (and their FADE versions) the last
+    each step. In SB3's DQN, SAC, TD3 and PPO (and their FADE versions) the last
     critic forward before the critic step is the critic-loss pass, so the
-    utilities see exactly the batch that was trained on.
+    utilities see exactly the batch that was trained on. On PPO the critic is the
+    value MLP and its head (the actor's MLP is left alone) and the critic optimizer is
+    PPO's one optimizer: the utilities are updated at each minibatch step, on the
+    minibatch's features, and replacements happen between minibatch steps (a replaced
+    unit has zero outgoing weights, so the values do not jump; the log-probabilities
+    are untouched).
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version) with plain MLP critics
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version) with plain MLP critics
             (each hidden layer's width equals the next linear layer's input).
         replacement_rate: ``rho``, units replaced per mature unit per step, in [0, 1].
         decay: ``eta``, the utility's running-average decay, in [0, 1).
@@ -104,6 +111,7 @@ class ContinualBackprop:
         maturity_threshold: int = 100,
     ) -> None:
         self.model: SupportedModel = check_model(model, "ContinualBackprop")
+        self._family = family_of(self.model, "ContinualBackprop")
         self.replacement_rate = check_fraction("replacement_rate", replacement_rate)
         self.decay = _check_rate("decay", decay, upper_open=True)
         self.maturity_threshold = cast(
@@ -204,13 +212,7 @@ class ContinualBackprop:
 
     def _reinitialize(self, layer: _Layer, units: th.Tensor) -> None:
         incoming, outgoing = layer.incoming, layer.outgoing
-        fresh = nn.Linear(
-            incoming.in_features,
-            incoming.out_features,
-            bias=False,
-            device=incoming.weight.device,
-            dtype=incoming.weight.dtype,
-        )
+        fresh = cast(nn.Linear, self._family.fresh_modules(self.model, [incoming])[0])
         chosen = th.zeros(incoming.out_features, dtype=th.bool, device=units.device)
         chosen[units] = True
         incoming.weight[units] = fresh.weight[units]

@@ -1,7 +1,7 @@
 """FADE: the critic heads learn their own decay rates (the FADE optimizer in the Fade agents).
 
 The method itself lives in :mod:`fade_rl.optim` (the optimizer) and the Fade agent classes
-(FadeDQN/FadeSAC/FadeTD3); this module says how a run asks for it: its params are the
+(FadeDQN/FadeSAC/FadeTD3/FadePPO); this module says how a run asks for it: its params are the
 agents' ``fade_kwargs``.
 
 Example:
@@ -26,7 +26,7 @@ __all__ = ["SPEC", "FadeParams"]
 
 
 class FadeParams(MethodParams):
-    """FADE's hyperparameters (``fade_kwargs`` of FadeDQN/FadeSAC/FadeTD3).
+    """FADE's hyperparameters (``fade_kwargs`` of FadeDQN/FadeSAC/FadeTD3/FadePPO).
 
     Example:
         >>> FadeParams(meta_lr=10).model_dump()

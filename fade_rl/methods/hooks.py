@@ -1,5 +1,6 @@
 """The bases of the methods' callbacks: optimizer hooks or an object attached while ``learn``
-runs, an action once per period."""
+runs, a change of the networks (once per period, or when due), which on an on-policy algorithm
+waits for the next rollout."""
 
 from __future__ import annotations
 
@@ -8,9 +9,15 @@ from typing import Any, Generic, Protocol, TypeVar
 from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
-from fade_rl.algos import Periodic, check_positive_int
+from fade_rl.algos import Periodic, check_positive_int, family_of
 
-__all__ = ["Attachment", "AttachmentCallback", "HookCallback", "PeriodicCallback"]
+__all__ = [
+    "Attachment",
+    "AttachmentCallback",
+    "HookCallback",
+    "NetworkChangeCallback",
+    "PeriodicCallback",
+]
 
 
 class HookCallback(BaseCallback):
@@ -151,10 +158,74 @@ class AttachmentCallback(BaseCallback, Generic[AttachmentT]):
         self._saved = state
 
 
-class PeriodicCallback(BaseCallback):
+class NetworkChangeCallback(BaseCallback):
+    """Changes the networks (:meth:`_act`) when :meth:`_due` says so; on an on-policy
+    algorithm (PPO) at the start of the next rollout.
+
+    An on-policy algorithm trains on the rollout its networks have just collected, with the
+    log-probabilities and values they gave. A change in the middle of a rollout would leave
+    its first part collected by networks that no longer exist, so there the change is
+    ``pending`` until the rollout has been collected and trained on, and is applied when the
+    next rollout starts, before its first action (the family's ``on_policy`` decides). A
+    checkpoint keeps ``pending`` (:meth:`state`). Off-policy algorithms change at once.
+
+    Subclasses: :class:`~fade_rl.methods.ResetCallback`, :class:`PeriodicCallback`.
+
+    Example:
+        >>> from stable_baselines3 import PPO
+        >>> class Mark(NetworkChangeCallback):
+        ...     def _on_step(self):
+        ...         if self.num_timesteps == 40:
+        ...             self._due()
+        ...         return True
+        ...     def _act(self):
+        ...         self.marks.append(self.num_timesteps)
+        >>> callback = Mark()
+        >>> callback.marks = []
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32)
+        >>> _ = model.learn(96, callback=callback)
+        >>> callback.marks  # due at step 40, in the second rollout: applied when the third starts
+        [64]
+    """
+
+    def __init__(self, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        #: A change came due and waits for the next rollout's start (on-policy only).
+        self.pending = False
+        self._waits = False
+
+    def _init_callback(self) -> None:
+        self._waits = family_of(self.model, type(self).__name__).on_policy
+
+    def _act(self) -> None:
+        """The change of the networks."""
+        raise NotImplementedError
+
+    def _due(self) -> None:
+        """The change is due now: apply it, or on an on-policy algorithm mark it pending."""
+        if self._waits:
+            self.pending = True
+        else:
+            self._act()
+
+    def _on_rollout_start(self) -> None:
+        if self.pending:
+            self.pending = False
+            self._act()
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps (JSON-able): whether a change waits for the next rollout."""
+        return {"pending": self.pending}
+
+
+class PeriodicCallback(NetworkChangeCallback):
     """Acts (:meth:`_act`) each time ``num_timesteps`` crosses a multiple of ``every``.
 
-    The period counts from where training starts (a resumed run keeps its multiples).
+    The period counts from where training starts (a resumed run keeps its multiples). On an
+    on-policy algorithm the action waits for the next rollout's start
+    (:class:`NetworkChangeCallback`): with ``every`` a multiple of the rollout's length the
+    multiple is reached on a rollout's last step, so the action falls exactly between two
+    rollouts.
 
     Subclasses: :class:`~fade_rl.methods.ShrinkPerturbCallback`,
     :class:`~fade_rl.methods.ReDoCallback`.
@@ -190,5 +261,5 @@ class PeriodicCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self._period.due(self.num_timesteps):
-            self._act()
+            self._due()
         return True

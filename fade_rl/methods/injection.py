@@ -110,11 +110,29 @@ def _last_holder(net: nn.Module) -> nn.Sequential:
     return net
 
 
-def _critic_pairs(model: SupportedModel) -> list[tuple[str, nn.Module, nn.Module]]:
-    """``(name, online critic net, target critic net)`` per critic."""
+def _head_holders(model: SupportedModel) -> list[tuple[str, nn.Sequential, nn.Sequential | None]]:
+    """``(name, the Sequential holding the online head, the target's or None)`` per critic.
+
+    Raises:
+        ValueError: a head that is not the last module of one of the model's networks (PPO's
+            ``value_net``, an attribute of the policy): an injected head could not take its
+            place. Nothing is changed.
+    """
     family = family_of(model, "inject_plasticity")
     online, target = family.critic_q_nets(model), family.critic_target_nets(model)
-    return [(name, net, target[name]) for name, net in online.items()]
+    modules = {id(module) for module in model.policy.modules()}
+    holders = []
+    for name, net in online.items():
+        holder = _last_holder(net)
+        if id(holder) not in modules:
+            raise ValueError(
+                f"plasticity injection does not work on {family.sb3_class.__name__}: its critic "
+                f"head {name!r} is not the last module of one of the model's networks, so no "
+                "injected head can take its place; use another method there (reset with "
+                "target head, redo, cbp, ...) or a DQN, SAC or TD3"
+            )
+        holders.append((name, holder, _last_holder(target[name]) if name in target else None))
+    return holders
 
 
 def _swap_in_optimizers(
@@ -156,6 +174,10 @@ def inject_plasticity(model: BaseAlgorithm) -> list[str]:
     Returns:
         The names of the critics injected (``["q_net"]``, ``["qf0", "qf1"]``).
 
+    Raises:
+        ValueError: on PPO, whose value head (``policy.value_net``) is an attribute of the
+            policy, not the last module of a network (injection is not implemented there).
+
     Example:
         >>> from stable_baselines3 import DQN
         >>> model = DQN("MlpPolicy", "CartPole-v1")
@@ -166,12 +188,12 @@ def inject_plasticity(model: BaseAlgorithm) -> list[str]:
     """
     model = check_model(model, "inject_plasticity")
     names = []
-    for name, online, target in _critic_pairs(model):
-        holder, target_holder = _last_holder(online), _last_holder(target)
+    for name, holder, target_holder in _head_holders(model):
         old = cast(nn.Linear, holder[-1])
         new = InjectedHead(old)
         holder[-1] = new
-        target_holder[-1] = copy.deepcopy(new)
+        if target_holder is not None:
+            target_holder[-1] = copy.deepcopy(new)
         _swap_in_optimizers(model, [p for p in old.parameters()], [p for p in new.parameters()])
         for p in old.parameters():
             p.requires_grad_(False)
@@ -226,6 +248,9 @@ class InjectionCallback(BaseCallback):
         self.shift_info_key = shift_info_key
         self.n_injections = 0
         self.injected_at: list[int] = []
+
+    def _init_callback(self) -> None:
+        _head_holders(check_model(self.model, "InjectionCallback"))  # PPO: refused at once
 
     def _on_step(self) -> bool:
         due = any(s <= self.num_timesteps and s not in self.injected_at for s in self.at_steps)

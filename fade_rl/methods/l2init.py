@@ -38,15 +38,17 @@ def add_l2_init(
     ``theta.grad`` just before the optimizer that holds ``theta`` steps: the
     update is exactly the one of the loss plus the penalty (coupled, as in the
     paper: under Adam the penalty's gradient goes through the moments). Two
-    small differences from putting the penalty in the loss: DQN's gradient-norm
+    small differences from putting the penalty in the loss: DQN's and PPO's gradient-norm
     clipping runs before the penalty is added, and under FADE the curvature of
-    the head does not include the penalty's ``2 * coefficient``.
+    the head does not include the penalty's ``2 * coefficient``. PPO's one optimizer
+    steps once per minibatch, so the penalty is added at every minibatch step.
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         coefficient: the penalty coefficient, >= 0.
-        target: ``"head"``, ``"critic"`` (every parameter the critic loss trains) or
-            ``"all"`` (critic and actor).
+        target: ``"head"``, ``"critic"`` (every parameter the critic loss trains; on PPO
+            the value side of the policy) or ``"all"`` (critic and actor; on PPO the whole
+            policy, ``log_std`` included).
         initial: ``theta_0`` in the order of the chosen parameters; by default
             their values now (a copy).
 
@@ -113,6 +115,16 @@ class L2InitCallback(HookCallback):
         >>> _ = model.learn(100, callback=callback)
         >>> [tuple(t.shape) for t in callback.initial]  # theta_0: the head's weight and bias
         [(2, 64), (2,)]
+
+        On PPO, ``"all"`` is the whole policy, both networks and ``log_std`` (C-CHAIN's L2
+        Init); the penalty is added at each minibatch step of PPO's one optimizer:
+
+        >>> from stable_baselines3 import PPO
+        >>> model = PPO("MlpPolicy", "Pendulum-v1", n_steps=64, batch_size=32)
+        >>> callback = L2InitCallback(1e-3, target="all")
+        >>> _ = model.learn(64, callback=callback)
+        >>> len(callback.initial) == len(list(model.policy.parameters()))
+        True
     """
 
     def __init__(self, coefficient: float, target: str = "critic", verbose: int = 0) -> None:

@@ -8,6 +8,7 @@ import torch as th
 from pydantic import Field, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from torch import nn
 
 from fade_rl.algos import (
     TARGETS,
@@ -15,12 +16,13 @@ from fade_rl.algos import (
     check_choice,
     check_model,
     check_positive_int,
-    reinitialize_,
+    family_of,
     reset_optimizer_state,
     target_modules,
     target_pairs,
     target_parameters,
 )
+from fade_rl.methods.hooks import NetworkChangeCallback
 from fade_rl.methods.spec import SHIFT_KEY, TAG, MethodParams, MethodSpec, TuningGrid
 
 __all__ = ["SPEC", "ResetCallback", "ResetParams", "reset_parameters"]
@@ -29,15 +31,18 @@ __all__ = ["SPEC", "ResetCallback", "ResetParams", "reset_parameters"]
 def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
     """Re-initialize part of an agent, its target-network copy and its optimizer state.
 
-    The chosen online modules get a fresh initialization (PyTorch's default, as
-    SB3 builds off-policy networks); the matching parameters of the target
-    networks are set equal to them; the optimizer state of those parameters is
-    dropped (moments, step counts and, under FADE, decay rates and traces start
-    afresh at the next step). The replay buffer, the step counters and every
-    other parameter are left alone.
+    The chosen online modules get a fresh draw of the algorithm's own initialization
+    (the family's ``fresh_modules``: PyTorch's default, as SB3 builds off-policy
+    networks; SB3's orthogonal initialization and ``log_std_init`` for PPO's policy);
+    the matching parameters of the target networks are set equal to them; the optimizer
+    state of those parameters is dropped (moments, step counts and, under FADE, decay
+    rates and traces start afresh at the next step). The replay or rollout buffer, the
+    step counters and every other parameter are left alone. On PPO, ``"all"`` is the
+    whole policy (both networks, the features extractors and ``log_std``) and, since one
+    optimizer trains all of it, its whole state: fresh networks and a fresh optimizer.
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         target: ``"head"`` (the critics' final linear layers), ``"critic"`` (everything
             the critic loss trains) or ``"all"`` (critic and actor).
 
@@ -45,18 +50,22 @@ def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
         The number of parameter tensors re-initialized.
 
     Example:
-        >>> from stable_baselines3 import DQN
-        >>> model = DQN("MlpPolicy", "CartPole-v1")
-        >>> reset_parameters(model, target="head")
+        >>> from stable_baselines3 import DQN, PPO
+        >>> reset_parameters(DQN("MlpPolicy", "CartPole-v1"), target="head")
         2
+        >>> reset_parameters(PPO("MlpPolicy", "Pendulum-v1", n_steps=64), target="all")
+        13
     """
     model = check_model(model, "reset_parameters")
     check_choice("target", target, TARGETS)
     params = target_parameters(model, target)
     ids = {id(p) for p in params}
-    for module in target_modules(model, target):
-        reinitialize_(module)
+    modules = target_modules(model, target)
+    fresh = family_of(model, "reset_parameters").fresh_modules(model, modules)
     with th.no_grad():
+        for module, new in zip(modules, fresh, strict=True):
+            for p, q in zip(_tensors(module), _tensors(new), strict=True):
+                p.copy_(q)
         for online, target_net in target_pairs(model):
             target_params = dict(target_net.named_parameters())
             for name, p in online.named_parameters():
@@ -66,8 +75,20 @@ def reset_parameters(model: BaseAlgorithm, target: str = "head") -> int:
     return len(params)
 
 
-class ResetCallback(BaseCallback):
+def _tensors(module: nn.Module) -> list[th.Tensor]:
+    """A module's parameters and buffers, in a fixed order."""
+    return [*module.parameters(), *module.buffers()]
+
+
+class ResetCallback(NetworkChangeCallback):
     """SB3 callback: :func:`reset_parameters` every ``every`` steps and/or at environment shifts.
+
+    On PPO a reset that comes due during a rollout is applied when the next rollout
+    starts, after ``train()`` has used the rollout it came due in
+    (:class:`~fade_rl.methods.hooks.NetworkChangeCallback`): every rollout is collected and
+    trained by one set of networks. With ``every`` a multiple of ``n_steps`` a reset falls
+    exactly between two rollouts; the shift flag comes on the first step of the new
+    level, so ``shift_info_key`` resets after that step's rollout (docs/methods.md).
 
     Args:
         target: ``"head"``, ``"critic"`` or ``"all"``.
@@ -77,12 +98,17 @@ class ResetCallback(BaseCallback):
         verbose: 1 prints each reset.
 
     Example:
-        >>> from stable_baselines3 import DQN
+        >>> from stable_baselines3 import DQN, PPO
         >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50)
         >>> callback = ResetCallback(target="critic", every=100)
         >>> _ = model.learn(250, callback=callback)
         >>> callback.n_resets
         2
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=50, batch_size=50)
+        >>> callback = ResetCallback(target="all", every=100)
+        >>> _ = model.learn(250, callback=callback)  # due at steps 100, 200: reset at 100, 200
+        >>> callback.n_resets, callback.pending
+        (2, False)
     """
 
     def __init__(
@@ -109,29 +135,29 @@ class ResetCallback(BaseCallback):
             )
         self.shift_info_key = shift_info_key
         self.n_resets = 0
+        self._why = ""
 
     def _on_training_start(self) -> None:
         if self._period is not None:
             self._period.start(self.num_timesteps)
 
-    def _reset(self, why: str) -> None:
+    def _act(self) -> None:
         reset_parameters(self.model, self.target)
         self.n_resets += 1
         self.logger.record(f"{TAG}/n_resets", self.n_resets)
         if self.verbose:
-            print(f"ResetCallback: reset {self.target} at step {self.num_timesteps} ({why})")
+            print(f"ResetCallback: reset {self.target} at step {self.num_timesteps} ({self._why})")
 
     def _on_step(self) -> bool:
         due = False
-        why = ""
         if self._period is not None and self._period.due(self.num_timesteps):
-            due, why = True, f"every {self.every} steps"
+            due, self._why = True, f"every {self.every} steps"
         if self.shift_info_key is not None:
             infos: Any = self.locals.get("infos", ())
             if any(bool(info.get(self.shift_info_key, False)) for info in infos):
-                due, why = True, f"info[{self.shift_info_key!r}]"
+                due, self._why = True, f"info[{self.shift_info_key!r}]"
         if due:
-            self._reset(why)
+            self._due()
         return True
 
 

@@ -14,7 +14,7 @@ from fade_rl.algos import (
     check_choice,
     check_fraction,
     check_model,
-    fresh_copy,
+    family_of,
     target_modules,
 )
 from fade_rl.methods.hooks import PeriodicCallback
@@ -27,12 +27,13 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
     """Shrink the chosen online parameters toward a fresh initialization.
 
     ``theta <- alpha * theta + (1 - alpha) * theta_fresh``, where ``theta_fresh``
-    is a new draw of the network's initialization. Target networks, optimizer
-    state, replay buffer and all other parameters are left alone (the target
-    networks follow through their usual updates).
+    is a new draw of the network's initialization (the family's ``fresh_modules``:
+    PyTorch's default for SB3's off-policy networks, SB3's orthogonal one for PPO's
+    policy). Target networks, optimizer state, the replay or rollout buffer and all other
+    parameters are left alone (the target networks follow through their usual updates).
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         alpha: the share of the current weights kept, in [0, 1] (1 changes nothing,
             0 is a reset of the weights).
         target: ``"head"``, ``"critic"`` or ``"all"``.
@@ -45,9 +46,10 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
     model = check_model(model, "shrink_perturb")
     alpha = check_fraction("alpha", alpha)
     check_choice("target", target, TARGETS)
+    modules = target_modules(model, target)
+    draws = family_of(model, "shrink_perturb").fresh_modules(model, modules)
     with th.no_grad():
-        for module in target_modules(model, target):
-            fresh = fresh_copy(module)
+        for module, fresh in zip(modules, draws, strict=True):
             for p, p_fresh in zip(module.parameters(), fresh.parameters(), strict=True):
                 if p.requires_grad:
                     p.mul_(alpha).add_(p_fresh, alpha=1.0 - alpha)
@@ -55,6 +57,9 @@ def shrink_perturb(model: BaseAlgorithm, alpha: float, target: str = "critic") -
 
 class ShrinkPerturbCallback(PeriodicCallback):
     """SB3 callback: :func:`shrink_perturb` every ``every`` environment steps.
+
+    On PPO it is applied at the start of the rollout after the one in which it came due
+    (:class:`~fade_rl.methods.hooks.PeriodicCallback`).
 
     Args:
         alpha: share of the current weights kept, in [0, 1].

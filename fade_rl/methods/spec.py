@@ -89,7 +89,7 @@ class MethodSpec:
         params: the pydantic model of ``methods.<name>`` (``None``: the method has none).
         callbacks: the method's SB3 callbacks, built from its validated params (by default
             their :meth:`MethodParams.callbacks`).
-        fade: the run builds the Fade agent class (FadeDQN/FadeSAC/FadeTD3), with the
+        fade: the run builds the Fade agent class (FadeDQN/FadeSAC/FadeTD3/FadePPO), with the
             params as its ``fade_kwargs``.
         cannot_resume: given the counters a checkpoint kept, why the run cannot resume
             from it (one line), or ``None`` when it can.

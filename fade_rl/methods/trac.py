@@ -260,7 +260,10 @@ class TRACCallback(AttachmentCallback[TRAC]):
     """SB3 callback: :class:`TRAC` around the critic optimizer during ``learn``.
 
     The critic optimizer is DQN's Q optimizer or SAC's/TD3's critic optimizer
-    (FADE for FADE models); the actor's optimizer is left alone. TRAC's state
+    (FADE for FADE models); the actor's optimizer is left alone. PPO has one
+    optimizer for the policy and the value networks (FadePPO: FADE, with SB3's
+    optimizer as its body), and TRAC wraps it, as C-CHAIN (Tang et al. 2025) does: one
+    scale ``S`` for every parameter of the policy, stepped at each minibatch. TRAC's state
     (:meth:`TRAC.state_dict`) carries over to the next ``learn``.
 
     Args:
@@ -275,6 +278,16 @@ class TRACCallback(AttachmentCallback[TRAC]):
         >>> _ = model.learn(200, callback=callback)
         >>> callback.state_dict()["n_steps"] > 0
         True
+
+        On PPO it wraps the one optimizer of the policy and the value networks:
+
+        >>> from stable_baselines3 import PPO
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32, n_epochs=2)
+        >>> callback = TRACCallback()
+        >>> _ = model.learn(64, callback=callback)
+        >>> state = callback.state_dict()  # 2 epochs of 2 minibatches
+        >>> state["n_steps"], len(state["base"]) == len(list(model.policy.parameters()))
+        (4, True)
     """
 
     def __init__(
@@ -305,7 +318,8 @@ class TRACCallback(AttachmentCallback[TRAC]):
 
 # ---------------------------------------------------------------------------- the method
 class TracParams(MethodParams):
-    """TRAC (Muppidi et al. 2024) around the critic optimizer; the paper's defaults.
+    """TRAC (Muppidi et al. 2024) around the critic optimizer (PPO's one optimizer); the
+    paper's defaults.
 
     Example:
         >>> TracParams()

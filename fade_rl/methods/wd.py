@@ -36,10 +36,11 @@ def add_weight_decay(
     optimizer's own step. The base optimizer stays as it is (no coupled L2).
 
     Args:
-        model: an SB3 DQN, SAC or TD3 (or a FADE version).
+        model: an SB3 DQN, SAC, TD3 or PPO (or a FADE version).
         weight_decay: the decoupled decay coefficient (AdamW's ``weight_decay``), >= 0.
-        target: ``"head"`` (the critics' final linear layers) or ``"critic"`` (every
-            parameter the critic loss trains).
+        target: ``"head"`` (the critics' final linear layers; PPO's ``value_net``) or
+            ``"critic"`` (every parameter the critic loss trains; on PPO the value side of
+            the policy, whose actor PPO's one optimizer steps undecayed).
 
     Returns:
         The optimizer hook handles; ``handle.remove()`` stops the decay. Hooks do
@@ -85,9 +86,11 @@ class WeightDecayCallback(HookCallback):
         target: ``"head"`` or ``"critic"``.
 
     Example:
-        >>> from stable_baselines3 import SAC
+        >>> from stable_baselines3 import PPO, SAC
         >>> model = SAC("MlpPolicy", "Pendulum-v1", learning_starts=50, batch_size=32)
         >>> _ = model.learn(100, callback=WeightDecayCallback(1e-2, target="critic"))
+        >>> model = PPO("MlpPolicy", "CartPole-v1", n_steps=64, batch_size=32)
+        >>> _ = model.learn(64, callback=WeightDecayCallback(1e-2, target="critic"))  # value side
     """
 
     def __init__(self, weight_decay: float, target: str = "head", verbose: int = 0) -> None:

@@ -160,6 +160,48 @@ def test_every_method_trains(algo: str, tmp_path: Path, monkeypatch: pytest.Monk
     assert callbacks["trac"][0].state_dict()["n_steps"] > 0
 
 
+def _ppo(method: str, n_timesteps: int = 320) -> dict[str, Any]:
+    data = _dqn(method, n_timesteps)
+    hyperparams = {"n_steps": 64, "batch_size": 32, "n_epochs": 1, "policy_kwargs": {}}
+    hyperparams["policy_kwargs"]["net_arch"] = [16]
+    data["algo"] = {"name": "ppo", "hyperparams": hyperparams}
+    # PPO steps its optimizer twice a rollout here: cbp's units mature after two steps
+    data["methods"] = {**ACTIVE, "cbp": {"replacement_rate": 0.1, "maturity_threshold": 2}}
+    return data
+
+
+def test_every_method_but_injection_trains_on_ppo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _capture(monkeypatch)
+    methods = [m for m in METHODS if m != "injection"]
+    for method in methods:
+        summary = train_run(validate_config(_ppo(method)), tmp_path)
+        assert summary["status"] == "completed" and summary["n_timesteps"] == 320, method
+    callbacks = dict(zip(methods, built, strict=True))
+    # due at steps 150 and 300, in the rollouts of steps 129-192 and 257-320: the first
+    # applied when the next rollout starts (step 192), the second waits past the run's end
+    reset = callbacks["reset"][0]
+    assert reset.n_resets == 1 and reset.pending
+    assert callbacks["snp"][0].n_applied == 1 and callbacks["snp"][0].pending
+    assert callbacks["redo"][0].pending  # every=150 too
+    assert callbacks["l2init"][0].initial is not None
+    assert callbacks["cbp"][0].n_replaced > 0
+    assert callbacks["trac"][0].state_dict()["n_steps"] == 10  # 5 rollouts of 2 minibatches
+    config = validate_config(_ppo("fade"))
+    model = run_module.build_model(config, run_module.make_env(config))
+    assert type(model).__name__ == "FadePPO"
+
+
+def test_injection_on_ppo_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        train_run(validate_config(_ppo("injection")), tmp_path)
+    message = str(info.value)
+    assert "method injection on ppo" in message and "does not work on PPO" in message
+    assert "\n" not in message
+    assert not any(tmp_path.iterdir())
+
+
 # ---------------------------------------------------------------------------- resume
 #: A checkpoint is taken in the rollout, before that rollout's gradient step; a resumed run
 #: starts a new rollout, so it makes one gradient step fewer than the uninterrupted run.

@@ -177,6 +177,9 @@ class PPOFamily(FamilyBase):
     sb3_class = PPO
     policy_class = ActorCriticPolicy
     critic_arch_policy = CriticArchPPOPolicy
+    #: PPO trains on the rollout its networks collected: a method's change of the networks
+    #: waits for the next rollout (docs/methods.md, "PPO").
+    on_policy = True
 
     # ------------------------------------------------------------------ critics
     def critic_q_nets(self, model: Any) -> dict[str, nn.Module]:
@@ -201,6 +204,37 @@ class PPOFamily(FamilyBase):
                 extractor_layer=extractor_layer(extractor),
             )
         ]
+
+    # ------------------------------------------------------------ fresh draws
+    def fresh_modules(self, model: Any, modules: list[nn.Module]) -> list[nn.Module]:
+        """The same parts of a new policy, built as PPO builds its own (``_setup_model``).
+
+        One new policy of the model's ``policy_class`` and ``policy_kwargs`` is drawn, and its
+        modules at the places of ``modules`` in ``model.policy`` are returned, on the policy's
+        device. They are initialized as SB3 initializes PPO's: orthogonally with gain
+        ``sqrt(2)`` for the features extractors and the MLPs, 0.01 for ``action_net`` and 1 for
+        ``value_net``, zero biases, ``log_std`` at ``log_std_init`` (PyTorch's defaults
+        with ``ortho_init=False``), for any policy class that keeps SB3's ``_build``.
+
+        Raises:
+            ValueError: a module that is not part of the model's policy.
+        """
+        policy = model.policy
+        names = {id(module): name for name, module in policy.named_modules()}
+        unknown = [type(m).__name__ for m in modules if id(m) not in names]
+        if unknown:
+            raise ValueError(
+                f"fresh_modules draws parts of PPO's policy; {unknown} are not modules of "
+                f"{type(model).__name__}.policy"
+            )
+        fresh = model.policy_class(
+            model.observation_space,
+            model.action_space,
+            model.lr_schedule,
+            use_sde=model.use_sde,
+            **model.policy_kwargs,
+        ).to(policy.device)
+        return [fresh.get_submodule(names[id(module)]) for module in modules]
 
     # ------------------------------------------------------- batch and targets
     def sample_batch(self, model: Any, batch_size: int) -> RolloutBatch:

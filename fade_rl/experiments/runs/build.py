@@ -4,7 +4,8 @@
 so that everything SB3, Gymnasium and FADE would refuse (an unknown env kwarg, a bad
 schedule, an algorithm that does not fit the action space, an unknown policy, a negative
 learning rate, FADE's ``init_decay``) is a one-line :class:`ConfigError` before anything
-is written.
+is written. It also gives the method's callbacks the model, as ``learn`` does, so that a
+method refuses a model it does not work on (plasticity injection refuses PPO) there too.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
     """Build the run's environment and model once, or raise a one-line :class:`ConfigError`.
 
     A replay buffer is built small (its size is checked by the config), so this costs a
-    fraction of a second and no memory to speak of.
+    fraction of a second and no memory to speak of. The method's callbacks are then given
+    the model, as ``learn`` gives it them: a method that refuses the model is a ConfigError.
     """
     import warnings
 
@@ -169,14 +171,32 @@ def check_buildable(config: ExperimentConfig, source: str = "config") -> None:
         check_replay_memory(config, env, source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build_model(config, env, **_small_buffer(config))
+            model = build_model(config, env, **_small_buffer(config))
     except ConfigError:
+        env.close()
         raise
     except Exception as exc:
+        env.close()
         raise ConfigError(
             f"{source}: algo ({config.algo.name}, {config.algo.policy}"
             f"{', method ' + config.method if REGISTRY[config.method].fade else ''}): "
             f"{_first_line(exc)}"
         ) from None
+    try:
+        _check_method(config, model)
+    except Exception as exc:
+        raise ConfigError(
+            f"{source}: method {config.method} on {config.algo.name}: {_first_line(exc)}"
+        ) from None
     finally:
         env.close()
+
+
+def _check_method(config: ExperimentConfig, model: Any) -> None:
+    """Give the method's callbacks the model as ``learn`` would: a method refuses a model it
+    does not work on there (plasticity injection refuses PPO)."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(None, []))  # writes nothing (configure() would make a folder)
+    for callback in method_callbacks(config):
+        callback.init_callback(model)
