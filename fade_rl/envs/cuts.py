@@ -19,7 +19,8 @@ class IterationCut(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorA
     bootstraps a truncation from the value of the last observation), its ``Monitor`` logs
     the partial episode, and the next iteration starts a fresh one. With ``n_steps =
     every`` and one environment, every rollout is one iteration. The clock is the
-    wrapper's own; it lives in the wrapper, so a pickled environment resumes it.
+    wrapper's own and, as every fade_rl wrapper's, restarts at 0 on ``reset(seed=...)`` and
+    runs on through ``reset()``; a pickled environment resumes it.
 
     Example:
         >>> import gymnasium as gym
@@ -42,6 +43,13 @@ class IterationCut(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorA
         super().__init__(env)
         self.every = every
         self.clock = 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        if seed is not None:
+            self.clock = 0
+        return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)

@@ -49,6 +49,16 @@ def test_the_clock_survives_pickling() -> None:
     assert [copy.step(0)[3], copy.step(0)[3]] == [False, True]
 
 
+def test_a_seeded_reset_restarts_the_clock_and_a_plain_one_does_not() -> None:
+    env = IterationCut(gym.make("CartPole-v1"), every=100)
+    env.reset(seed=0)
+    env.step(0)
+    env.reset()
+    assert env.clock == 1
+    env.reset(seed=1)
+    assert env.clock == 0
+
+
 @pytest.mark.parametrize("bad", [0, -800, 2.5, True])
 def test_a_bad_iteration_length_is_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="every must be an int >= 1"):
