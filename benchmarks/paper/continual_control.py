@@ -11,7 +11,7 @@ rewards the agent trains on). A finished run's compact result (its score, its pe
 means and its curve in 40-iteration bins) is written to
 ``benchmarks/results/continual_control/runs/<env>_<method>_seed<k>.json`` as it lands;
 ``summarize`` turns those into ``summary.csv`` (mean and 95% t-interval over seeds, beside
-the published mean).
+the published mean) and ``levels.csv`` (the mean over seeds of each level's mean).
 
     python -m benchmarks.paper.continual_control run --env cartpole --seeds 6
     python -m benchmarks.paper.continual_control run --env cartpole --methods none,reset --seeds 1
@@ -61,6 +61,7 @@ ITERATION = 800  # environment steps per PPO iteration (n_steps)
 LEVELS, LEVEL_STEPS = 10, 160_000  # the registered ids' defaults
 CURVE_BIN = 40  # iterations per point of a run's stored curve
 SUMMARY_COLUMNS = ("env", "method", "levels", "n_seeds", "mean", "ci_low", "ci_high", "published")
+LEVEL_COLUMNS = ("env", "method", "level", "n_seeds", "mean")
 
 
 def iteration_means(episodes: Iterable[dict[str, Any]], n_timesteps: int) -> list[float]:
@@ -170,11 +171,29 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
                     "published": "" if published is None else published[0],
                 }
             )
-    with open(results / "summary.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS)
+    _write_csv(results / "summary.csv", SUMMARY_COLUMNS, rows)
+    _write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows(runs))
+    return rows
+
+
+def level_rows(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-level curves: each (env, method, level)'s mean over seeds of the level means."""
+    rows = []
+    for env in SETTINGS:
+        for method in ROWS:
+            mine = [r for r in runs if r["setting"] == env and r["method"] == method]
+            for level in range(min((len(r["level_means"]) for r in mine), default=0)):
+                values = [r["level_means"][level] for r in mine]
+                row = {"env": env, "method": method, "level": level, "n_seeds": len(values)}
+                rows.append({**row, "mean": round(statistics.fmean(values), 1)})
+    return rows
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -46,6 +46,7 @@ def test_summary_is_the_seed_mean_with_a_t_interval(tmp_path: Path) -> None:
     (tmp_path / "runs").mkdir()
     for seed, score in enumerate((100.0, 120.0, 140.0)):
         run = {"setting": "cartpole", "method": "none", "seed": seed, "levels": 10, "score": score}
+        run["level_means"] = [score, 10.0 * seed]
         (tmp_path / "runs" / f"cartpole_none_seed{seed}.json").write_text(json.dumps(run))
     [row] = cc.summarize(tmp_path)
     half = 4.302653 * 20.0 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
@@ -55,3 +56,9 @@ def test_summary_is_the_seed_mean_with_a_t_interval(tmp_path: Path) -> None:
     with open(tmp_path / "summary.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert tuple(rows[0]) == cc.SUMMARY_COLUMNS and rows[0]["mean"] == "120.0"
+    with open(tmp_path / "levels.csv") as fh:
+        levels = list(csv.DictReader(fh))
+    assert [(r["level"], r["n_seeds"], r["mean"]) for r in levels] == [
+        ("0", "3", "120.0"),
+        ("1", "3", "10.0"),
+    ]
