@@ -166,8 +166,8 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
                     "levels": mine[0]["levels"],
                     "n_seeds": len(mine),
                     "mean": round(statistics.fmean(scores), 1),
-                    "ci_low": round(low, 1),
-                    "ci_high": round(high, 1),
+                    "ci_low": "" if math.isnan(low) else round(low, 1),  # one seed: none
+                    "ci_high": "" if math.isnan(high) else round(high, 1),
                     "published": "" if published is None else published[0],
                 }
             )
