@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import torch as th
 from stable_baselines3 import DQN, SAC
 
-from fade_rl import FadeDQN
+from fade_rl import FadeDQN, FadePPO
 from fade_rl.algos import target_parameters
 from fade_rl.methods import L2InitCallback, add_l2_init
 from tests.methods.fidelity.models import (
     ALGORITHMS,
     assert_every_trainable_parameter_is_optimized,
     tiny,
+)
+from tests.methods.fidelity.ppo_models import (
+    assert_every_parameter_is_optimized,
+    tiny_ppo,
+    train_seeded,
 )
 
 
@@ -63,9 +71,26 @@ def test_l2init_pulls_only_the_chosen_parameters() -> None:
         assert th.equal(p, b)  # no pull on the actor with target="critic"
 
 
-def test_l2init_on_a_fade_head_adds_the_penalty_gradient() -> None:
+def _fade_dqn() -> tuple[Any, Callable[[], None], Callable[[Any], None]]:
+    """A FadeDQN, one gradient step of it, and the check that every parameter is optimized."""
     model = tiny(FadeDQN, fade_kwargs=dict(meta_lr=1.0))
-    head = model.fade_heads["q_net"]
+    return (
+        model,
+        lambda: model.train(gradient_steps=1, batch_size=16),
+        assert_every_trainable_parameter_is_optimized,
+    )
+
+
+def _fade_ppo() -> tuple[Any, Callable[[], None], Callable[[Any], None]]:
+    """The same for FadePPO: one train() on its rollout."""
+    model = tiny_ppo(FadePPO)
+    return model, lambda: train_seeded(model), assert_every_parameter_is_optimized
+
+
+@pytest.mark.parametrize("make", [_fade_dqn, _fade_ppo], ids=["FadeDQN", "FadePPO"])
+def test_l2init_on_a_fade_head_adds_the_penalty_gradient(make) -> None:
+    model, train, assert_optimized = make()
+    (head,) = model.fade_heads.values()
     seen: list[th.Tensor] = []
 
     def record(*args: object) -> None:
@@ -77,12 +102,12 @@ def test_l2init_on_a_fade_head_adds_the_penalty_gradient() -> None:
     second = model.fade_optimizer.register_step_pre_hook(record)
     with th.no_grad():
         head.weight.add_(1.0)  # theta - theta_0 = 1 everywhere
-    model.train(gradient_steps=1, batch_size=16)
+    train()
     assert len(seen) == 2
     assert th.allclose(seen[1] - seen[0], th.full_like(seen[0], 2 * 0.5 * 1.0), atol=1e-6)
     for handle in [first, second, *handles]:
         handle.remove()
-    assert_every_trainable_parameter_is_optimized(model)
+    assert_optimized(model)
 
 
 @pytest.mark.parametrize("cls", ALGORITHMS)

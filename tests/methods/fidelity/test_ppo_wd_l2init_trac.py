@@ -120,26 +120,6 @@ def test_l2init_adds_the_squared_distances_gradient_to_ppos_step(target: str) ->
         handle.remove()
 
 
-def test_l2init_on_fadeppos_head_adds_the_penalty_gradient() -> None:
-    model = tiny_ppo(FadePPO)
-    head = model.fade_heads["value_net"]
-    seen: list[th.Tensor] = []
-
-    def record(*args: object) -> None:
-        seen.append(head.weight.grad.clone())
-
-    first = model.fade_optimizer.register_step_pre_hook(record)
-    handles, _ = add_l2_init(model, 0.5, target="head")
-    second = model.fade_optimizer.register_step_pre_hook(record)
-    with th.no_grad():
-        head.weight.add_(1.0)  # theta - theta_0 = 1 everywhere
-    train_seeded(model)
-    assert len(seen) == 2
-    th.testing.assert_close(seen[1] - seen[0], th.full_like(seen[0], 2 * 0.5 * 1.0))
-    for handle in [first, second, *handles]:
-        handle.remove()
-
-
 # ------------------------------------------------------------------------ TRAC
 def test_trac_on_ppo_is_the_papers_update_around_ppos_one_adam() -> None:
     """Over a train() of 2 epochs x 4 minibatches: the played theta is
