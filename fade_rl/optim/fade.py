@@ -54,6 +54,7 @@ from torch.optim import Optimizer
 from fade_rl.optim.kernels import (
     advance_step,
     dense_grad,
+    fade_lists,
     fade_state_keys,
     multi_tensor_adam,
     multi_tensor_fade,
@@ -373,17 +374,12 @@ class FADE(Optimizer):
         # kernel's cost is its calls, which the loop saves; on large tensors torch's vectorized
         # ops are faster (`python -m benchmarks.bench_optim`).
         small = sum(p.numel() for p in params) <= PACK_LIMIT
-        lists = [params, grads, curvatures]
-        lists += [[state[key] for state in states] for key in fade_state_keys(group)]
+        fused_kernel = _fused_kernel() if group["foreach"] is None and small else None
+        lists = fade_lists(params, grads, curvatures, states, group) if fused_kernel else []
         if step is None or not self._use_foreach(group, params):
             self._finite.add(curvatures)
             single_tensor_fade(params, grads, curvatures, states, group)
-        elif (
-            group["foreach"] is None
-            and small
-            and (fused_kernel := _fused_kernel()) is not None
-            and supports_fused([t for ts in lists for t in ts])
-        ):
+        elif fused_kernel is not None and supports_fused([t for ts in lists for t in ts]):
             if not fused_kernel(lists, step, group):
                 self._finite.add(curvatures)  # notes the NaN (only when there is one)
         elif len(params) > 1 and small:

@@ -25,6 +25,7 @@ __all__ = [
     "advance_step",
     "dense_grad",
     "fade_kernel",
+    "fade_lists",
     "fade_state_keys",
     "multi_tensor_adam",
     "multi_tensor_fade",
@@ -59,6 +60,18 @@ def supports_fused(tensors: list[Tensor]) -> bool:
     if dtype not in (torch.float32, torch.float64):
         return False
     return all(t.device.type == "cpu" and t.dtype == dtype and t.is_contiguous() for t in tensors)
+
+
+def fade_lists(
+    params: list[Tensor],
+    grads: list[Tensor],
+    curvatures: list[Tensor],
+    states: list[dict[str, Any]],
+    group: dict[str, Any],
+) -> list[list[Tensor]]:
+    """What :func:`fade_kernel` takes: params, grads, curvatures, then each state entry of
+    :func:`fade_state_keys` as a list over the parameters."""
+    return [params, grads, curvatures] + [[s[k] for s in states] for k in fade_state_keys(group)]
 
 
 def dense_grad(p: Tensor) -> Tensor:
@@ -175,7 +188,7 @@ def multi_tensor_fade(
     group: dict[str, Any],
 ) -> None:
     """Batched implementation with ``torch._foreach_*``: the reference's arithmetic, fused."""
-    lists = [params, grads, curvatures] + [[s[k] for s in states] for k in fade_state_keys(group)]
+    lists = fade_lists(params, grads, curvatures, states, group)
     small = [i for i, p in enumerate(params) if p.numel() <= _CHUNK]
     if small:
         fade_kernel([[tensors[i] for i in small] for tensors in lists], step, group)
