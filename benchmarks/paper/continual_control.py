@@ -151,26 +151,22 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
     """``summary.csv`` from the compact results: one row per (env, method)."""
     runs = [json.loads(p.read_text()) for p in sorted((results / "runs").glob("*.json"))]
     rows = []
-    for env in SETTINGS:
-        for method in ROWS:
-            mine = [r for r in runs if r["setting"] == env and r["method"] == method]
-            if not mine:
-                continue
-            scores = [r["score"] for r in mine]
-            low, high = _t_interval(scores)
-            published = PUBLISHED.get((env, method))
-            rows.append(
-                {
-                    "env": env,
-                    "method": method,
-                    "levels": mine[0]["levels"],
-                    "n_seeds": len(mine),
-                    "mean": round(statistics.fmean(scores), 1),
-                    "ci_low": "" if math.isnan(low) else round(low, 1),  # one seed: none
-                    "ci_high": "" if math.isnan(high) else round(high, 1),
-                    "published": "" if published is None else published[0],
-                }
-            )
+    for (env, method), mine in _by_row(runs).items():
+        scores = [r["score"] for r in mine]
+        low, high = _t_interval(scores)
+        published = PUBLISHED.get((env, method))
+        rows.append(
+            {
+                "env": env,
+                "method": method,
+                "levels": mine[0]["levels"],
+                "n_seeds": len(mine),
+                "mean": round(statistics.fmean(scores), 1),
+                "ci_low": "" if math.isnan(low) else round(low, 1),  # one seed: none
+                "ci_high": "" if math.isnan(high) else round(high, 1),
+                "published": "" if published is None else published[0],
+            }
+        )
     _write_csv(results / "summary.csv", SUMMARY_COLUMNS, rows)
     _write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows(runs))
     return rows
@@ -179,14 +175,20 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
 def level_rows(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The per-level curves: each (env, method, level)'s mean over seeds of the level means."""
     rows = []
-    for env in SETTINGS:
-        for method in ROWS:
-            mine = [r for r in runs if r["setting"] == env and r["method"] == method]
-            for level in range(min((len(r["level_means"]) for r in mine), default=0)):
-                values = [r["level_means"][level] for r in mine]
-                row = {"env": env, "method": method, "level": level, "n_seeds": len(values)}
-                rows.append({**row, "mean": round(statistics.fmean(values), 1)})
+    for (env, method), mine in _by_row(runs).items():
+        for level in range(min(len(r["level_means"]) for r in mine)):
+            values = [r["level_means"][level] for r in mine]
+            row = {"env": env, "method": method, "level": level, "n_seeds": len(values)}
+            rows.append({**row, "mean": round(statistics.fmean(values), 1)})
     return rows
+
+
+def _by_row(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The runs of each table row that has any, in the table's order (env, then method)."""
+    rows = {(env, method): [] for env in SETTINGS for method in ROWS}
+    for run in runs:
+        rows[run["setting"], run["method"]].append(run)
+    return {row: mine for row, mine in rows.items() if mine}
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
