@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.experiments.runs.config import load_config
 from fade_rl.experiments.runs.folder import CONFIG, SUMMARY, RunFolder
 from fade_rl.experiments.runs.logs import read_episodes
@@ -137,23 +138,13 @@ def run(env: str, methods: Sequence[str], seeds: Sequence[int], log_folder: str)
             print(f"{job.label}: score {data['score']:.1f} -> {out.relative_to(ROOT)}", flush=True)
 
 
-def _t_interval(values: Sequence[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return math.nan, math.nan
-    from scipy import stats
-
-    mean, sem = statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
-    half = float(stats.t.ppf(0.975, len(values) - 1)) * sem
-    return mean - half, mean + half
-
-
 def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
     """``summary.csv`` from the compact results: one row per (env, method)."""
     runs = [json.loads(p.read_text()) for p in sorted((results / "runs").glob("*.json"))]
     rows = []
     for (env, method), mine in _by_row(runs).items():
         scores = [r["score"] for r in mine]
-        low, high = _t_interval(scores)
+        low, high = t_interval(scores)
         published = PUBLISHED.get((env, method))
         rows.append(
             {

@@ -21,7 +21,8 @@ def _check_int(name: str, value: Any, low: int, where: str) -> None:
 
 
 class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
-    """Add a fixed offset per level to every observation: ``obs' = obs + offset[k]``.
+    """Add a fixed offset per level to every observation: ``obs' = obs + offset[k]``; on
+    request also permute the dimensions and flip their signs per level.
 
     Level ``k = t // level_steps`` (``t``: the env's clock, counting steps across episodes;
     after the last level it stays at ``levels - 1``). Level 0 has no offset; level ``k >= 1``
@@ -38,6 +39,13 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
     ``observation.level`` (int) and ``observation.level_offset`` (a tuple, one float per
     dimension; all zeros on level 0). The observation space keeps its shape and dtype and
     becomes unbounded (the offsets are unbounded draws).
+
+    With ``permute`` and/or ``flip_signs`` (1-D observations) level ``k >= 1`` also draws a
+    random permutation ``perm[k]`` and/or random signs ``sign[k]`` (each dimension +1 or -1
+    with probability 1/2): ``obs' = sign[k] * obs[perm[k]] + offset[k]``, the RL analogue of
+    permuted MNIST (``scale=0`` for no offsets). Each comes from a stream of its own, so a
+    seed's offsets (and permutations) are the same whatever else is drawn. ``shift_values``
+    then also holds ``observation.level_permutation`` and/or ``observation.level_signs``.
 
     Example:
         CartPole with 3 levels of 5 steps each:
@@ -67,6 +75,8 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         level_steps: environment steps per level (>= 1).
         scale: standard deviation of every offset entry (>= 0).
         seed: seed of the offsets; ``None`` derives them from ``reset(seed=...)``.
+        permute: draw a permutation of the dimensions per level ``k >= 1``.
+        flip_signs: draw a sign per dimension per level ``k >= 1``.
     """
 
     kind = "observation"
@@ -80,9 +90,19 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         level_steps: int = 160_000,
         scale: float = 2.0,
         seed: int | None = None,
+        permute: bool = False,
+        flip_signs: bool = False,
     ) -> None:
         where = "ObservationOffsets"
         space = check_float_box(env.observation_space, where)
+        for name, flag in (("permute", permute), ("flip_signs", flip_signs)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{where}: {name} must be true or false, got {flag!r}.")
+        if (permute or flip_signs) and len(space.shape) != 1:
+            raise ValueError(
+                f"{where}: permute and flip_signs need a 1-D observation space, got shape "
+                f"{space.shape}; drop them."
+            )
         _check_int("levels", levels, 1, where)
         _check_int("level_steps", level_steps, 1, where)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)):
@@ -92,41 +112,69 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         if seed is not None:
             _check_int("seed", seed, 0, where)
         gym.utils.RecordConstructorArgs.__init__(
-            self, levels=levels, level_steps=level_steps, scale=scale, seed=seed
+            self,
+            levels=levels,
+            level_steps=level_steps,
+            scale=scale,
+            seed=seed,
+            permute=permute,
+            flip_signs=flip_signs,
         )
         self.levels = int(levels)
         self.level_steps = int(level_steps)
         self.scale = float(scale)
         self.seed = seed
+        self.permute = permute
+        self.flip_signs = flip_signs
         self._dtype = space.dtype
         self._shape = space.shape
-        self.offsets = self._draw(seed)
+        self._draw_all(seed)
         self._offset: np.ndarray | None = None
+        self._perm: np.ndarray | None = None
+        self._signs: np.ndarray | None = None
         boundaries = [k * self.level_steps for k in range(1, self.levels)]
         level = Piecewise(boundaries, [float(k) for k in range(self.levels)])
         ScheduledWrapper.__init__(self, env, {"level": level})
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, space.shape, space.dtype)
 
-    def _draw(self, seed: int | None) -> np.ndarray:
-        """The offsets of all levels, shape ``(levels, *obs_shape)``; row 0 is zeros."""
+    def _draw_all(self, seed: int | None) -> None:
+        """Every level's offset (``offsets``, row 0 zeros), permutation (``permutations``)
+        and signs (``signs``; row 0 the identity), each from its own stream of ``seed``."""
         rng = np.random.default_rng(seed)
         offsets = np.zeros((self.levels, *self._shape), dtype=np.float64)
         offsets[1:] = rng.normal(0.0, self.scale, size=(self.levels - 1, *self._shape))
-        return offsets.astype(self._dtype)
+        self.offsets = offsets.astype(self._dtype)
+        n = self._shape[0] if len(self._shape) == 1 else 0
+        self.permutations = np.tile(np.arange(n), (self.levels, 1))
+        self.signs = np.ones((self.levels, n), dtype=self._dtype)
+        root = 0 if seed is None else seed
+        perm_rng, sign_rng = np.random.default_rng([root, 1]), np.random.default_rng([root, 2])
+        for k in range(1, self.levels):
+            if self.permute:
+                self.permutations[k] = perm_rng.permutation(n)
+            if self.flip_signs:
+                self.signs[k] = sign_rng.choice(np.array([-1, 1], dtype=self._dtype), size=n)
 
     def _reseed(self, seed: int) -> None:
         super()._reseed(seed)
         if self.seed is None:
-            self.offsets = self._draw(derive_seed(seed, self.kind, 102))
+            self._draw_all(derive_seed(seed, self.kind, 102))
 
     def _apply(self, values: dict[str, float], t: int) -> None:
         level = int(values["level"])
-        self._offset = self.offsets[level] if level > 0 else None
+        self._offset = self.offsets[level] if level > 0 and self.scale > 0 else None
+        self._perm = self.permutations[level] if level > 0 and self.permute else None
+        self._signs = self.signs[level] if level > 0 and self.flip_signs else None
 
     def _describe(self, values: dict[str, float]) -> dict[str, Any]:
         level = int(values["level"])
         offset = tuple(float(x) for x in self.offsets[level].ravel())
-        return {"observation.level": level, "observation.level_offset": offset}
+        out: dict[str, Any] = {"observation.level": level, "observation.level_offset": offset}
+        if self.permute:
+            out["observation.level_permutation"] = tuple(int(i) for i in self.permutations[level])
+        if self.flip_signs:
+            out["observation.level_signs"] = tuple(float(x) for x in self.signs[level])
+        return out
 
     @property
     def level(self) -> int:
@@ -134,6 +182,10 @@ class ObservationOffsets(ScheduledWrapper, gym.utils.RecordConstructorArgs):
         return int((self._values or {"level": 0.0})["level"])
 
     def _observe(self, obs: Any) -> Any:
-        if self._offset is None:
-            return obs
-        return (obs + self._offset).astype(self._dtype, copy=False)
+        if self._perm is not None:
+            obs = obs[self._perm]
+        if self._signs is not None:
+            obs = obs * self._signs
+        if self._offset is not None:
+            obs = obs + self._offset
+        return obs.astype(self._dtype, copy=False)

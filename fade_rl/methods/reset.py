@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import torch as th
 from pydantic import Field, model_validator
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from torch import nn
 
 from fade_rl.algos import (
@@ -95,6 +96,10 @@ class ResetCallback(NetworkChangeCallback):
         every: reset each time ``num_timesteps`` crosses a multiple of ``every``.
         shift_info_key: reset on a step where any environment's ``info`` has a
             true value under this key (the step on which the environment shifts).
+        fresh_buffer: also empty the replay buffer and train again only after
+            ``learning_starts`` more steps, as a new agent would (off-policy only: PPO's
+            rollout buffer is new at every rollout). With ``target="all"`` this is the
+            oracle of continual RL: fresh networks, optimizer and replay buffer.
         verbose: 1 prints each reset.
 
     Example:
@@ -109,6 +114,11 @@ class ResetCallback(NetworkChangeCallback):
         >>> _ = model.learn(250, callback=callback)  # due at steps 100, 200: reset at 100, 200
         >>> callback.n_resets, callback.pending
         (2, False)
+        >>> model = DQN("MlpPolicy", "CartPole-v1", learning_starts=50, train_freq=1)
+        >>> callback = ResetCallback(target="all", every=100, fresh_buffer=True)
+        >>> _ = model.learn(150, callback=callback)  # emptied as step 100 is taken: it and 50 more
+        >>> model.replay_buffer.size(), model.learning_starts  # trains again after step 150
+        (51, 150)
     """
 
     def __init__(
@@ -116,9 +126,14 @@ class ResetCallback(NetworkChangeCallback):
         target: str = "head",
         every: int | None = None,
         shift_info_key: str | None = None,
+        fresh_buffer: bool = False,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
+        self.fresh_buffer = fresh_buffer
+        #: The model's own ``learning_starts`` (a fresh buffer waits that long again); a
+        #: checkpoint keeps it, since the model's copy moves at every fresh-buffer reset.
+        self.learning_starts: int | None = None
         self.target = check_choice("target", target, TARGETS)
         self.every = check_positive_int("every", every, allow_none=True)
         self._period = None if self.every is None else Periodic(self.every)
@@ -137,12 +152,33 @@ class ResetCallback(NetworkChangeCallback):
         self.n_resets = 0
         self._why = ""
 
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        if self.fresh_buffer:
+            if self._waits:
+                raise ValueError(
+                    "fresh_buffer empties a replay buffer, and PPO has none (its rollout "
+                    "buffer is new at every rollout); drop fresh_buffer"
+                )
+            if self.learning_starts is None:
+                self.learning_starts = int(cast(OffPolicyAlgorithm, self.model).learning_starts)
+
     def _on_training_start(self) -> None:
         if self._period is not None:
             self._period.start(self.num_timesteps)
 
+    def state(self) -> dict[str, Any]:
+        """A pending reset and, with ``fresh_buffer``, the model's own ``learning_starts``."""
+        return {**super().state(), "learning_starts": self.learning_starts}
+
     def _act(self) -> None:
         reset_parameters(self.model, self.target)
+        if self.fresh_buffer:
+            assert self.learning_starts is not None
+            model = cast(OffPolicyAlgorithm, self.model)
+            assert model.replay_buffer is not None
+            model.replay_buffer.reset()
+            model.learning_starts = model.num_timesteps + self.learning_starts
         self.n_resets += 1
         self.logger.record(f"{TAG}/n_resets", self.n_resets)
         if self.verbose:
@@ -163,11 +199,12 @@ class ResetCallback(NetworkChangeCallback):
 
 # ---------------------------------------------------------------------------- the method
 class ResetParams(MethodParams):
-    """Resets: every ``every`` steps and/or at each environment shift.
+    """Resets: every ``every`` steps and/or at each environment shift; with ``fresh_buffer``
+    the replay buffer is emptied too and training waits ``learning_starts`` steps.
 
     Example:
         >>> ResetParams()
-        ResetParams(target='critic', every=None, at_shift=True)
+        ResetParams(target='critic', every=None, at_shift=True, fresh_buffer=False)
         >>> ResetParams(target="head", every=100000, at_shift=False).every
         100000
         >>> ResetParams(at_shift=False)
@@ -182,6 +219,7 @@ class ResetParams(MethodParams):
     target: Literal["head", "critic", "all"] = "critic"
     every: int | None = Field(default=None, ge=1)
     at_shift: bool = True
+    fresh_buffer: bool = False
 
     @model_validator(mode="after")
     def _some_trigger(self) -> ResetParams:
@@ -191,7 +229,14 @@ class ResetParams(MethodParams):
 
     def callbacks(self) -> list[BaseCallback]:
         key = SHIFT_KEY if self.at_shift else None
-        return [ResetCallback(target=self.target, every=self.every, shift_info_key=key)]
+        return [
+            ResetCallback(
+                target=self.target,
+                every=self.every,
+                shift_info_key=key,
+                fresh_buffer=self.fresh_buffer,
+            )
+        ]
 
 
 SPEC = MethodSpec(

@@ -132,11 +132,61 @@ def test_gymnasium_check_env_passes_and_space_is_unbounded(env_id):
         ({"scale": -1.0}, "scale must be a finite number >= 0"),
         ({"scale": "2"}, "scale must be a number >= 0"),
         ({"seed": -3}, "seed must be an int >= 0"),
+        ({"permute": 1}, "permute must be true or false"),
+        ({"flip_signs": "yes"}, "flip_signs must be true or false"),
     ],
 )
 def test_bad_arguments_name_the_problem(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ObservationOffsets(gym.make("CartPole-v1"), **kwargs)
+
+
+def test_permuted_and_sign_flipped_levels_by_hand():
+    """Level k >= 1 observes sign[k] * obs[perm[k]] + offset[k]; level 0 the raw obs."""
+    kwargs = dict(levels=4, level_steps=7, scale=0.5, permute=True, flip_signs=True)
+    env = gym.make("fade_rl/CartPole-ObsOffsets-v0", **kwargs)
+    raw = gym.make("CartPole-v1", max_episode_steps=400)
+    obs, _ = env.reset(seed=3)
+    raw_obs, _ = raw.reset(seed=3)
+    perms, signs, offsets = (env.get_wrapper_attr(a) for a in ("permutations", "signs", "offsets"))
+    np.testing.assert_array_equal(obs, raw_obs)
+    assert (perms[0] == np.arange(4)).all() and (signs[0] == 1).all()
+    for level in range(1, 4):
+        assert sorted(perms[level]) == [0, 1, 2, 3] and set(signs[level]) <= {-1.0, 1.0}
+    assert len({tuple(p) for p in perms[1:]}) > 1 and (signs[1:] == -1).any()
+    for t in range(1, 28):
+        obs, _, term, trunc, info = env.step(t % 2)
+        raw_obs, *_ = raw.step(t % 2)
+        level = (t - 1) // 7  # step t runs under the clock t - 1
+        expected = signs[level] * raw_obs[perms[level]] + offsets[level]
+        np.testing.assert_allclose(obs, expected, rtol=1e-6)
+        assert info["shift_values"]["observation.level_signs"] == tuple(signs[level])
+        if term or trunc:
+            break
+
+
+def test_permutations_leave_a_seeds_offsets_as_they_were():
+    def drawn(**kwargs):
+        env = gym.make("fade_rl/CartPole-ObsOffsets-v0", **kwargs)
+        env.reset(seed=5)
+        return {a: env.get_wrapper_attr(a).copy() for a in ("offsets", "permutations")}
+
+    plain, both = drawn(), drawn(permute=True, flip_signs=True)
+    np.testing.assert_array_equal(plain["offsets"], both["offsets"])
+    assert (plain["permutations"] == np.arange(4)).all()
+    assert not (both["permutations"] == np.arange(4)).all()
+    np.testing.assert_array_equal(both["permutations"], drawn(permute=True)["permutations"])
+
+
+def test_permutations_need_a_flat_observation():
+    from gymnasium.spaces import Box
+
+    class Image(gym.Env):
+        observation_space = Box(0.0, 1.0, (2, 2))
+        action_space = gym.spaces.Discrete(2)
+
+    with pytest.raises(ValueError, match=r"permute and flip_signs need a 1-D .*drop them"):
+        ObservationOffsets(Image(), permute=True)
 
 
 def test_needs_a_float_box():

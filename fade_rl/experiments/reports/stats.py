@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from fade_rl.experiments.reports.load import RunRecord
 
-__all__ = ["binned", "ci_columns", "format_ci", "format_number", "iqm_with_ci", "shift_stats"]
+__all__ = [
+    "binned",
+    "ci_columns",
+    "format_ci",
+    "format_number",
+    "iqm_with_ci",
+    "shift_stats",
+    "t_interval",
+]
 
 
 def binned(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -23,6 +32,26 @@ def binned(steps: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarra
             last = float(values[mask].mean())
         out[i] = last
     return out
+
+
+def t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` Student-t interval of the mean of ``values``; NaNs under two values.
+
+    Example:
+        >>> low, high = t_interval([1.0, 2.0, 3.0])
+        >>> round(low, 3), round(high, 3)  # 2 -+ 4.303 * 1 / sqrt(3)
+        (-0.484, 4.484)
+        >>> t_interval([5.0])
+        (nan, nan)
+    """
+    n = len(values)
+    if n < 2:
+        return math.nan, math.nan
+    from scipy import stats
+
+    mean = float(np.mean(values))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(np.std(values, ddof=1)) / math.sqrt(n)
+    return mean - half, mean + half
 
 
 def iqm_with_ci(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> dict[str, tuple]:

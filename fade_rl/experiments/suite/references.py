@@ -41,6 +41,7 @@ __all__ = [
     "ceiling_run_dir",
     "load_references",
     "random_floor",
+    "random_rollout",
     "task_config",
     "task_name",
     "write_references",
@@ -99,26 +100,51 @@ def ceiling_jobs(
     ]
 
 
-def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
-    """A uniformly random policy's time-averaged return over ``steps`` steps of ``config``'s env."""
+def random_rollout(config: ExperimentConfig, steps: int, seed: int) -> tuple[list[Any], list[int]]:
+    """The episodes a uniformly random policy ends in ``steps`` steps of ``config``'s env,
+    and where the env shifted, counted as a run's ``episodes.jsonl`` counts them.
+
+    An episode's ``end_step`` (a :class:`~fade_rl.metrics.shifts.Episode`) is the step count
+    after its last step; a shift's is the count before the first step under new values
+    (``info["shift"]``). The env's clock (and so its schedule or levels) runs on across
+    episodes, as in a run.
+
+    Example:
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config({"env": {"id": "fade_rl/CartPole-ObsOffsets-v0",
+        ...     "kwargs": {"level_steps": 100}}, "algo": {"name": "dqn"}}, "example")
+        >>> episodes, shifts = random_rollout(config, 300, seed=0)
+        >>> shifts, 0 < episodes[0].end_step == episodes[0].length
+        ([100, 200], True)
+    """
     import gymnasium as gym
 
     import fade_rl.envs  # noqa: F401  (registers the ids)
-    from fade_rl.metrics.shifts import Episode, return_area
+    from fade_rl.envs.core import SHIFT
+    from fade_rl.metrics.shifts import Episode
 
     env = gym.make(config.env.id, **config.env.kwargs)
     env.action_space.seed(seed)
     env.reset(seed=seed)
-    episodes, ret, length = [], 0.0, 0
-    for step in range(steps):
-        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+    episodes, shifts, ret, length = [], [], 0.0, 0
+    for step in range(1, steps + 1):
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
         ret, length = ret + float(reward), length + 1
+        if info.get(SHIFT):
+            shifts.append(step - 1)
         if terminated or truncated:
             episodes.append(Episode(end_step=step, ret=ret, length=length))
             ret, length = 0.0, 0
             env.reset()
     env.close()
-    area = return_area(episodes, 0, steps)
+    return episodes, shifts
+
+
+def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:
+    """A uniformly random policy's time-averaged return over ``steps`` steps of ``config``'s env."""
+    from fade_rl.metrics.shifts import return_area
+
+    area = return_area(random_rollout(config, steps, seed)[0], 0, steps + 1)
     if area is None:
         raise ValueError(
             f"{config.name}: no random episode ended in {steps} steps; give the task more steps"
