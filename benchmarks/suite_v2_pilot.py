@@ -12,9 +12,11 @@ Candidates: ``configs/suite_v2/<setting>.yaml``. Each finished run's compact res
 per-level time-averaged returns, the suite's segment measure) is written to
 ``benchmarks/results/suite_v2_pilot/runs/<setting>_<row>_seed<k>.json`` as it lands;
 ``summarize`` writes ``levels.csv`` (per setting, row and level: mean and 95% t-interval
-over seeds) and ``settings.csv`` (per setting: the plain agent's normalized score
-``(none - random) / (oracle - random)`` per level, its mean over all levels and over the
-last half, and its slope per level).
+over seeds) and ``settings.csv`` (per setting: the plain agent's normalized return
+``(none - random) / (oracle - random)`` per level against the seed means of the random
+policy and the oracle, its mean over the levels, over the last half and its slope per
+level, each with a 95% t-interval over seeds (:mod:`fade_rl.experiments.suite.levels`),
+and the share of normalized level returns within [-3, 3]).
 
     python -m benchmarks.suite_v2_pilot run --setting dqn_cartpole_offsets --seeds 3
     python -m benchmarks.suite_v2_pilot summarize
@@ -39,6 +41,12 @@ import numpy as np
 from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.experiments.runs.config import load_config
 from fade_rl.experiments.runs.folder import SUMMARY, RunFolder
+from fade_rl.experiments.suite.levels import (
+    level_means,
+    level_score,
+    normalize_levels,
+    well_conditioned_share,
+)
 from fade_rl.experiments.suite.references import random_rollout
 from fade_rl.experiments.sweeps import make_jobs, run_jobs
 from fade_rl.metrics.shifts import return_area
@@ -60,7 +68,19 @@ ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 RANDOM = "random"
 LEVEL_COLUMNS = ("setting", "row", "level", "n_seeds", "mean", "ci_low", "ci_high")
-SETTING_COLUMNS = ("setting", "levels", "n_seeds", "score", "last_half", "slope", "normalized")
+SETTING_COLUMNS = (
+    "setting",
+    "levels",
+    "n_seeds",
+    "score",
+    "score_ci",
+    "last_half",
+    "last_half_ci",
+    "slope",
+    "slope_ci",
+    "normalized",
+    "conditioned",
+)
 
 
 def settings() -> list[str]:
@@ -137,11 +157,6 @@ def run(setting: str, seeds: Sequence[int], rows: Sequence[str], log_folder: str
             _write(out, compact(job.run_dir, setting, row))
 
 
-def normalized(value: float, floor: float, ceiling: float) -> float:
-    """``(value - floor) / (ceiling - floor)``: 0 is random, 1 the oracle."""
-    return (value - floor) / (ceiling - floor)
-
-
 def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
     """``levels.csv`` and ``settings.csv`` from the compact results."""
     runs = [json.loads(p.read_text()) for p in sorted((results / "runs").glob("*.json"))]
@@ -154,49 +169,55 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
             )
             for row in (RANDOM, *ROWS)
         }
-        means = {}
         for row, mine in by_row.items():
-            if not mine:
-                continue
-            n_levels = min(len(r["level_returns"]) for r in mine)
-            means[row] = []
-            for level in range(n_levels):
-                values = [r["level_returns"][level] for r in mine]
-                values = [v for v in values if v is not None]
-                low, high = t_interval(values)
-                means[row].append(statistics.fmean(values))
-                level_rows.append(
-                    {
-                        "setting": setting,
-                        "row": row,
-                        "level": level,
-                        "n_seeds": len(values),
-                        "mean": round(means[row][-1], 2),
-                        "ci_low": "" if np.isnan(low) else round(low, 2),
-                        "ci_high": "" if np.isnan(high) else round(high, 2),
-                    }
-                )
-        if all(row in means for row in (RANDOM, *ROWS)):
-            setting_rows.append(_setting_row(setting, means, len(by_row["none"])))
+            level_rows += _level_rows(setting, row, mine)
+        if all(by_row.values()):
+            setting_rows.append(_setting_row(setting, by_row))
     _write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows)
     _write_csv(results / "settings.csv", SETTING_COLUMNS, setting_rows)
     return setting_rows
 
 
-def _setting_row(setting: str, means: dict[str, list[float]], n_seeds: int) -> dict[str, Any]:
-    """The plain agent's normalized curve (seed means against the oracle's seed means)."""
-    n = min(len(m) for m in means.values())
-    curve = [normalized(means["none"][k], means[RANDOM][k], means["oracle"][k]) for k in range(n)]
-    slope = float(np.polyfit(np.arange(n), curve, 1)[0]) if n > 1 else float("nan")
-    return {
-        "setting": setting,
-        "levels": n,
-        "n_seeds": n_seeds,
-        "score": round(statistics.fmean(curve), 3),
-        "last_half": round(statistics.fmean(curve[n // 2 :]), 3),
-        "slope": round(slope, 4),
-        "normalized": " ".join(f"{v:.2f}" for v in curve),
-    }
+def _level_rows(setting: str, row: str, runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each level's mean return over the runs of one row, with its 95% t-interval."""
+    out = []
+    for level in range(min((len(r["level_returns"]) for r in runs), default=0)):
+        values = [r["level_returns"][level] for r in runs if r["level_returns"][level] is not None]
+        low, high = t_interval(values)
+        out.append(
+            {
+                "setting": setting,
+                "row": row,
+                "level": level,
+                "n_seeds": len(values),
+                "mean": round(statistics.fmean(values), 2),
+                "ci_low": "" if np.isnan(low) else round(low, 2),
+                "ci_high": "" if np.isnan(high) else round(high, 2),
+            }
+        )
+    return out
+
+
+def _setting_row(setting: str, by_row: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The plain agent's normalized levels against the seed means of the random policy and
+    the oracle (:mod:`fade_rl.experiments.suite.levels`): per-seed scores, their mean and
+    95% t-interval, and the per-level mean curve."""
+    floors = level_means([r["level_returns"] for r in by_row[RANDOM]])
+    ceilings = level_means([r["level_returns"] for r in by_row["oracle"]])
+    n = min(len(floors), len(ceilings))
+    curves = [
+        normalize_levels(r["level_returns"][:n], floors[:n], ceilings[:n]) for r in by_row["none"]
+    ]
+    scores = [level_score(curve) for curve in curves]
+    row: dict[str, Any] = {"setting": setting, "levels": n, "n_seeds": len(curves)}
+    for name in ("score", "last_half", "slope"):
+        values = [getattr(s, name) for s in scores]
+        low, high = t_interval(values)
+        row[name] = round(statistics.fmean(values), 3)
+        row[f"{name}_ci"] = "" if np.isnan(low) else f"{low:.3f} {high:.3f}"
+    row["normalized"] = " ".join(f"{v:.2f}" for v in level_means(curves))
+    row["conditioned"] = round(well_conditioned_share(curves), 3)
+    return row
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:

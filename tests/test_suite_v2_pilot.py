@@ -64,6 +64,8 @@ def test_summary_normalizes_the_plain_agent_between_random_and_oracle(tmp_path) 
     assert row["normalized"] == "1.00 0.50 0.25 0.00"
     assert (row["score"], row["last_half"]) == (0.438, 0.125)
     assert row["slope"] == pytest.approx(-0.325) and row["n_seeds"] == 2
+    # per seed (floor 10, ceiling 110): scores 0.3875 and 0.4875, sem 0.05, t(0.975, 1) 12.706
+    assert row["score_ci"] == "-0.198 1.073" and row["conditioned"] == 1.0
     with open(tmp_path / "levels.csv") as fh:
         levels = list(csv.DictReader(fh))
     first = next(r for r in levels if r["row"] == "none" and r["level"] == "1")
