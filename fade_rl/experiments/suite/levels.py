@@ -75,7 +75,7 @@ def level_means(runs: Sequence[Sequence[float | None]]) -> list[float]:
     n_levels = min(len(run) for run in runs)
     out = []
     for k in range(n_levels):
-        values = [run[k] for run in runs if run[k] is not None]
+        values = [v for run in runs if (v := run[k]) is not None]
         if not values:
             raise ValueError(f"level {k}: no run ended an episode in it")
         out.append(float(np.mean(values)))
