@@ -162,14 +162,16 @@ def _shifted(
     )
 
 
-def _offset_levels(name: str, base: str) -> tuple[str, dict[str, Any]]:
+def _offset_levels(
+    name: str, base: str, max_episode_steps: int = OFFSETS_MAX_EPISODE_STEPS
+) -> tuple[str, dict[str, Any]]:
     """An :data:`ENVS` entry of the continual Gym control protocol (TRAC, C-CHAIN)."""
     return (
         f"{name}, 10 levels of 160k steps, each adding a fixed N(0, 2^2) observation offset, "
-        "episodes <= 400",
+        f"episodes <= {max_episode_steps}",
         {
             "entry_point": _OFFSETS,
-            "max_episode_steps": OFFSETS_MAX_EPISODE_STEPS,
+            "max_episode_steps": max_episode_steps,
             "kwargs": {"base": base, "levels": 10, "level_steps": 160_000, "scale": 2.0},
         },
     )
@@ -225,6 +227,8 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     f"{NAMESPACE}/CartPole-ObsOffsets-v0": _offset_levels("CartPole", "CartPole-v1"),
     f"{NAMESPACE}/Acrobot-ObsOffsets-v0": _offset_levels("Acrobot", "Acrobot-v1"),
+    # The same levels on a continuous-action task, for SAC; Pendulum keeps its 200 steps.
+    f"{NAMESPACE}/Pendulum-ObsOffsets-v0": _offset_levels("Pendulum", "Pendulum-v1", 200),
     f"{NAMESPACE}/Pendulum-Dynamics-v0": _shifted(
         "Pendulum whose gravity (10 <-> 15) and mass (1.0 <-> 1.5) switch every 20k steps",
         "Pendulum-v1",
