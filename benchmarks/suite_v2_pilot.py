@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import statistics
 from collections.abc import Sequence
@@ -47,24 +46,17 @@ from fade_rl.experiments.suite.levels import (
     normalize_levels,
     well_conditioned_share,
 )
-from fade_rl.experiments.suite.references import random_rollout
+from fade_rl.experiments.suite.levels_manifest import load_levels_suite
+from fade_rl.experiments.suite.references import random_level_returns
 from fade_rl.experiments.sweeps import make_jobs, run_jobs
-from fade_rl.metrics.shifts import return_area
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs/suite_v2"
 RESULTS = ROOT / "benchmarks/results/suite_v2_pilot"
-#: The pilot's rows: row -> (method, config overrides).
+#: The pilot's rows: row -> (method, config overrides); the oracle's are the manifest's.
 ROWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "none": ("none", ()),
-    "oracle": (
-        "reset",
-        (
-            "methods.reset.target=all",
-            "methods.reset.at_shift=true",
-            "methods.reset.fresh_buffer=true",
-        ),
-    ),
+    "oracle": ("reset", tuple(load_levels_suite(CONFIGS / "suite.yaml").oracle)),
 }
 RANDOM = "random"
 LEVEL_COLUMNS = ("setting", "row", "level", "n_seeds", "mean", "ci_low", "ci_high")
@@ -84,23 +76,13 @@ SETTING_COLUMNS = (
 
 
 def settings() -> list[str]:
-    """The candidate settings: the stems of ``configs/suite_v2/*.yaml``."""
-    return sorted(p.stem for p in CONFIGS.glob("*.yaml"))
+    """The candidate settings: the stems of ``configs/suite_v2/*.yaml`` but the manifest."""
+    return sorted(p.stem for p in CONFIGS.glob("*.yaml") if p.stem != "suite")
 
 
 def result_path(setting: str, row: str, seed: int) -> Path:
     """Where the compact result of one pilot run is kept."""
     return RESULTS / "runs" / f"{setting}_{row}_seed{seed}.json"
-
-
-def random_levels(setting: str, seed: int) -> list[float | None]:
-    """A uniformly random policy's time-averaged return on each level (the floor)."""
-    config = load_config(CONFIGS / f"{setting}.yaml")
-    steps = config.budget.n_timesteps
-    episodes, shifts = random_rollout(config, steps, seed)
-    bounds = [0, *shifts, steps]
-    areas = [return_area(episodes, a, b) for a, b in itertools.pairwise(bounds)]
-    return [None if a is None else a[1] for a in areas]
 
 
 def compact(run_dir: Path, setting: str, row: str) -> dict[str, Any]:
@@ -134,7 +116,7 @@ def run(setting: str, seeds: Sequence[int], rows: Sequence[str], log_folder: str
                     "setting": setting,
                     "row": RANDOM,
                     "seed": seed,
-                    "level_returns": random_levels(setting, seed),
+                    "level_returns": random_level_returns(load_config(config), seed),
                 },
             )
         for row in rows:

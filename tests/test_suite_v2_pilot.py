@@ -35,19 +35,14 @@ def test_run_writes_the_floor_the_plain_agent_and_the_oracle(tmp_path, monkeypat
     for row in ("random", "none", "oracle"):
         data = json.loads(pilot.result_path(setting, row, 0).read_text())
         assert data["row"] == row and len(data["level_returns"]) == 2
+    floors = json.loads(pilot.result_path(setting, "random", 0).read_text())["level_returns"]
+    assert all(10.0 < f < 40.0 for f in floors)  # CartPole at random: about 22
     oracle = load_config(tmp_path / "runs" / "tiny_oracle" / "reset" / "seed_0" / "config.yaml")
     assert oracle.methods.reset.target == "all" and oracle.methods.reset.fresh_buffer
     assert oracle.methods.reset.at_shift
     summary = json.loads((tmp_path / "runs/tiny/none/seed_0/summary.json").read_text())
     none = json.loads(pilot.result_path(setting, "none", 0).read_text())
     assert none["level_returns"] == [s["mean_return"] for s in summary["segments"]]
-
-
-def test_the_floor_is_the_random_policys_return_on_each_level(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(pilot, "CONFIGS", tmp_path / "configs")
-    setting = _tiny_setting(tmp_path / "configs")
-    floors = pilot.random_levels(setting, seed=0)
-    assert len(floors) == 2 and all(10.0 < f < 40.0 for f in floors)  # CartPole at random: ~22
 
 
 def test_summary_normalizes_the_plain_agent_between_random_and_oracle(tmp_path) -> None:

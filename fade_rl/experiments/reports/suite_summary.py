@@ -9,6 +9,7 @@ each method, performance profiles, and the raw and normalized return per segment
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,25 @@ from fade_rl.experiments.reports.suite_stats import (
 )
 from fade_rl.methods import PROPOSED
 
-__all__ = ["ALL", "score_section"]
+__all__ = ["ALL", "FINAL", "SecondScore", "score_section"]
 
 #: The pseudo-setting of the aggregate over settings in ``report.csv``.
 ALL = "all"
 
-#: ``setting -> method -> seed -> (score, final_score)``.
+#: ``setting -> method -> seed -> (score, second score)``.
 Scored = Mapping[str, Mapping[str, Mapping[int, tuple[float, float | None]]]]
+
+
+@dataclass(frozen=True)
+class SecondScore:
+    """The score reported beside the main one: its name in tables and its CSV column prefix."""
+
+    label: str
+    column: str
+
+
+#: The single-change suite's second score: the last segment's.
+FINAL = SecondScore("final score", "final")
 
 
 def _finite(value: float | None) -> float:
@@ -50,6 +63,7 @@ def _table(
     final: Mapping[str, np.ndarray],
     counts: Mapping[str, str],
     reps: int,
+    second: SecondScore = FINAL,
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, tuple], dict[str, tuple]]:
     methods = sorted(score, key=method_order)
     iqm = iqm_with_ci(dict(score), reps)
@@ -60,7 +74,7 @@ def _table(
             if m != PROPOSED:
                 poi[m] = probability_of_improvement(score[PROPOSED], score[m], reps)
     lines = [
-        "| method | scored runs | score IQM [95% CI] | final score IQM [95% CI] "
+        f"| method | scored runs | score IQM [95% CI] | {second.label} IQM [95% CI] "
         f"| P({PROPOSED} > method) [95% CI] |",
         "|---|---|---|---|---|",
     ]
@@ -77,7 +91,9 @@ def _table(
                 "method": m,
                 "scored_runs": counts[m],
                 **ci_columns(s, "score_iqm", "score_ci_low", "score_ci_high"),
-                **ci_columns(f, "final_iqm", "final_ci_low", "final_ci_high"),
+                **ci_columns(
+                    f, f"{second.column}_iqm", f"{second.column}_ci_low", f"{second.column}_ci_high"
+                ),
                 **ci_columns(p, f"p_{PROPOSED}_better", "p_ci_low", "p_ci_high"),
             }
         )
@@ -125,25 +141,30 @@ def score_section(
     segment_rows: Sequence[Mapping[str, Any]],
     out: Path,
     reps: int,
+    explanation: str | None = None,
+    second: SecondScore = FINAL,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The markdown, ``report.csv`` rows and plots of the held-out scores.
+
+    ``explanation`` (what the scores are) defaults to the single-change suite's; ``second``
+    names the score reported beside the main one.
 
     Returns:
         ``({"lines": report.md lines, "table": the score tables}, report.csv rows)``.
     """
-    lines = [
-        "## Scores",
-        "",
+    explanation = explanation or (
         "Score: each segment's time-averaged return normalized between its task's floor "
         "(random policy, 0) and ceiling (a fresh agent trained on that task alone, 1), "
         "step-weighted over the run (the area under the normalized curve). Final score: "
         "the last segment's. A run without a score (failed, no references, a segment "
-        "without an episode) is counted in `runs.csv` with its problem, not here. IQM with "
-        f"95% stratified bootstrap CIs (rliable, {reps} resamples); P({PROPOSED} > method): "
-        "rliable's probability of improvement (Mann-Whitney, ties count one half), CI from "
-        "its stratified independent bootstrap.",
-        "",
-    ]
+        "without an episode) is counted in `runs.csv` with its problem, not here."
+    )
+    statistics = (
+        f" IQM with 95% stratified bootstrap CIs (rliable, {reps} resamples); P({PROPOSED} > "
+        "method): rliable's probability of improvement (Mann-Whitney, ties count one half), "
+        "CI from its stratified independent bootstrap."
+    )
+    lines = ["## Scores", "", explanation + statistics, ""]
     rows: list[dict[str, Any]] = []
     table: list[str] = []
     iqm_panels: dict[str, dict[str, tuple]] = {}
@@ -161,7 +182,7 @@ def score_section(
         }
         final_m = aggregate_matrices(finals)[0]  # a scored run always has a final score
         counts = {m: f"{n} x {len(kept)} settings" for m in matrices}
-        part, agg_rows, iqm, poi = _table(ALL, matrices, final_m, counts, reps)
+        part, agg_rows, iqm, poi = _table(ALL, matrices, final_m, counts, reps, second)
         head = [
             "### All settings",
             "",
@@ -188,7 +209,7 @@ def score_section(
             for m in score:
                 total = sum(1 for r in run_rows if r["setting"] == setting and r["method"] == m)
                 counts[m] = f"{len(score[m])} of {total}"
-            part, set_rows, iqm, poi = _table(setting, score, final, counts, reps)
+            part, set_rows, iqm, poi = _table(setting, score, final, counts, reps, second)
             lines += part
             table += [f"### {setting}", "", *part]
             rows += set_rows

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -36,7 +36,15 @@ from fade_rl.experiments.runs.config import (
 )
 from fade_rl.methods import METHODS, REGISTRY
 
-__all__ = ["TIERS", "Grid", "SettingSpec", "SuiteSpec", "TaskSpec", "load_suite"]
+__all__ = [
+    "TIERS",
+    "Grid",
+    "SettingSpec",
+    "SuiteSpec",
+    "TaskSpec",
+    "load_suite",
+    "read_manifest",
+]
 
 #: The tiers, smallest first.
 TIERS: tuple[str, ...] = ("smoke", "standard", "full")
@@ -230,16 +238,25 @@ class SuiteSpec(_Strict):
 
 def load_suite(path: str | Path = "configs/suite/suite.yaml") -> SuiteSpec:
     """Read and validate the manifest; raise :class:`ConfigError` with one line."""
+    return read_manifest(path, SuiteSpec)
+
+
+ManifestT = TypeVar("ManifestT", bound=BaseModel)
+
+
+def read_manifest(path: str | Path, model: type[ManifestT]) -> ManifestT:
+    """A manifest read and validated as ``model``, each setting's folder set to the
+    manifest's; :class:`ConfigError` with one line if it is invalid or names a missing config."""
     path = Path(path)
     data = read_yaml(path)
     try:
-        suite = SuiteSpec.model_validate(data)
+        suite = model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].replace("Value error, ", "")
         raise ConfigError(f"{path}: {loc}: {msg}") from None
-    for setting in suite.settings.values():
+    for setting in getattr(suite, "settings").values():  # noqa: B009  (every manifest has them)
         setting.folder = path.parent
         if not (path.parent / setting.config).is_file():
             raise ConfigError(f"{path}: settings.{setting.name}.config: no file {setting.config}")

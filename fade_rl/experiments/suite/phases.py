@@ -34,21 +34,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fade_rl.experiments.runs.atomic import append_synced, write_atomic
+from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import (
-    COMPLETED,
-    FAILED,
     RunError,
     RunFolder,
 )
+from fade_rl.experiments.suite.execution import TIMING, PhaseExecution
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     PROVENANCE,
     STAMPED_PHASES,
-    TIMING,
     read_protocol,
     stamp,
     stamp_finished_phase,
@@ -61,7 +59,7 @@ from fade_rl.experiments.suite.references import (
     write_references,
 )
 from fade_rl.experiments.suite.selection import SELECTION_RULE, choose, mean_tuning_score
-from fade_rl.experiments.sweeps import Job, JobResult, grid_name, run_jobs
+from fade_rl.experiments.sweeps import Job, JobResult, grid_name
 
 __all__ = [
     "HELD_OUT",
@@ -85,7 +83,7 @@ Point = list[tuple[str, Any]]
 
 
 @dataclass
-class SuiteRun:
+class SuiteRun(PhaseExecution):
     """One invocation of the suite: which tier, settings, methods, where, and how.
 
     Args:
@@ -184,46 +182,6 @@ class SuiteRun:
         elif phase in STAMPED_PHASES:  # the report reads these runs: tie them to a digest
             stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
         return results
-
-    def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:
-        if self.shard is not None:
-            k, n = self.shard
-            jobs = jobs[k::n]
-        from fade_rl.experiments.runs.build import check_buildable
-
-        checked: set[tuple[str, str]] = set()
-        for job in jobs:
-            config = ExperimentConfig.model_validate(job.config)
-            key = (config.name, config.method)
-            if key not in checked and RunFolder(job.run_dir).status(config) != "complete":
-                check_buildable(config, f"{phase} job {job.label}")
-                checked.add(key)
-        suffix = "" if self.shard is None else f"_shard{self.shard[0]}"
-        return run_jobs(
-            jobs,
-            backend=self.backend,
-            workers=1 if self.shard is not None else self.workers,
-            address=self.address,
-            progress=self.progress,
-            results_file=self.folder / f"{phase}_results{suffix}.json",
-            restart=self.restart,
-        )
-
-    def record_time(self, phase: str, started: float, results: Sequence[JobResult]) -> None:
-        """Append the phase's wall-clock time and run counts to ``<dir>/timing.jsonl``."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        record = {
-            "tier": self.tier,
-            "phase": phase,
-            "shard": None if self.shard is None else list(self.shard),
-            "workers": 1 if self.shard is not None else self.workers,
-            "started": started,
-            "seconds": round(time.time() - started, 1),
-            "completed": sum(r.status == COMPLETED for r in results),
-            "skipped": sum(r.status == "skipped" for r in results),
-            "failed": sum(r.status == FAILED for r in results),
-        }
-        append_synced(self.folder / TIMING, json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------ jobs
     def _config(self, spec: SettingSpec) -> ExperimentConfig:

@@ -20,6 +20,7 @@ verifies them.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -41,6 +42,7 @@ __all__ = [
     "ceiling_run_dir",
     "load_references",
     "random_floor",
+    "random_level_returns",
     "random_rollout",
     "task_config",
     "task_name",
@@ -138,6 +140,27 @@ def random_rollout(config: ExperimentConfig, steps: int, seed: int) -> tuple[lis
             env.reset()
     env.close()
     return episodes, shifts
+
+
+def random_level_returns(config: ExperimentConfig, seed: int) -> list[float | None]:
+    """A uniformly random policy's time-averaged return on each level (segment) of a run of
+    ``config``'s env and budget: the many-level score's floor (``None``: no episode ended).
+
+    Example:
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config({"env": {"id": "fade_rl/CartPole-ObsOffsets-v0",
+        ...     "kwargs": {"level_steps": 500}}, "algo": {"name": "dqn"},
+        ...     "budget": {"n_timesteps": 1000}}, "example")
+        >>> [10 < r < 40 for r in random_level_returns(config, seed=0)]  # about 22 each
+        [True, True]
+    """
+    from fade_rl.metrics.shifts import return_area
+
+    steps = config.budget.n_timesteps
+    episodes, shifts = random_rollout(config, steps, seed)
+    bounds = [0, *shifts, steps]
+    areas = [return_area(episodes, a, b) for a, b in itertools.pairwise(bounds)]
+    return [None if a is None else a[1] for a in areas]
 
 
 def random_floor(config: ExperimentConfig, steps: int, seed: int) -> float:

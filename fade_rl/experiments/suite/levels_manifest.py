@@ -1,0 +1,180 @@
+"""The many-level suite's manifest (``configs/suite_v2/suite.yaml``).
+
+A *setting* is an experiment config whose environment changes at every level (many
+levels, :mod:`~fade_rl.experiments.suite.levels`), its held-out seeds and ``tune_steps``:
+the budget of a tuning run, the first levels only (tuning over the whole lifetime hides
+the loss of plasticity that the held-out runs measure). Every method's *grid* is a
+product of axes (a dotted key and its values; ``"x0.5"`` multiplies the setting's own
+value), and every grid has the same number of points: the same tuning budget. Either every
+grid tunes the learning rate or none does. The *oracle* is the overrides that turn method
+``reset`` into the literature's fresh agent; it runs at the plain agent's chosen point.
+
+Example:
+    >>> suite = load_levels_suite("configs/suite_v2/suite.yaml")
+    >>> suite.grid_size(), suite.tuning_seeds
+    (9, [100, 101])
+    >>> spec = suite.setting("dqn_cartpole_permute")
+    >>> spec.tune_steps, spec.held_out()[:3], spec.load("standard").budget.n_timesteps
+    (20000, [0, 1, 2], 100000)
+    >>> [key for key, _ in suite.grids["wd"].points(spec.load("standard"))[0]]
+    ['algo.hyperparams.learning_rate', 'methods.wd.weight_decay']
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.config import ExperimentConfig, load_config
+from fade_rl.experiments.suite.manifest import (
+    TIERS,
+    Grid,
+    SensitivitySpec,
+    TierSpec,
+    read_manifest,
+)
+from fade_rl.methods import METHODS
+
+__all__ = ["AxesGrid", "LevelSettingSpec", "LevelSuiteSpec", "Point", "load_levels_suite"]
+
+#: One grid point: ``(dotted key, value)`` per axis.
+Point = list[tuple[str, Any]]
+#: The learning rate's key, as a grid names it.
+LEARNING_RATE = "learning_rate"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LevelSmokeSpec(_Strict):
+    """How the smoke tier shrinks a setting: ``-p`` overrides and the tuning budget."""
+
+    overrides: list[str] = Field(default_factory=list)
+    tune_steps: int = Field(ge=1)
+
+
+class LevelSettingSpec(_Strict):
+    """One many-level setting (its config file is relative to the manifest)."""
+
+    name: str = ""
+    config: str
+    tiers: list[str]
+    held_out_seeds: int = Field(ge=1)
+    tune_steps: int = Field(ge=1, description="a tuning run's budget: the first levels")
+    smoke: LevelSmokeSpec
+    folder: Path = Path(".")
+
+    def held_out(self, tier_seeds: int | None = None) -> list[int]:
+        """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
+        n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
+        return list(range(n))
+
+    def overrides(self, tier: str) -> list[str]:
+        """The ``-p`` overrides the tier applies to the config."""
+        return list(self.smoke.overrides) if tier == "smoke" else []
+
+    def tuning_steps(self, tier: str) -> int:
+        """A tuning run's budget under ``tier``."""
+        return self.smoke.tune_steps if tier == "smoke" else self.tune_steps
+
+    def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
+        """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""
+        return load_config(
+            self.folder / self.config, [*self.overrides(tier), *(extra or [])], name=self.name
+        )
+
+
+class AxesGrid(_Strict):
+    """A method's tuning grid: every combination of its axes' values.
+
+    Example:
+        >>> from fade_rl.experiments.runs.config import validate_config
+        >>> config = validate_config({"env": {"id": "CartPole-v1"},
+        ...     "algo": {"hyperparams": {"learning_rate": 0.001}}}, "example")
+        >>> grid = AxesGrid(axes={"learning_rate": ["x0.5", "x2"],
+        ...                       "methods.wd.weight_decay": [0.1]})
+        >>> grid.size, grid.points(config)[1]
+        (2, [('algo.hyperparams.learning_rate', 0.002), ('methods.wd.weight_decay', 0.1)])
+    """
+
+    axes: dict[str, list[Any]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> AxesGrid:
+        for key, values in self.axes.items():
+            if not values:
+                raise ValueError(f"axis {key} has no values")
+        return self
+
+    @property
+    def size(self) -> int:
+        """The number of points."""
+        n = 1
+        for values in self.axes.values():
+            n *= len(values)
+        return n
+
+    def points(self, config: ExperimentConfig) -> list[Point]:
+        """Every point, ``"xF"`` values resolved against ``config`` (first axis slowest)."""
+        axes = [Grid(key=key, values=values).points(config) for key, values in self.axes.items()]
+        return [list(combo) for combo in itertools.product(*axes)]
+
+
+class LevelSuiteSpec(_Strict):
+    """The whole manifest of the many-level suite."""
+
+    kind: Literal["levels"]
+    tuning_seeds: list[int] = Field(min_length=1)
+    oracle: list[str] = Field(min_length=1, description="overrides of method reset")
+    grids: dict[str, AxesGrid]
+    sensitivity: SensitivitySpec | None = None
+    tiers: dict[str, TierSpec]
+    settings: dict[str, LevelSettingSpec]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LevelSuiteSpec:
+        for name, setting in self.settings.items():
+            setting.name = name
+            bad = [t for t in setting.tiers if t not in TIERS]
+            if bad:
+                raise ValueError(f"settings.{name}.tiers: unknown tier {bad[0]!r}; use {TIERS}")
+        unknown = [m for m in self.grids if m not in METHODS]
+        if unknown:
+            raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
+        missing = [m for m in METHODS if m not in self.grids]
+        if missing:
+            raise ValueError(f"grids: give every method a grid; {', '.join(missing)} has none")
+        if len({g.size for g in self.grids.values()}) > 1:
+            raise ValueError("grids: every method needs the same number of points (same budget)")
+        tuned = {LEARNING_RATE in g.axes for g in self.grids.values()}
+        if len(tuned) > 1:
+            raise ValueError("grids: tune learning_rate in every method's grid or in none")
+        if set(self.tiers) != set(TIERS):
+            raise ValueError(f"tiers: give exactly {', '.join(TIERS)}")
+        return self
+
+    def grid_size(self) -> int:
+        """The number of points of every grid (the tuning budget per seed)."""
+        return next(iter(self.grids.values())).size
+
+    def setting(self, name: str) -> LevelSettingSpec:
+        """The setting called ``name``."""
+        if name not in self.settings:
+            raise ConfigError(f"unknown suite setting {name!r}; use {', '.join(self.settings)}")
+        return self.settings[name]
+
+    def tier_settings(self, tier: str) -> list[LevelSettingSpec]:
+        """The settings a tier runs, in manifest order."""
+        if tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; use {', '.join(TIERS)}")
+        return [s for s in self.settings.values() if tier in s.tiers]
+
+
+def load_levels_suite(path: str | Path = "configs/suite_v2/suite.yaml") -> LevelSuiteSpec:
+    """Read and validate the manifest; raise :class:`ConfigError` with one line."""
+    return read_manifest(path, LevelSuiteSpec)

@@ -1,0 +1,351 @@
+"""``fade-rl suite`` on a many-level manifest: its phases, in order, resumably.
+
+``floors``
+    a uniformly random policy on every held-out seed of every setting, its time-averaged
+    return per level (the score's floor), written to ``<dir>/floors/<setting>.json``;
+``tuning``
+    every method x its grid's points x the tuning seeds, each run over the setting's
+    ``tune_steps`` (the first levels only), under ``<dir>/tuning``; then each method's
+    point with the best mean return over the tuning seeds is chosen (a point with a failed
+    run ranks below every point without) and written to ``<dir>/protocol.json``;
+``held_out``
+    every method at its chosen point over the whole lifetime on the held-out seeds, and the
+    oracle (method ``reset`` with the manifest's ``oracle`` overrides, at the plain agent's
+    chosen point) as setting ``<setting>__oracle``, under ``<dir>/held_out``; tiers without
+    tuning use each method's config values;
+``sensitivity``
+    FADE's sensitivity grid on the tuning seeds and budget (``<dir>/sensitivity``); reported,
+    never used for selection.
+
+The report (:mod:`~fade_rl.experiments.reports.levels`) follows. ``shard=(k, n)`` runs every
+n-th job of a phase in this process, as for the single-change suite.
+
+Example (listing jobs runs nothing):
+    >>> import tempfile
+    >>> from fade_rl.experiments.suite.levels_manifest import load_levels_suite
+    >>> suite = load_levels_suite("configs/suite_v2/suite.yaml")
+    >>> run = LevelSuiteRun(suite, "standard", Path(tempfile.mkdtemp()),
+    ...                     settings=["dqn_cartpole_permute"], methods=["none", "fade"])
+    >>> jobs = run.tuning_jobs()  # 2 methods x 9 points x 2 tuning seeds
+    >>> len(jobs), jobs[0].config["budget"]["n_timesteps"]
+    (36, 20000)
+    >>> jobs[-1].label
+    'dqn_cartpole_permute__learning_rate=0.0046,meta_lr=100/fade/seed_101'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fade_rl.experiments.runs.atomic import write_atomic
+from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.config import (
+    ExperimentConfig,
+    apply_overrides,
+    parse_override,
+    validate_config,
+)
+from fade_rl.experiments.runs.folder import RunError
+from fade_rl.experiments.suite.execution import PhaseExecution
+from fade_rl.experiments.suite.levels_manifest import LevelSettingSpec, LevelSuiteSpec, Point
+from fade_rl.experiments.suite.provenance import (
+    PROTOCOL,
+    STAMPED_PHASES,
+    read_protocol,
+    stamp,
+    stamp_finished_phase,
+)
+from fade_rl.experiments.suite.references import random_level_returns
+from fade_rl.experiments.suite.selection import finished_summary
+from fade_rl.experiments.sweeps import Job, JobResult, grid_name
+from fade_rl.methods import PLAIN
+
+__all__ = [
+    "FLOORS",
+    "LEVEL_PHASES",
+    "LEVEL_RUN_PHASES",
+    "ORACLE",
+    "LevelSuiteRun",
+    "oracle_name",
+    "prefix_return",
+]
+
+FLOORS, TUNING, HELD_OUT, SENSITIVITY, REPORT = (
+    "floors",
+    "tuning",
+    "held_out",
+    "sensitivity",
+    "report",
+)
+#: Every phase of the many-level suite, in order; the runner runs all but the report.
+LEVEL_PHASES: tuple[str, ...] = (FLOORS, TUNING, HELD_OUT, SENSITIVITY, REPORT)
+LEVEL_RUN_PHASES: tuple[str, ...] = LEVEL_PHASES[:-1]
+#: The oracle's row in reports, and the suffix of its setting name.
+ORACLE = "oracle"
+#: How a point is chosen (written into ``protocol.json``).
+SELECTION_RULE = (
+    "highest mean over the tuning seeds of the run's return over its levels (each level's "
+    "time-averaged return, weighted by its steps); a point with a failed run ranks below "
+    "every point without; ties go to the earlier point"
+)
+
+
+def oracle_name(setting: str) -> str:
+    """The setting name of a setting's oracle runs."""
+    return f"{setting}__{ORACLE}"
+
+
+def prefix_return(summary: dict[str, Any]) -> float | None:
+    """A run's return over its levels: each level's time-averaged return weighted by its
+    steps (levels without an episode are left out); ``None`` if no level has one.
+
+    Example:
+        >>> prefix_return({"segments": [{"start": 0, "end": 100, "mean_return": 10.0},
+        ...     {"start": 100, "end": 400, "mean_return": 30.0},
+        ...     {"start": 400, "end": 500, "mean_return": None}]})
+        25.0
+    """
+    pairs = [
+        (s["end"] - s["start"], s["mean_return"])
+        for s in summary["segments"]
+        if s["mean_return"] is not None
+    ]
+    steps = sum(w for w, _ in pairs)
+    return sum(w * r for w, r in pairs) / steps if steps else None
+
+
+@dataclass
+class LevelSuiteRun(PhaseExecution):
+    """One invocation of the many-level suite (arguments as
+    :class:`~fade_rl.experiments.suite.phases.SuiteRun`'s)."""
+
+    suite: LevelSuiteSpec
+    tier: str
+    folder: Path
+    settings: Sequence[str] | None = None
+    methods: Sequence[str] | None = None
+    backend: str = "local"
+    workers: int = 1
+    address: str | None = None
+    restart: bool = False
+    progress: bool = True
+    shard: tuple[int, int] | None = None
+    command: Sequence[str] = ()
+    _specs: list[LevelSettingSpec] = field(default_factory=list, init=False)
+    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        specs = self.suite.tier_settings(self.tier)
+        if self.settings:
+            names = [s.name for s in specs]
+            for name in self.settings:
+                if name not in names:
+                    raise ConfigError(
+                        f"--settings: {name!r} is not in the {self.tier} tier; use "
+                        f"{', '.join(names)}"
+                    )
+            specs = [s for s in specs if s.name in self.settings]
+        self._specs = specs
+        self.methods = list(self.methods or self.suite.grids)
+        if PLAIN not in self.methods:
+            raise ConfigError(
+                f"--methods: the oracle runs at the plain agent's chosen point; add {PLAIN}"
+            )
+        if self.shard is not None and not 0 <= self.shard[0] < self.shard[1]:
+            raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {self.shard}")
+
+    # ------------------------------------------------------------------ the phases
+    def run(self, phases: Sequence[str] = LEVEL_RUN_PHASES) -> dict[str, list[JobResult]]:
+        """Run ``phases`` (of :data:`LEVEL_RUN_PHASES`) in order; each phase's job results."""
+        tier = self.suite.tiers[self.tier]
+        out: dict[str, list[JobResult]] = {}
+        for phase in phases:
+            if phase not in LEVEL_RUN_PHASES:
+                raise ValueError(f"phase {phase!r}: LevelSuiteRun runs {LEVEL_RUN_PHASES}")
+            if phase == TUNING and not tier.tune:
+                continue
+            if phase == SENSITIVITY and not (tier.sensitivity and self.suite.sensitivity):
+                continue
+            started = time.time()
+            if phase == FLOORS:
+                self.write_floors()
+                out[phase] = []
+            else:
+                jobs = getattr(self, f"{phase}_jobs")()
+                out[phase] = self._execute(jobs, phase)
+                if phase == TUNING:
+                    self._select_unless_sharded()
+                elif phase in STAMPED_PHASES:
+                    stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
+            self.record_time(phase, started, out[phase])
+        return out
+
+    def _select_unless_sharded(self) -> None:
+        try:
+            self.select()
+        except RunError as exc:  # another shard's runs are still going
+            if self.shard is None:
+                raise
+            print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+
+    # ------------------------------------------------------------------ floors
+    def floor_path(self, setting: str) -> Path:
+        """Where a setting's random-policy floors are kept."""
+        return self.folder / FLOORS / f"{setting}.json"
+
+    def write_floors(self) -> None:
+        """Each setting's random-policy return per level on each held-out seed (missing ones)."""
+        for spec in self._specs:
+            config = self._config(spec)
+            path = self.floor_path(spec.name)
+            data = json.loads(path.read_text()) if path.is_file() else {}
+            if data.get("n_timesteps") != config.budget.n_timesteps:
+                data = {"n_timesteps": config.budget.n_timesteps, "seeds": {}}
+            for seed in self._held_out(spec):
+                if str(seed) not in data["seeds"]:
+                    data["seeds"][str(seed)] = random_level_returns(config, seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(data, indent=1))
+
+    # ------------------------------------------------------------------ jobs
+    def _config(self, spec: LevelSettingSpec) -> ExperimentConfig:
+        if spec.name not in self._configs:
+            self._configs[spec.name] = spec.load(self.tier)
+        return self._configs[spec.name]
+
+    def _held_out(self, spec: LevelSettingSpec) -> list[int]:
+        return spec.held_out(self.suite.tiers[self.tier].held_out_seeds)
+
+    def _jobs(
+        self,
+        spec: LevelSettingSpec,
+        method: str,
+        seeds: Sequence[int],
+        point: Point,
+        sub: str,
+        name: str,
+        steps: int | None = None,
+    ) -> list[Job]:
+        data = apply_overrides(self._config(spec).to_dict(), point)
+        data.update(name=name, method=method)
+        if steps is not None:
+            data["budget"]["n_timesteps"] = steps
+        jobs = []
+        for seed in seeds:
+            config = validate_config({**data, "seed": seed}, f"suite setting {spec.name}")
+            jobs.append(Job(config.to_dict(), str(self.folder / sub), tuple(self.command)))
+        return jobs
+
+    def _tuning_runs(
+        self, spec: LevelSettingSpec, method: str, point: Point, sub: str = TUNING
+    ) -> list[Job]:
+        name = grid_name(spec.name, point)
+        steps = spec.tuning_steps(self.tier)
+        return self._jobs(spec, method, self.suite.tuning_seeds, point, sub, name, steps)
+
+    def tuning_jobs(self) -> list[Job]:
+        """Every method x grid point x tuning seed, over the setting's first levels."""
+        jobs = []
+        for spec in self._specs:
+            for method in self.methods or ():
+                for point in self.suite.grids[method].points(self._config(spec)):
+                    jobs += self._tuning_runs(spec, method, point)
+        return jobs
+
+    def held_out_jobs(self) -> list[Job]:
+        """Every method at its chosen point, and the oracle, on the held-out seeds."""
+        tuned = self.suite.tiers[self.tier].tune
+        chosen = self.select()["chosen"] if tuned else {}
+        oracle = [parse_override(item) for item in self.suite.oracle]
+        jobs = []
+        for spec in self._specs:
+            seeds = self._held_out(spec)
+            points = {m: _point(chosen[spec.name][m]) if tuned else [] for m in self.methods or ()}
+            for method, point in points.items():
+                jobs += self._jobs(spec, method, seeds, point, HELD_OUT, spec.name)
+            oracle_point = points[PLAIN] + oracle
+            jobs += self._jobs(spec, "reset", seeds, oracle_point, HELD_OUT, oracle_name(spec.name))
+        return jobs
+
+    def sensitivity_jobs(self) -> list[Job]:
+        """FADE's sensitivity grid on the tuning seeds and budget, but for points run already."""
+        sens = self.suite.sensitivity
+        if sens is None or sens.method not in (self.methods or ()):
+            return []
+        from fade_rl.experiments.suite.levels_manifest import AxesGrid
+
+        grid = AxesGrid(axes=sens.axes)
+        tuned = {json.dumps(j.config, sort_keys=True) for j in self.tuning_jobs()}
+        jobs = []
+        for spec in self._specs:
+            for point in grid.points(self._config(spec)):
+                jobs += self._tuning_runs(spec, sens.method, point, SENSITIVITY)
+        return [j for j in jobs if json.dumps(j.config, sort_keys=True) not in tuned]
+
+    # ------------------------------------------------------------------ selection
+    def select(self) -> dict[str, Any]:
+        """Choose each method's point by mean tuning return; write ``protocol.json``.
+
+        Raises :class:`RunError` while a tuning run is unfinished (another shard's).
+        """
+        chosen: dict[str, dict[str, Any]] = {}
+        run_dirs: list[Path] = []
+        for spec in self._specs:
+            chosen[spec.name] = {}
+            for method in self.methods or ():
+                table = []
+                for point in self.suite.grids[method].points(self._config(spec)):
+                    dirs = [job.run_dir for job in self._tuning_runs(spec, method, point)]
+                    run_dirs += dirs
+                    table.append((_mean_return(dirs), point))
+                best = max(range(len(table)), key=lambda i: (table[i][0], -i))
+                chosen[spec.name][method] = {
+                    "point": [[k, v] for k, v in table[best][1]],
+                    "tuning": [
+                        {"point": [[k, v] for k, v in p], "mean_return": _finite_or_none(m)}
+                        for m, p in table
+                    ],
+                }
+        old = read_protocol(self.folder)
+        for name, methods in old.get("chosen", {}).items():  # a --settings run keeps the rest
+            chosen.setdefault(name, methods)
+        data = {
+            "kind": "levels",
+            "tier": self.tier,
+            "tuning_seeds": self.suite.tuning_seeds,
+            "tune_steps": {s.name: s.tuning_steps(self.tier) for s in self._specs},
+            "oracle": self.suite.oracle,
+            "chosen": chosen,
+            "selection": SELECTION_RULE,
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = stamp(data, self.folder, run_dirs)
+        write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
+        return data
+
+
+def _point(entry: dict[str, Any]) -> Point:
+    return [(key, value) for key, value in entry["point"]]
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def _mean_return(run_dirs: Sequence[Path]) -> float:
+    """The mean over runs of :func:`prefix_return`; a failed or returnless run is ``-inf``."""
+    values = []
+    for run_dir in run_dirs:
+        summary = finished_summary(run_dir)
+        value = None if summary is None else prefix_return(summary)
+        values.append(-math.inf if value is None else value)
+    return float(np.mean(values))
