@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fade_rl.cli.options import add_no_progress, add_suite_options, add_workers
 from fade_rl.cli.suite import suite_run
+from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import FAILED
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run"]
@@ -31,6 +32,11 @@ def add(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the references phase; exit code 1 if a run failed."""
     suite = suite_run(args, argv)
+    if hasattr(suite, "write_floors"):
+        raise ConfigError(
+            f"{args.manifest} is a many-level manifest: its ceiling is the oracle's held-out "
+            "runs and its floors a phase of `fade-rl suite` (--phase floors)"
+        )
     results = suite.run(["references"])
     failed = [r for r in results["references"] if r.status == FAILED]
     for r in failed:

@@ -19,7 +19,9 @@ from fade_rl.cli.options import (
     parse_shard,
 )
 from fade_rl.cli.sweep import run_counts
+from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import FAILED
+from fade_rl.experiments.suite.levels_phases import LEVEL_PHASES, LEVEL_RUN_PHASES
 from fade_rl.experiments.suite.phases import PHASES, REPORT, RUN_PHASES
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run", "suite_run"]
@@ -29,9 +31,12 @@ __all__ = ["DESCRIPTION", "HELP", "add", "run", "suite_run"]
 HELP = "run the plasticity benchmark: references, tuning, held-out seeds, report"
 DESCRIPTION = (
     f"Run the suite's phases in order ({', '.join(PHASES)}) for a tier of "
-    "configs/suite/suite.yaml; finished runs are skipped, so rerunning resumes. The "
-    "report lands in <log-folder>/report."
+    "configs/suite/suite.yaml, or those of the many-level suite "
+    f"({', '.join(LEVEL_PHASES)}) with --manifest configs/suite_v2/suite.yaml; finished "
+    "runs are skipped, so rerunning resumes. The report lands in <log-folder>/report."
 )
+#: Every phase ``--phase`` accepts: both suites', in order.
+ALL_PHASES = tuple(dict.fromkeys((*LEVEL_PHASES[:1], *PHASES, *LEVEL_PHASES)))
 
 
 def add(p: argparse.ArgumentParser) -> None:
@@ -40,7 +45,7 @@ def add(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--phase",
         action="append",
-        choices=list(PHASES),
+        choices=list(ALL_PHASES),
         help="run only this phase (repeat for several; default: all, in order)",
     )
     p.add_argument(
@@ -59,6 +64,7 @@ def add(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the chosen phases, then the report; exit code 1 if a run failed."""
+    from fade_rl.experiments.reports.levels import make_levels_report
     from fade_rl.experiments.reports.suite import make_suite_report
 
     suite = suite_run(
@@ -70,10 +76,19 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         restart=args.restart,
         shard=parse_shard(args.shard),
     )
-    results = suite.run([p for p in RUN_PHASES if not args.phase or p in args.phase])
+    levels = hasattr(suite, "write_floors")
+    phases, run_phases = (LEVEL_PHASES, LEVEL_RUN_PHASES) if levels else (PHASES, RUN_PHASES)
+    wrong = [p for p in args.phase or () if p not in phases]
+    if wrong:
+        kind = "many-level" if levels else "single-change"
+        raise ConfigError(
+            f"--phase {wrong[0]}: {args.manifest} is a {kind} manifest, whose phases are "
+            f"{', '.join(phases)}"
+        )
+    results = suite.run([p for p in run_phases if not args.phase or p in args.phase])
     if not args.phase or REPORT in args.phase:
         started = time.time()
-        make_suite_report(suite.folder)
+        (make_levels_report if levels else make_suite_report)(suite.folder)
         suite.record_time(REPORT, started, [])
     for phase, phase_results in results.items():
         print(f"{phase}: {run_counts(phase_results)}")
@@ -86,21 +101,27 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> Any:
-    """The :class:`~fade_rl.experiments.suite.phases.SuiteRun` the suite options describe."""
+    """The runner the suite options describe: a
+    :class:`~fade_rl.experiments.suite.phases.SuiteRun`, or a
+    :class:`~fade_rl.experiments.suite.levels_phases.LevelSuiteRun` for a manifest of
+    ``kind: levels``."""
+    from fade_rl.experiments.runs.config import read_yaml
     from fade_rl.experiments.runs.run import check_log_folder
+    from fade_rl.experiments.suite.levels_manifest import load_levels_suite
+    from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
     from fade_rl.experiments.suite.manifest import load_suite
     from fade_rl.experiments.suite.phases import SuiteRun
 
     folder = args.log_folder or f"runs/suite_{args.tier}"
     check_log_folder(folder)
     settings = [s for s in (args.settings or "").split(",") if s]
-    return SuiteRun(
-        load_suite(args.manifest),
-        args.tier,
-        Path(folder),
+    common: dict[str, Any] = dict(
         settings=settings or None,
         workers=args.workers,
         progress=not args.no_progress,
         command=["fade-rl", *argv],
         **extra,
     )
+    if read_yaml(Path(args.manifest)).get("kind") == "levels":
+        return LevelSuiteRun(load_levels_suite(args.manifest), args.tier, Path(folder), **common)
+    return SuiteRun(load_suite(args.manifest), args.tier, Path(folder), **common)

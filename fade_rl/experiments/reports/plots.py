@@ -18,7 +18,7 @@ from fade_rl.experiments.runs.atomic import atomic_path
 from fade_rl.experiments.runs.folder import LAMBDA
 from fade_rl.metrics.summaries import report_tags
 
-__all__ = ["plasticity_tags", "plot_setting", "save_figure"]
+__all__ = ["plasticity_tags", "plot_setting", "pyplot", "save_figure"]
 
 
 def plasticity_tags(tags: set[str]) -> list[str]:
@@ -31,6 +31,16 @@ def plasticity_tags(tags: set[str]) -> list[str]:
     memory probe's R^2 (those present).
     """
     return report_tags(tags)
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (files only, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def save_figure(fig: Any, path: Path) -> str:

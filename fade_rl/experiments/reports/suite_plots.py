@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fade_rl.experiments.reports.load import method_order
-from fade_rl.experiments.reports.plots import save_figure
+from fade_rl.experiments.reports.plots import pyplot, save_figure
 from fade_rl.experiments.reports.stats import binned
 
 __all__ = [
@@ -29,15 +29,6 @@ __all__ = [
 
 #: A ``(point, low, high, ...)`` estimate; ``low``/``high`` are ``None`` without a CI.
 Estimate = tuple
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _shifts(ax: Any, shifts: Sequence[Mapping[str, Any]]) -> None:
@@ -66,7 +57,7 @@ def plot_normalized(
     Args:
         curves: ``method -> [(episode end steps, normalized returns)]``, one pair per run.
     """
-    plt = _pyplot()
+    plt = pyplot()
     grid = np.linspace(max(total, 1) / 50, max(total, 1), 50)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for i, method in enumerate(sorted(curves, key=method_order)):
@@ -105,7 +96,7 @@ def plot_lambda_time(
     Args:
         series: ``net -> stat (q10, q50, q90) -> (steps, median over runs of log10 lambda)``.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (net, stats) in enumerate(sorted(series.items())):
         if "q50" in stats:
@@ -139,7 +130,7 @@ def plot_sensitivity(
     out: Path,
 ) -> str:
     """A heatmap of the mean tuning score over ``rows x cols`` (NaN: no scored run)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     image = ax.imshow(np.ma.masked_invalid(table), cmap="viridis", origin="lower")
     ax.set_xticks(range(len(cols[1])), [str(v) for v in cols[1]])
@@ -160,7 +151,7 @@ def plot_profiles(
     name: str = "profiles.png",
 ) -> str:
     """Performance profiles, a panel each: ``title -> (taus, profiles, 2 x taus CIs)``."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
     for ax, (title, (taus, profiles, cis)) in zip(axes.flat, panels.items(), strict=True):
         for i, method in enumerate(sorted(profiles, key=method_order)):
@@ -201,7 +192,7 @@ def plot_intervals(
 
     ``reference`` draws a dotted vertical line (0.5 for a probability of improvement).
     """
-    plt = _pyplot()
+    plt = pyplot()
     order = shared_order(panels)
     height = 0.6 + 0.35 * max((len(p) for p in panels.values()), default=1)
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), height + 0.8), squeeze=False)

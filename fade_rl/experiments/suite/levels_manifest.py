@@ -52,10 +52,12 @@ class _Strict(BaseModel):
 
 
 class LevelSmokeSpec(_Strict):
-    """How the smoke tier shrinks a setting: ``-p`` overrides and the tuning budget."""
+    """How the smoke tier shrinks a setting: ``-p`` overrides, the tuning budget and the
+    number of levels scored."""
 
     overrides: list[str] = Field(default_factory=list)
     tune_steps: int = Field(ge=1)
+    levels: int = Field(ge=1)
 
 
 class LevelSettingSpec(_Strict):
@@ -65,6 +67,7 @@ class LevelSettingSpec(_Strict):
     config: str
     tiers: list[str]
     held_out_seeds: int = Field(ge=1)
+    levels: int = Field(ge=1, description="the levels scored: every run must reach them")
     tune_steps: int = Field(ge=1, description="a tuning run's budget: the first levels")
     smoke: LevelSmokeSpec
     folder: Path = Path(".")
@@ -81,6 +84,10 @@ class LevelSettingSpec(_Strict):
     def tuning_steps(self, tier: str) -> int:
         """A tuning run's budget under ``tier``."""
         return self.smoke.tune_steps if tier == "smoke" else self.tune_steps
+
+    def scored_levels(self, tier: str) -> int:
+        """The number of levels scored under ``tier``."""
+        return self.smoke.levels if tier == "smoke" else self.levels
 
     def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
         """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""

@@ -2,7 +2,8 @@
 
 ``floors``
     a uniformly random policy on every held-out seed of every setting, its time-averaged
-    return per level (the score's floor), written to ``<dir>/floors/<setting>.json``;
+    return per level (the score's floor), written to ``<dir>/floors/<setting>.json`` with
+    the number of levels the report scores;
 ``tuning``
     every method x its grid's points x the tuning seeds, each run over the setting's
     ``tune_steps`` (the first levels only), under ``<dir>/tuning``; then each method's
@@ -210,6 +211,7 @@ class LevelSuiteRun(PhaseExecution):
             data = json.loads(path.read_text()) if path.is_file() else {}
             if data.get("n_timesteps") != config.budget.n_timesteps:
                 data = {"n_timesteps": config.budget.n_timesteps, "seeds": {}}
+            data["levels"] = spec.scored_levels(self.tier)
             for seed in self._held_out(spec):
                 if str(seed) not in data["seeds"]:
                     data["seeds"][str(seed)] = random_level_returns(config, seed)

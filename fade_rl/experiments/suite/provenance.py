@@ -235,12 +235,19 @@ def read_protocol(folder: str | Path) -> dict[str, Any]:
     )
     data = _read(path, fix)
     chosen = data.get("chosen", {})
+    levels = data.get("kind") == "levels"  # the many-level suite picks a point of its grid
+    shape = "point" if levels else "key, value"
+
+    def picked(p: Any) -> bool:
+        if levels:
+            return isinstance(p, Mapping) and isinstance(p.get("point"), list)
+        return isinstance(p, Mapping) and isinstance(p.get("key"), str)
+
     if not isinstance(chosen, Mapping) or not all(
-        isinstance(methods, Mapping)
-        and all(isinstance(p, Mapping) and isinstance(p.get("key"), str) for p in methods.values())
+        isinstance(methods, Mapping) and all(picked(p) for p in methods.values())
         for methods in chosen.values()
     ):
-        raise ReportInputError(f"{path}: chosen is not setting -> method -> key, value; {fix}")
+        raise ReportInputError(f"{path}: chosen is not setting -> method -> {shape}; {fix}")
     verify(path, data, folder, fix)
     return data
 

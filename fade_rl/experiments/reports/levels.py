@@ -1,0 +1,344 @@
+"""The many-level suite's report: plasticity loss shown per level, then every method's place.
+
+:func:`make_levels_report` reads a many-level suite folder
+(:mod:`~fade_rl.experiments.suite.levels_phases`) and writes ``<folder>/report/``:
+
+* ``runs.csv``: one row per held-out run: setting, method (the oracle as ``oracle``), seed,
+  status, ``score``, ``last_half``, ``slope`` (:mod:`~fade_rl.experiments.suite.levels`),
+  ``level0`` (its normalized return on level 0) and ``problem``;
+* ``segments.csv``: per setting, method and level: the mean over seeds of the raw and of the
+  normalized return (95% t-interval), the floor and the ceiling, and the mechanism: the
+  dormant share (ReLU units with a normalized activation below 0.025, mean over hidden
+  layers), the feature rank (srank of each network's last hidden layer) and the weight
+  norm of the whole network, each averaged over the measurements inside the level;
+* ``report.csv`` and ``report.md``: the plain agent against the oracle per level, the
+  level-0 anchor and the conditioning checks, then per setting and over all settings the
+  IQM of the score and of the last-half score with rliable's CIs, FADE's probability of
+  improvement, performance profiles (:func:`~fade_rl.experiments.reports.suite_summary.
+  score_section`), the mean slope per level with t-intervals, and per-level plots.
+
+Example (a suite folder made by ``fade-rl suite --manifest configs/suite_v2/suite.yaml``)::
+
+    report = make_levels_report("runs/suite_v2_smoke")
+    print(report["table"])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fade_rl.experiments.reports.levels_plots import plot_levels
+from fade_rl.experiments.reports.load import (
+    Problems,
+    RunRecord,
+    find_runs,
+    method_order,
+    read_scalars,
+    write_report_files,
+)
+from fade_rl.experiments.reports.stats import format_ci, format_number, t_interval
+from fade_rl.experiments.reports.suite_summary import SecondScore, score_section
+from fade_rl.experiments.suite.levels import (
+    WELL_CONDITIONED,
+    level_means,
+    level_score,
+    normalize_levels,
+    well_conditioned_share,
+)
+from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
+from fade_rl.methods import PLAIN
+
+__all__ = ["ANCHOR", "CONDITIONED", "LAST_HALF", "MECHANISM", "make_levels_report"]
+
+#: The level-0 check: the median over methods of the mean level-0 score lies in this range.
+ANCHOR = (0.85, 1.15)
+#: The share of normalized level returns a well-conditioned setting keeps in [-3, 3].
+CONDITIONED = 0.98
+#: The second score of this report.
+LAST_HALF = SecondScore("last-half score", "last_half")
+#: The mechanism columns of ``segments.csv``: name -> the scalar tags averaged into it.
+MECHANISM = {
+    "dormant_share": re.compile(r"^plasticity/.+/hidden\d+/dormant_ratio_tau0\.025$"),
+    "feature_rank": re.compile(r"^plasticity/.+/hidden\d+/srank$"),
+    "weight_norm": re.compile(r"^plasticity/[^/]+/net/weight_norm$"),
+}
+_HIDDEN = re.compile(r"^(plasticity/.+)/hidden(\d+)/srank$")
+
+
+def _returns(record: RunRecord) -> list[float | None]:
+    return [s["mean_return"] for s in record.summary.get("segments") or []]
+
+
+def _floors(folder: Path, setting: str) -> tuple[list[float] | None, str | None]:
+    """The floor of each scored level (mean over seeds), or why there is none."""
+    path = folder / FLOORS / f"{setting}.json"
+    if not path.is_file():
+        return None, "its random floors are missing (run the floors phase)"
+    data = json.loads(path.read_text())
+    floors = level_means(list(data["seeds"].values()))
+    if len(floors) < data["levels"]:
+        return None, (
+            f"the random policy reached {len(floors)} of its {data['levels']} levels; give "
+            "the setting more steps"
+        )
+    return floors[: data["levels"]], None
+
+
+def _mechanism(record: RunRecord, problems: Problems) -> dict[str, list[float]]:
+    """Per level, the mean of each :data:`MECHANISM` column over the level's measurements."""
+    frame = read_scalars(record.path, problems)
+    segments = record.summary.get("segments") or []
+    if len(frame) == 0 or not segments:
+        return {}
+    last: dict[str, tuple[int, str]] = {}  # each network's last hidden layer (its head's input)
+    for tag in frame["tag"].unique():
+        match = _HIDDEN.match(tag)
+        if match and int(match.group(2)) >= last.get(match.group(1), (-1, ""))[0]:
+            last[match.group(1)] = (int(match.group(2)), tag)
+    out: dict[str, list[float]] = {}
+    for name, pattern in MECHANISM.items():
+        tags = [t for t in frame["tag"].unique() if pattern.match(t)]
+        if name == "feature_rank":
+            tags = [tag for _, tag in last.values()]
+        rows = frame[frame["tag"].isin(tags)]
+        out[name] = []
+        for seg in segments:
+            inside = rows[(rows["step"] > seg["start"]) & (rows["step"] <= seg["end"])]
+            out[name].append(float(inside["value"].mean()) if len(inside) else math.nan)
+    return out
+
+
+def _level_rows(
+    setting: str,
+    method: str,
+    runs: Sequence[tuple[list[float | None], list[float | None], dict[str, list[float]]]],
+    floors: Sequence[float],
+    ceilings: Sequence[float],
+) -> list[dict[str, Any]]:
+    """``segments.csv`` rows of one setting and method: per level, means over seeds."""
+    rows = []
+    for k in range(len(floors)):
+        raw = [v for r, _, _ in runs if k < len(r) and (v := r[k]) is not None]
+        norm = [v for _, n, _ in runs if k < len(n) and (v := n[k]) is not None]
+        low, high = t_interval(norm)
+        row: dict[str, Any] = {
+            "setting": setting,
+            "method": method,
+            "segment": k,
+            "n_runs": len(norm),
+            "mean_return": float(np.mean(raw)) if raw else None,
+            "floor": floors[k],
+            "ceiling": ceilings[k],
+            "normalized": float(np.mean(norm)) if norm else None,
+            "normalized_ci_low": None if math.isnan(low) else low,
+            "normalized_ci_high": None if math.isnan(high) else high,
+        }
+        for name in MECHANISM:
+            values = [m[name][k] for _, _, m in runs if name in m and k < len(m[name])]
+            values = [v for v in values if not math.isnan(v)]
+            row[name] = float(np.mean(values)) if values else None
+        rows.append(row)
+    return rows
+
+
+def _loss_section(setting: str, level_rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The plain agent against the oracle per level: raw returns and the mechanism."""
+    rows = {(r["method"], r["segment"]): r for r in level_rows if r["setting"] == setting}
+    levels = sorted({k for _, k in rows})
+    if not all((m, k) in rows for m in (PLAIN, ORACLE) for k in levels):
+        return []
+    lines = [
+        f"Plain agent (`{PLAIN}`) against the oracle per level: mean return over seeds "
+        "(random policy in brackets), the plain agent's normalized return [95% t-interval], "
+        "and its dormant share / feature rank / weight norm (oracle's in brackets).",
+        "",
+        "| level | oracle (random) | none | none normalized | dormant | feature rank | "
+        "weight norm |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k in levels:
+        p, o = rows[PLAIN, k], rows[ORACLE, k]
+        ci = (p["normalized"], p["normalized_ci_low"], p["normalized_ci_high"], p["n_runs"])
+        mech = [
+            f"{format_number(p[n], 3)} ({format_number(o[n], 3)})"
+            for n in ("dormant_share", "feature_rank", "weight_norm")
+        ]
+        lines.append(
+            f"| {k} | {format_number(o['mean_return'])} ({format_number(p['floor'])}) "
+            f"| {format_number(p['mean_return'])} | {format_ci(ci, 2)} | " + " | ".join(mech) + " |"
+        )
+    return [*lines, ""]
+
+
+def _checks(level_rows: Sequence[Mapping[str, Any]], normalized: Mapping[str, list]) -> list[str]:
+    """The level-0 anchor and the conditioning of each setting."""
+    lines = [
+        "## Checks",
+        "",
+        f"Level 0: every agent is still fresh there, so the median over methods of the mean "
+        f"level-0 score should lie in [{ANCHOR[0]}, {ANCHOR[1]}]. Conditioning: at least "
+        f"{CONDITIONED:.0%} of all normalized level returns lie in {list(WELL_CONDITIONED)}.",
+        "",
+        "| setting | level-0 median | anchored | share in [-3, 3] | conditioned |",
+        "|---|---|---|---|---|",
+    ]
+    for setting in sorted(normalized):
+        level0 = [
+            r["normalized"]
+            for r in level_rows
+            if r["setting"] == setting and r["segment"] == 0 and r["normalized"] is not None
+        ]
+        median = float(np.median(level0)) if level0 else math.nan
+        share = well_conditioned_share(normalized[setting])
+        lines.append(
+            f"| {setting} | {format_number(median, 3)} | "
+            f"{'yes' if ANCHOR[0] <= median <= ANCHOR[1] else 'NO'} | {share:.3f} | "
+            f"{'yes' if share >= CONDITIONED else 'NO'} |"
+        )
+    return [*lines, ""]
+
+
+def _slopes(run_rows: Sequence[Mapping[str, Any]], settings: Sequence[str]) -> list[str]:
+    lines = [
+        "## Plasticity lost per level",
+        "",
+        "The least-squares slope of each run's normalized return against the level index "
+        "(negative: falling behind a fresh agent as levels accumulate), mean over seeds "
+        "[95% t-interval].",
+        "",
+        "| setting | " + " | ".join(f"`{m}`" for m in _methods(run_rows)) + " |",
+        "|---|" + "---|" * len(_methods(run_rows)),
+    ]
+    for setting in settings:
+        cells = []
+        for m in _methods(run_rows):
+            values = [
+                r["slope"]
+                for r in run_rows
+                if r["setting"] == setting and r["method"] == m and r["slope"] is not None
+            ]
+            low, high = t_interval(values)
+            mean = float(np.mean(values)) if values else None
+            cells.append(format_ci((mean, low, high, len(values)), 3) if values else "-")
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _methods(run_rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    return sorted({r["method"] for r in run_rows}, key=lambda m: (m == ORACLE, method_order(m)))
+
+
+def make_levels_report(folder: str | Path, reps: int = 2000) -> dict[str, Any]:
+    """Write ``<folder>/report/`` (see the module); return ``{"table": ..., "problems": ...}``."""
+    folder = Path(folder)
+    out = folder / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    problems = Problems()
+    by_setting: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    for record in find_runs([folder / HELD_OUT], problems):
+        oracle = record.setting.endswith(f"__{ORACLE}")
+        setting = record.setting.removesuffix(f"__{ORACLE}")
+        by_setting[setting][ORACLE if oracle else record.method].append(record)
+    run_rows: list[dict[str, Any]] = []
+    level_rows: list[dict[str, Any]] = []
+    scored: dict[str, dict[str, dict[int, tuple[float, float | None]]]] = {}
+    normalized: dict[str, list] = {}
+    lines = ["# The plasticity suite (many levels)", ""]
+    for setting in sorted(by_setting):
+        rows_of = by_setting[setting]
+        floors, why = _floors(folder, setting)
+        done = [r for r in rows_of.get(ORACLE, []) if r.status == "completed"]
+        why = why or (None if done else "no oracle run has finished")
+        ceilings: list[float] = []
+        if why is None:
+            n = len(floors or [])
+            short = [r.seed for r in done if len(_returns(r)) < n]
+            if short:
+                why = f"oracle seed {short[0]} did not reach the {n} scored levels"
+            else:
+                ceilings = level_means([_returns(r)[:n] for r in done])
+        scored[setting], normalized[setting] = {}, []
+        for method, records in sorted(rows_of.items(), key=lambda kv: method_order(kv[0])):
+            per_run = []
+            for record in records:
+                row, entry = _run_row(setting, method, record, floors, ceilings, why)
+                run_rows.append(row)
+                if entry is not None:
+                    norm, score = entry
+                    scored[setting].setdefault(method, {})[record.seed] = score
+                    normalized[setting].append(norm)
+                    per_run.append((_returns(record), norm, _mechanism(record, problems)))
+            if per_run:
+                level_rows += _level_rows(setting, method, per_run, floors or [], ceilings)
+        if why is not None:
+            lines += [f"{setting}: not scored, {why}.", ""]
+    settings = sorted(scored)
+    lines += ["## Plasticity loss", ""]
+    for setting in settings:
+        lines += [f"### {setting}", "", *_loss_section(setting, level_rows)]
+    lines += _checks(level_rows, normalized)
+    plain_scores = {s: {m: v for m, v in d.items() if m != ORACLE} for s, d in scored.items()}
+    explanation = (
+        "Score: each level's time-averaged return normalized between a random policy's (0) "
+        "and the oracle's (1: fresh networks, optimizer and replay buffer at every level "
+        "change, at the plain agent's chosen hyperparameters, mean over the held-out seeds), "
+        "averaged over the levels (the area under the normalized curve). Last-half score: "
+        "that average over the last half of the levels. A run without a score is counted in "
+        "`runs.csv` with its problem, not here."
+    )
+    section, rows = score_section(
+        plain_scores, settings, scored, run_rows, [], out, reps, explanation, LAST_HALF
+    )
+    lines += section["lines"]
+    lines += _slopes(run_rows, settings)
+    plots = [plot_levels(setting, level_rows, out) for setting in settings]
+    lines += ["## Per level", "", *[f"![{p}]({p})" for p in plots], ""]
+    if problems.lines:
+        lines += ["## Problems", "", *[f"- {p}" for p in problems.lines], ""]
+    write_report_files(out, lines, rows, run_rows, level_rows)
+    return {"table": section["table"], "problems": problems.lines}
+
+
+def _run_row(
+    setting: str,
+    method: str,
+    record: RunRecord,
+    floors: Sequence[float] | None,
+    ceilings: Sequence[float],
+    why: str | None,
+) -> tuple[dict[str, Any], tuple[list, tuple[float, float | None]] | None]:
+    """A run's ``runs.csv`` row and, if it is scored, its normalized levels and scores."""
+    row: dict[str, Any] = {
+        "setting": setting,
+        "method": method,
+        "seed": record.seed,
+        "status": record.status,
+        "score": None,
+        "last_half": None,
+        "slope": None,
+        "level0": None,
+        "problem": why or record.error,
+    }
+    if why is not None or record.status != "completed" or floors is None:
+        row["problem"] = row["problem"] or f"the run is {record.status}"
+        return row, None
+    returns = _returns(record)
+    if len(returns) < len(floors):
+        row["problem"] = f"{len(returns)} levels, the setting has {len(floors)}"
+        return row, None
+    try:
+        norm = normalize_levels(returns[: len(floors)], floors, ceilings)
+    except ValueError as exc:
+        row["problem"] = str(exc)
+        return row, None
+    score = level_score(norm)
+    row.update(score=score.score, last_half=score.last_half, slope=score.slope, level0=norm[0])
+    return row, (norm, (score.score, score.last_half))

@@ -1,0 +1,159 @@
+"""The many-level suite: its manifest, floors, tuning on the first levels, the oracle and the
+report, end to end on a tiny FrozenLake whose map flips every 50 episodes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fade_rl.cli import main
+from fade_rl.experiments.reports.levels import make_levels_report
+from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.suite.levels import level_means, level_score, normalize_levels
+from fade_rl.experiments.suite.levels_manifest import load_levels_suite
+from fade_rl.experiments.suite.levels_phases import LevelSuiteRun, prefix_return
+from fade_rl.methods import METHODS
+
+from ..helpers import write_config
+
+REPO = Path(__file__).resolve().parents[3]
+MANIFEST = REPO / "configs/suite_v2/suite.yaml"
+
+
+def _manifest(tmp_path: Path, **changes) -> Path:
+    """The repository's manifest with one tiny FrozenLake setting, tuned in the smoke tier."""
+    data = yaml.safe_load(MANIFEST.read_text())
+    config = yaml.safe_load((REPO / "configs/suite_v2/dqn_frozenlake_switches.yaml").read_text())
+    config["env"]["kwargs"]["map_schedule"]["period"] = 50
+    config["budget"]["n_timesteps"] = 400
+    config["logging"].update(checkpoint_interval=400, plasticity_interval=100)
+    write_config(tmp_path / "lake.yaml", config)
+    data["tuning_seeds"] = [100]
+    data["grids"] = {m: {"axes": {"learning_rate": ["x0.5", "x1"]}} for m in METHODS}
+    data["tiers"]["smoke"] = {"tune": True, "held_out_seeds": 2, "sensitivity": False}
+    data["settings"] = {
+        "lake": {
+            "config": "lake.yaml",
+            "tiers": ["smoke"],
+            "held_out_seeds": 2,
+            "levels": 4,
+            "tune_steps": 200,
+            "smoke": {"tune_steps": 200, "levels": 3},
+        }
+    }
+    data.update(changes)
+    return write_config(tmp_path / "suite.yaml", data)
+
+
+def test_the_repository_manifest_loads_and_every_setting_builds() -> None:
+    suite = load_levels_suite(MANIFEST)
+    assert suite.grid_size() == 9 and all("learning_rate" in g.axes for g in suite.grids.values())
+    for spec in suite.settings.values():
+        assert spec.levels >= 10
+        for tier in spec.tiers:
+            spec.load(tier)  # validates every tier's config (smoke overrides included)
+
+
+@pytest.mark.parametrize(
+    ("grids", "message"),
+    [
+        ({"wd": {"axes": {"learning_rate": ["x1"]}}}, "same number of points"),
+        ({"wd": {"axes": {"methods.wd.weight_decay": [0.1, 0.01]}}}, "learning_rate in every"),
+        ({"wd": {"axes": {"learning_rate": []}}}, "axis learning_rate has no values"),
+        ({"nope": {"axes": {"learning_rate": ["x1", "x2"]}}}, "unknown method 'nope'"),
+    ],
+)
+def test_an_unfair_or_bad_grid_is_one_line_naming_it(tmp_path: Path, grids, message) -> None:
+    data = {m: {"axes": {"learning_rate": ["x0.5", "x1"]}} for m in METHODS}
+    data.update(grids)
+    with pytest.raises(ConfigError, match=message):
+        load_levels_suite(_manifest(tmp_path, grids=data))
+
+
+def test_a_method_without_a_grid_is_refused(tmp_path: Path) -> None:
+    data = {m: {"axes": {"learning_rate": ["x0.5", "x1"]}} for m in METHODS if m != "cbp"}
+    with pytest.raises(ConfigError, match="give every method a grid; cbp has none"):
+        load_levels_suite(_manifest(tmp_path, grids=data))
+
+
+def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path: Path) -> None:
+    suite = load_levels_suite(_manifest(tmp_path))
+    folder = tmp_path / "suite"
+    run = LevelSuiteRun(suite, "smoke", folder, methods=["none", "fade"], progress=False)
+    results = run.run()
+    assert all(r.status == "completed" for rs in results.values() for r in rs)
+    # tuning: 200 steps (the first levels), the point with the best mean return is chosen
+    protocol = json.loads((folder / "protocol.json").read_text())
+    for method in ("none", "fade"):
+        pick = protocol["chosen"]["lake"][method]
+        by_lr = {}
+        for entry in pick["tuning"]:
+            [[key, lr]] = entry["point"]
+            summary = json.loads(
+                (
+                    folder / f"tuning/lake__learning_rate={lr}/{method}/seed_100/summary.json"
+                ).read_text()
+            )
+            assert summary["n_timesteps"] == 200 and key == "algo.hyperparams.learning_rate"
+            by_lr[lr] = prefix_return(summary)
+            assert entry["mean_return"] == pytest.approx(by_lr[lr])
+        assert pick["point"][0][1] == max(by_lr, key=lambda v: by_lr[v])
+    # the oracle: reset with the manifest's overrides at the plain agent's chosen point
+    oracle = yaml.safe_load((folder / "held_out/lake__oracle/reset/seed_0/config.yaml").read_text())
+    assert oracle["methods"]["reset"] == {
+        "target": "all", "every": None, "at_shift": True, "fresh_buffer": True,
+    }  # fmt: skip
+    plain_lr = protocol["chosen"]["lake"]["none"]["point"][0][1]
+    assert oracle["algo"]["hyperparams"]["learning_rate"] == plain_lr
+    # the report's scores, by hand from the floors and the summaries
+    report = make_levels_report(folder, reps=50)
+    floors_data = json.loads((folder / "floors/lake.json").read_text())
+    assert floors_data["levels"] == 3 and sorted(floors_data["seeds"]) == ["0", "1"]
+    floors = level_means(list(floors_data["seeds"].values()))[:3]
+
+    def levels(setting: str, method: str, seed: int) -> list:
+        path = folder / f"held_out/{setting}/{method}/seed_{seed}/summary.json"
+        return [s["mean_return"] for s in json.loads(path.read_text())["segments"]][:3]
+
+    ceilings = level_means([levels("lake__oracle", "reset", s) for s in (0, 1)])
+    rows = {(r["method"], int(r["seed"])): r for r in _csv(folder / "report/runs.csv")}
+    for method in ("none", "fade", "oracle"):
+        for seed in (0, 1):
+            setting, name = ("lake__oracle", "reset") if method == "oracle" else ("lake", method)
+            expected = level_score(normalize_levels(levels(setting, name, seed), floors, ceilings))
+            assert float(rows[method, seed]["score"]) == pytest.approx(expected.score)
+            assert float(rows[method, seed]["slope"]) == pytest.approx(expected.slope)
+    assert "### All settings" in report["table"]
+    text = (folder / "report/report.md").read_text()
+    level0 = [float(r["normalized"]) for r in _csv(folder / "report/segments.csv")
+              if r["segment"] == "0"]  # fmt: skip
+    assert len(level0) == 3  # none, fade, the oracle
+    assert f"| lake | {sorted(level0)[1]:.3f} |" in text  # the median over them
+    assert "## Plasticity loss" in text and (folder / "report/levels_lake.png").is_file()
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_oracle_needs_the_plain_agent(tmp_path: Path) -> None:
+    suite = load_levels_suite(_manifest(tmp_path))
+    with pytest.raises(ConfigError, match="add none"):
+        LevelSuiteRun(suite, "smoke", tmp_path / "suite", methods=["fade"])
+
+
+def test_cli_refuses_a_phase_of_the_other_suite(tmp_path: Path, capsys) -> None:
+    args = ["--manifest", str(_manifest(tmp_path)), "--tier", "smoke", "-f", str(tmp_path / "s")]
+    assert main(["suite", *args, "--phase", "references"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "many-level manifest, whose phases are floors" in err[0]
+    assert main(["references", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--phase floors" in err[0]
+    assert not (tmp_path / "s").exists()  # nothing written
