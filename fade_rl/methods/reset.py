@@ -169,7 +169,8 @@ class ResetCallback(NetworkChangeCallback):
 
     def state(self) -> dict[str, Any]:
         """A pending reset and, with ``fresh_buffer``, the model's own ``learning_starts``."""
-        return {**super().state(), "learning_starts": self.learning_starts}
+        kept = {"learning_starts": self.learning_starts} if self.fresh_buffer else {}
+        return {**super().state(), **kept}
 
     def _act(self) -> None:
         reset_parameters(self.model, self.target)

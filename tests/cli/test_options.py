@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fade_rl.cli import build_parser, main
+from fade_rl.cli.suite import ALL_PHASES
 from fade_rl.experiments.runs.config import ALGOS, METHODS
 from fade_rl.experiments.suite.manifest import TIERS
-from fade_rl.experiments.suite.phases import PHASES
 from fade_rl.experiments.sweeps import BACKENDS
 
 CLI = Path(__file__).resolve().parents[2] / "fade_rl" / "cli"
@@ -45,7 +45,7 @@ def _actions(command: str) -> dict[str, argparse.Action]:
         ("suite", "--backend", BACKENDS),
         ("suite", "--tier", TIERS),
         ("references", "--tier", TIERS),
-        ("suite", "--phase", PHASES),
+        ("suite", "--phase", ALL_PHASES),
     ],
 )
 def test_choices_come_from_the_registries(command: str, flag: str, choices: tuple) -> None:

@@ -36,7 +36,12 @@ Scored = Mapping[str, Mapping[str, Mapping[int, tuple[float, float | None]]]]
 
 @dataclass(frozen=True)
 class SecondScore:
-    """The score reported beside the main one: its name in tables and its CSV column prefix."""
+    """The score reported beside the main one: its name in tables and its CSV column prefix.
+
+    Example:
+        >>> FINAL.label, FINAL.column  # report.csv gets final_iqm, final_ci_low, ...
+        ('final score', 'final')
+    """
 
     label: str
     column: str

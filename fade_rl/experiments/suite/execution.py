@@ -23,7 +23,14 @@ __all__ = ["TIMING", "PhaseExecution"]
 
 
 class PhaseExecution:
-    """Runs a phase's jobs and records its time (a mixin: the runner sets these fields)."""
+    """Runs a phase's jobs and records its time (a mixin: the runner sets these fields).
+
+    Example:
+        >>> from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
+        >>> from fade_rl.experiments.suite.phases import SuiteRun
+        >>> issubclass(SuiteRun, PhaseExecution), issubclass(LevelSuiteRun, PhaseExecution)
+        (True, True)
+    """
 
     folder: Path
     backend: str

@@ -53,7 +53,12 @@ WELL_CONDITIONED = (-3.0, 3.0)
 
 @dataclass(frozen=True)
 class LevelScore:
-    """A run's mean normalized return, over its last half of levels, and its slope per level."""
+    """A run's mean normalized return, over its last half of levels, and its slope per level.
+
+    Example:
+        >>> level_score([1.0, 0.0])
+        LevelScore(score=0.5, last_half=0.0, slope=-1.0)
+    """
 
     score: float
     last_half: float

@@ -61,7 +61,15 @@ class LevelSmokeSpec(_Strict):
 
 
 class LevelSettingSpec(_Strict):
-    """One many-level setting (its config file is relative to the manifest)."""
+    """One many-level setting (its config file is relative to the manifest).
+
+    Example:
+        >>> spec = load_levels_suite("configs/suite_v2/suite.yaml").setting("dqn_cartpole_permute")
+        >>> spec.levels, spec.scored_levels("smoke"), spec.tuning_steps("smoke")
+        (10, 3, 3000)
+        >>> spec.load("smoke").env.kwargs["level_steps"]
+        3000
+    """
 
     name: str = ""
     config: str
@@ -133,7 +141,15 @@ class AxesGrid(_Strict):
 
 
 class LevelSuiteSpec(_Strict):
-    """The whole manifest of the many-level suite."""
+    """The whole manifest of the many-level suite.
+
+    Example:
+        >>> suite = load_levels_suite("configs/suite_v2/suite.yaml")
+        >>> [s.name for s in suite.tier_settings("smoke")]
+        ['dqn_cartpole_permute', 'dqn_frozenlake_switches']
+        >>> suite.oracle[0], suite.sensitivity.method
+        ('methods.reset.target=all', 'fade')
+    """
 
     kind: Literal["levels"]
     tuning_seeds: list[int] = Field(min_length=1)

@@ -20,18 +20,6 @@
 
 The report (:mod:`~fade_rl.experiments.reports.levels`) follows. ``shard=(k, n)`` runs every
 n-th job of a phase in this process, as for the single-change suite.
-
-Example (listing jobs runs nothing):
-    >>> import tempfile
-    >>> from fade_rl.experiments.suite.levels_manifest import load_levels_suite
-    >>> suite = load_levels_suite("configs/suite_v2/suite.yaml")
-    >>> run = LevelSuiteRun(suite, "standard", Path(tempfile.mkdtemp()),
-    ...                     settings=["dqn_cartpole_permute"], methods=["none", "fade"])
-    >>> jobs = run.tuning_jobs()  # 2 methods x 9 points x 2 tuning seeds
-    >>> len(jobs), jobs[0].config["budget"]["n_timesteps"]
-    (36, 20000)
-    >>> jobs[-1].label
-    'dqn_cartpole_permute__learning_rate=0.0046,meta_lr=100/fade/seed_101'
 """
 
 from __future__ import annotations
@@ -126,7 +114,20 @@ def prefix_return(summary: dict[str, Any]) -> float | None:
 @dataclass
 class LevelSuiteRun(PhaseExecution):
     """One invocation of the many-level suite (arguments as
-    :class:`~fade_rl.experiments.suite.phases.SuiteRun`'s)."""
+    :class:`~fade_rl.experiments.suite.phases.SuiteRun`'s).
+
+    Example (listing jobs runs nothing):
+        >>> import tempfile
+        >>> from fade_rl.experiments.suite.levels_manifest import load_levels_suite
+        >>> suite = load_levels_suite("configs/suite_v2/suite.yaml")
+        >>> run = LevelSuiteRun(suite, "standard", Path(tempfile.mkdtemp()),
+        ...                     settings=["dqn_cartpole_permute"], methods=["none", "fade"])
+        >>> jobs = run.tuning_jobs()  # 2 methods x 9 points x 2 tuning seeds
+        >>> len(jobs), jobs[0].config["budget"]["n_timesteps"]
+        (36, 20000)
+        >>> jobs[-1].label
+        'dqn_cartpole_permute__learning_rate=0.0046,meta_lr=100/fade/seed_101'
+    """
 
     suite: LevelSuiteSpec
     tier: str
