@@ -16,7 +16,8 @@ over seeds) and ``settings.csv`` (per setting: the plain agent's normalized retu
 ``(none - random) / (oracle - random)`` per level against the seed means of the random
 policy and the oracle, its mean over the levels, over the last half and its slope per
 level, each with a 95% t-interval over seeds (:mod:`fade_rl.experiments.suite.levels`),
-and the share of normalized level returns within [-3, 3]).
+and the share of normalized level returns within [-3, 3]; or the problem that keeps the
+setting from a score).
 
     python -m benchmarks.suite_v2_pilot run --setting dqn_cartpole_offsets --seeds 3
     python -m benchmarks.suite_v2_pilot summarize
@@ -72,6 +73,7 @@ SETTING_COLUMNS = (
     "slope_ci",
     "normalized",
     "conditioned",
+    "problem",
 )
 
 
@@ -187,11 +189,15 @@ def _setting_row(setting: str, by_row: dict[str, list[dict[str, Any]]]) -> dict[
     floors = level_means([r["level_returns"] for r in by_row[RANDOM]])
     ceilings = level_means([r["level_returns"] for r in by_row["oracle"]])
     n = min(len(floors), len(ceilings))
-    curves = [
-        normalize_levels(r["level_returns"][:n], floors[:n], ceilings[:n]) for r in by_row["none"]
-    ]
+    row: dict[str, Any] = {"setting": setting, "levels": n, "n_seeds": len(by_row["none"])}
+    try:
+        curves = [
+            normalize_levels(r["level_returns"][:n], floors[:n], ceilings[:n])
+            for r in by_row["none"]
+        ]
+    except ValueError as exc:  # a level the oracle barely beats: redesign, not a score
+        return {**row, "problem": str(exc)}
     scores = [level_score(curve) for curve in curves]
-    row: dict[str, Any] = {"setting": setting, "levels": n, "n_seeds": len(curves)}
     for name in ("score", "last_half", "slope"):
         values = [getattr(s, name) for s in scores]
         low, high = t_interval(values)
