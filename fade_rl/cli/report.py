@@ -31,10 +31,13 @@ def add(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Write the report (the suite report for a suite folder); print its table."""
+    from fade_rl.experiments.reports.levels import is_levels_folder, make_levels_report
     from fade_rl.experiments.reports.plain import make_report
     from fade_rl.experiments.reports.suite import is_suite_folder, make_suite_report
 
-    if len(args.paths) == 1 and is_suite_folder(args.paths[0]):
+    if len(args.paths) == 1 and is_levels_folder(args.paths[0]):
+        report = make_levels_report(args.paths[0], args.out, reps=args.reps)
+    elif len(args.paths) == 1 and is_suite_folder(args.paths[0]):
         report = make_suite_report(args.paths[0], args.out, reps=args.reps)
         for setting in report["unreferenced"]:
             print(f"{setting}: no references, so no score", file=sys.stderr)

@@ -55,6 +55,7 @@ from fade_rl.experiments.runs.folder import (
     SUMMARY,
     VERSIONS,
 )
+from fade_rl.experiments.suite.levels_phases import FLOORS
 from fade_rl.experiments.suite.phases import HELD_OUT, PROTOCOL, SENSITIVITY, TIMING
 from fade_rl.experiments.suite.references import REFERENCES
 
@@ -81,6 +82,7 @@ _MANAGED = (*_COPIED, EPISODES_GZ, LAMBDA, SCALARS_CSV, MANIFEST)
 #: The suite's own files, copied as they are (globs relative to the suite folder).
 _SUITE_FILES: tuple[str, ...] = (PROTOCOL, TIMING, "*_results*.json", f"{REFERENCES}/*.json")
 _SUITE_FILES += (f"{HELD_OUT}.json", f"{SENSITIVITY}.json")  # the runs' digests (provenance)
+_SUITE_FILES += (f"{FLOORS}/*.json",)  # the many-level suite's random floors
 
 
 def thin_scalars(frame: Any, max_points: int = MAX_POINTS) -> Any:
@@ -221,7 +223,7 @@ def compact_tree(src_root: str | Path, dest_root: str | Path) -> list[Path]:
     """Compact every completed or failed run folder under ``src_root`` into the same
     relative path under ``dest_root``, and copy the suite's own files (``protocol.json``,
     ``timing.jsonl``, ``<phase>_results*.json``, ``references/*.json``, ``held_out.json``,
-    ``sensitivity.json``) as they are.
+    ``sensitivity.json``, the many-level suite's ``floors/*.json``) as they are.
 
     Returns what it wrote (new or changed): compact run folders and copied files.
     Unfinished and corrupt runs are skipped (a later call picks them up once done).

@@ -236,10 +236,18 @@ def _methods(run_rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return sorted({r["method"] for r in run_rows}, key=lambda m: (m == ORACLE, method_order(m)))
 
 
-def make_levels_report(folder: str | Path, reps: int = 2000) -> dict[str, Any]:
-    """Write ``<folder>/report/`` (see the module); return ``{"table": ..., "problems": ...}``."""
+def is_levels_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a many-level suite folder: it holds ``floors/``."""
+    return (Path(path) / FLOORS).is_dir()
+
+
+def make_levels_report(
+    folder: str | Path, out: str | Path | None = None, reps: int = 2000
+) -> dict[str, Any]:
+    """Write the report of ``folder`` into ``out`` (default ``<folder>/report``; see the
+    module); return ``{"table", "problems", "out", "runs"}``."""
     folder = Path(folder)
-    out = folder / "report"
+    out = Path(out) if out is not None else folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     problems = Problems()
     by_setting: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
@@ -304,7 +312,12 @@ def make_levels_report(folder: str | Path, reps: int = 2000) -> dict[str, Any]:
     if problems.lines:
         lines += ["## Problems", "", *[f"- {p}" for p in problems.lines], ""]
     write_report_files(out, lines, rows, run_rows, level_rows)
-    return {"table": section["table"], "problems": problems.lines}
+    return {
+        "table": section["table"],
+        "problems": problems.lines,
+        "out": out,
+        "runs": len(run_rows),
+    }
 
 
 def _run_row(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from fade_rl.cli import main
+from fade_rl.experiments.reports.compact import compact_tree
 from fade_rl.experiments.reports.levels import make_levels_report
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.suite.levels import level_means, level_score, normalize_levels
@@ -133,6 +134,13 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path: P
     assert len(level0) == 3  # none, fade, the oracle
     assert f"| lake | {sorted(level0)[1]:.3f} |" in text  # the median over them
     assert "## Plasticity loss" in text and (folder / "report/levels_lake.png").is_file()
+    # a compact copy (floors included) gives the same scores through `fade-rl report`
+    compact_tree(folder, tmp_path / "compact")
+    assert main(["report", str(tmp_path / "compact"), "--reps", "20"]) == 0
+    again = {
+        (r["method"], r["seed"]): r["score"] for r in _csv(tmp_path / "compact/report/runs.csv")
+    }
+    assert again == {(m, str(s)): r["score"] for (m, s), r in rows.items()}
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
