@@ -18,13 +18,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# FADE vs fixed weight decay, resets and plain DQN on CartPole whose reward flips sign every
-# 4k steps: 4 methods x 2 seeds x 16k steps, 2 runs at a time (timed in docs/experiments.md);
-# prints the report table and the tensorboard command.
-# Rerunning skips finished runs; `rm -rf runs/demo_cartpole_reward_flip` starts over.
+# The headline of the plasticity suite, small: DQN on CartPole whose observations are
+# permuted and sign-flipped anew every 10k steps, 5 levels. The plain agent (none) against
+# the oracle (a fresh agent at every level), resets and FADE, one seed each, 2 runs at a
+# time (timed in docs/experiments.md); prints the per-level table, the scores and the
+# tensorboard command. Rerunning skips finished runs; `rm -rf runs/demo` starts over.
 demo: install
-	$(BIN)/fade-rl compare --config configs/demo.yaml --methods fade,wd,reset,none --seeds 2 --workers 2 -f runs
-	@echo "look at the curves: $(BIN)/tensorboard --logdir runs/"
+	$(BIN)/fade-rl suite --manifest configs/suite_v2/suite.yaml --tier smoke --settings dqn_cartpole_permute --methods none,reset,fade --workers 2 -f runs/demo --no-progress
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

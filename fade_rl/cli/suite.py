@@ -88,7 +88,10 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     results = suite.run([p for p in run_phases if not args.phase or p in args.phase])
     if not args.phase or REPORT in args.phase:
         started = time.time()
-        (make_levels_report if levels else make_suite_report)(suite.folder)
+        if levels:  # the headline first: the plain agent against a fresh one, per level
+            print(make_levels_report(suite.folder)["loss"])
+        else:
+            make_suite_report(suite.folder)
         suite.record_time(REPORT, started, [])
     for phase, phase_results in results.items():
         print(f"{phase}: {run_counts(phase_results)}")
@@ -97,6 +100,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"  FAILED {r.label}: {r.error}")
     if not args.phase or REPORT in args.phase:
         print(f"report: {suite.folder / 'report' / 'report.md'}")
+        print(f"curves: tensorboard --logdir {suite.folder}")
     return 1 if failed else 0
 
 

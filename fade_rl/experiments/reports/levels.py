@@ -245,7 +245,8 @@ def make_levels_report(
     folder: str | Path, out: str | Path | None = None, reps: int = 2000
 ) -> dict[str, Any]:
     """Write the report of ``folder`` into ``out`` (default ``<folder>/report``; see the
-    module); return ``{"table", "problems", "out", "runs"}``."""
+    module); return ``{"table", "loss", "problems", "out", "runs"}`` (``loss``: the plain
+    agent against the oracle per level, markdown)."""
     folder = Path(folder)
     out = Path(out) if out is not None else folder / "report"
     out.mkdir(parents=True, exist_ok=True)
@@ -289,9 +290,10 @@ def make_levels_report(
         if why is not None:
             lines += [f"{setting}: not scored, {why}.", ""]
     settings = sorted(scored)
-    lines += ["## Plasticity loss", ""]
+    loss = []
     for setting in settings:
-        lines += [f"### {setting}", "", *_loss_section(setting, level_rows)]
+        loss += [f"### {setting}", "", *_loss_section(setting, level_rows)]
+    lines += ["## Plasticity loss", "", *loss]
     lines += _checks(level_rows, normalized)
     plain_scores = {s: {m: v for m, v in d.items() if m != ORACLE} for s, d in scored.items()}
     explanation = (
@@ -314,6 +316,7 @@ def make_levels_report(
     write_report_files(out, lines, rows, run_rows, level_rows)
     return {
         "table": section["table"],
+        "loss": "\n".join(loss),
         "problems": problems.lines,
         "out": out,
         "runs": len(run_rows),

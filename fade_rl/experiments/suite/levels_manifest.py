@@ -66,9 +66,9 @@ class LevelSettingSpec(_Strict):
     Example:
         >>> spec = load_levels_suite("configs/suite_v2/suite.yaml").setting("dqn_cartpole_permute")
         >>> spec.levels, spec.scored_levels("smoke"), spec.tuning_steps("smoke")
-        (10, 3, 3000)
-        >>> spec.load("smoke").env.kwargs["level_steps"]
-        3000
+        (10, 5, 20000)
+        >>> spec.load("smoke").budget.n_timesteps  # 5 levels of 10k steps
+        50000
     """
 
     name: str = ""

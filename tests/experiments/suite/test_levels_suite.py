@@ -80,12 +80,13 @@ def test_a_method_without_a_grid_is_refused(tmp_path: Path) -> None:
         load_levels_suite(_manifest(tmp_path, grids=data))
 
 
-def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path: Path) -> None:
-    suite = load_levels_suite(_manifest(tmp_path))
+def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, capsys) -> None:
     folder = tmp_path / "suite"
-    run = LevelSuiteRun(suite, "smoke", folder, methods=["none", "fade"], progress=False)
-    results = run.run()
-    assert all(r.status == "completed" for rs in results.values() for r in rs)
+    args = ["--manifest", str(_manifest(tmp_path)), "--tier", "smoke", "-f", str(folder)]
+    assert main(["suite", *args, "--methods", "none,fade", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "| level | oracle (random) | none |" in printed  # the headline table comes first
+    assert f"tensorboard --logdir {folder}" in printed and "0 failed" in printed
     # tuning: 200 steps (the first levels), the point with the best mean return is chosen
     protocol = json.loads((folder / "protocol.json").read_text())
     for method in ("none", "fade"):
@@ -110,7 +111,7 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path: P
     plain_lr = protocol["chosen"]["lake"]["none"]["point"][0][1]
     assert oracle["algo"]["hyperparams"]["learning_rate"] == plain_lr
     # the report's scores, by hand from the floors and the summaries
-    report = make_levels_report(folder, reps=50)
+    report = make_levels_report(folder, reps=50)  # (again: the command wrote it already)
     floors_data = json.loads((folder / "floors/lake.json").read_text())
     assert floors_data["levels"] == 3 and sorted(floors_data["seeds"]) == ["0", "1"]
     floors = level_means(list(floors_data["seeds"].values()))[:3]
