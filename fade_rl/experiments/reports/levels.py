@@ -9,13 +9,15 @@
 * ``segments.csv``: per setting, method and level: the mean over seeds of the raw and of the
   normalized return (95% t-interval), the floor and the ceiling, and the mechanism: the
   dormant share (ReLU units with a normalized activation below 0.025, mean over hidden
-  layers), the feature rank (srank of each network's last hidden layer) and the weight
-  norm of the whole network, each averaged over the measurements inside the level;
+  layers), the feature rank (srank of each network's last hidden layer), the weight norm
+  of the whole network and, for FADE, the 10%, 50% and 90% quantiles of log10 lambda over
+  its heads' elements, each averaged over the measurements inside the level;
 * ``report.csv`` and ``report.md``: the plain agent against the oracle per level, the
   level-0 anchor and the conditioning checks, then per setting and over all settings the
   IQM of the score and of the last-half score with rliable's CIs, FADE's probability of
   improvement, performance profiles (:func:`~fade_rl.experiments.reports.suite_summary.
-  score_section`), the mean slope per level with t-intervals, and per-level plots.
+  score_section`), the mean slope per level with t-intervals, FADE's lambda per level
+  beside its normalized return, and per-level plots.
 
 Example (a suite folder made by ``fade-rl suite --manifest configs/suite_v2/suite.yaml``)::
 
@@ -54,7 +56,7 @@ from fade_rl.experiments.suite.levels import (
     well_conditioned_share,
 )
 from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
-from fade_rl.methods import PLAIN
+from fade_rl.methods import PLAIN, PROPOSED
 
 __all__ = ["ANCHOR", "CONDITIONED", "LAST_HALF", "MECHANISM", "make_levels_report"]
 
@@ -69,6 +71,10 @@ MECHANISM = {
     "dormant_share": re.compile(r"^plasticity/.+/hidden\d+/dormant_ratio_tau0\.025$"),
     "feature_rank": re.compile(r"^plasticity/.+/hidden\d+/srank$"),
     "weight_norm": re.compile(r"^plasticity/[^/]+/net/weight_norm$"),
+    # FADE's decay rates: quantiles over each head's elements, averaged in log10
+    "log10_lambda_q10": re.compile(r"^fade/[^/]+/lambda_q10$"),
+    "log10_lambda_q50": re.compile(r"^fade/[^/]+/lambda_q50$"),
+    "log10_lambda_q90": re.compile(r"^fade/[^/]+/lambda_q90$"),
 }
 _HIDDEN = re.compile(r"^(plasticity/.+)/hidden(\d+)/srank$")
 
@@ -109,6 +115,8 @@ def _mechanism(record: RunRecord, problems: Problems) -> dict[str, list[float]]:
         if name == "feature_rank":
             tags = [tag for _, tag in last.values()]
         rows = frame[frame["tag"].isin(tags)]
+        if name.startswith("log10_"):
+            rows = rows.assign(value=np.log10(rows["value"].clip(lower=1e-30)))
         out[name] = []
         for seg in segments:
             inside = rows[(rows["step"] > seg["start"]) & (rows["step"] <= seg["end"])]
@@ -175,6 +183,28 @@ def _loss_section(setting: str, level_rows: Sequence[Mapping[str, Any]]) -> list
             f"| {k} | {format_number(o['mean_return'])} ({format_number(p['floor'])}) "
             f"| {format_number(p['mean_return'])} | {format_ci(ci, 2)} | " + " | ".join(mech) + " |"
         )
+    return [*lines, ""]
+
+
+def _lambda_section(level_rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """FADE's log10 lambda per level, beside its normalized return and dormant share."""
+    rows = [r for r in level_rows if r["method"] == PROPOSED and r["log10_lambda_q50"] is not None]
+    if not rows:
+        return []
+    lines = [
+        "## FADE's decay rates per level",
+        "",
+        "log10 lambda of FADE's head elements (10%, 50%, 90% quantiles, averaged over the "
+        "level's measurements, mean over seeds), beside FADE's normalized return and dormant "
+        "share on the level: does lambda move where the loss is?",
+        "",
+        "| setting | level | normalized | dormant | log10 lambda q10 | q50 | q90 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: (r["setting"], r["segment"])):
+        cells = [format_number(r[k], 3) for k in ("normalized", "dormant_share")]
+        cells += [format_number(r[f"log10_lambda_q{q}"], 2) for q in (10, 50, 90)]
+        lines.append(f"| {r['setting']} | {r['segment']} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -309,6 +339,7 @@ def make_levels_report(
     )
     lines += section["lines"]
     lines += _slopes(run_rows, settings)
+    lines += _lambda_section(level_rows)
     plots = [plot_levels(setting, level_rows, out) for setting in settings]
     lines += ["## Per level", "", *[f"![{p}]({p})" for p in plots], ""]
     if problems.lines:
