@@ -89,7 +89,9 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not args.phase or REPORT in args.phase:
         started = time.time()
         if levels:  # the headline first: the plain agent against a fresh one, per level
-            print(make_levels_report(suite.folder)["loss"])
+            report = make_levels_report(suite.folder)
+            print(report["loss"])
+            print(report["table"])
         else:
             make_suite_report(suite.folder)
         suite.record_time(REPORT, started, [])
