@@ -29,7 +29,6 @@ interrupted run resumes from its last checkpoint, a finished one is skipped.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 from collections.abc import Sequence
@@ -38,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.paper.continual_control import write_csv
 from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.experiments.runs.config import load_config
 from fade_rl.experiments.runs.folder import SUMMARY, RunFolder
@@ -157,8 +157,8 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
             level_rows += _level_rows(setting, row, mine)
         if all(by_row.values()):
             setting_rows.append(_setting_row(setting, by_row))
-    _write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows)
-    _write_csv(results / "settings.csv", SETTING_COLUMNS, setting_rows)
+    write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows)
+    write_csv(results / "settings.csv", SETTING_COLUMNS, setting_rows)
     return setting_rows
 
 
@@ -206,14 +206,6 @@ def _setting_row(setting: str, by_row: dict[str, list[dict[str, Any]]]) -> dict[
     row["normalized"] = " ".join(f"{v:.2f}" for v in level_means(curves))
     row["conditioned"] = round(well_conditioned_share(curves), 3)
     return row
-
-
-def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

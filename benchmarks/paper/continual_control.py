@@ -158,8 +158,8 @@ def summarize(results: Path = RESULTS) -> list[dict[str, Any]]:
                 "published": "" if published is None else published[0],
             }
         )
-    _write_csv(results / "summary.csv", SUMMARY_COLUMNS, rows)
-    _write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows(runs))
+    write_csv(results / "summary.csv", SUMMARY_COLUMNS, rows)
+    write_csv(results / "levels.csv", LEVEL_COLUMNS, level_rows(runs))
     return rows
 
 
@@ -182,7 +182,8 @@ def _by_row(runs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], list[dict[s
     return {row: mine for row, mine in rows.items() if mine}
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` as a CSV file with the header ``columns``."""
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()

@@ -83,14 +83,9 @@ def make_shifted(
 
 def make_offset_levels(
     base: str,
-    levels: int = 10,
-    level_steps: int = 160_000,
-    scale: float = 2.0,
-    seed: int | None = None,
     iteration_steps: int | None = None,
     render_mode: str | None = None,
-    permute: bool = False,
-    flip_signs: bool = False,
+    **levels: Any,
 ) -> gym.Env:
     """Entry point of the ``*-ObsOffsets-v0`` ids: raw ``base`` in :class:`ObservationOffsets`.
 
@@ -100,9 +95,9 @@ def make_offset_levels(
     seed. The registered ids cap episodes at 400 steps. With ``iteration_steps`` the
     episode is also cut every that many steps (:class:`~fade_rl.envs.cuts.IterationCut`:
     their PPO resets the environment at each 800-step iteration); a level then starts
-    with a fresh episode when ``level_steps`` is a multiple of it. ``permute`` and
-    ``flip_signs`` also permute and sign-flip the dimensions per level (``scale=0``: those
-    alone).
+    with a fresh episode when ``level_steps`` is a multiple of it. ``levels`` are
+    :class:`ObservationOffsets`'s arguments (``levels``, ``level_steps``, ``scale``,
+    ``seed``, ``permute``, ``flip_signs``).
 
     Example:
         >>> import gymnasium as gym
@@ -115,15 +110,7 @@ def make_offset_levels(
         0
     """
     env = make_shifted(base, render_mode=render_mode)
-    env = ObservationOffsets(
-        env,
-        levels=levels,
-        level_steps=level_steps,
-        scale=scale,
-        seed=seed,
-        permute=permute,
-        flip_signs=flip_signs,
-    )
+    env = ObservationOffsets(env, **levels)
     return env if iteration_steps is None else IterationCut(env, every=iteration_steps)
 
 

@@ -1,9 +1,10 @@
-"""Running a suite phase's jobs and timing it: what both suites' runners share.
+"""What both suites' runners share: their arguments, and running and timing a phase.
 
-:class:`PhaseExecution` is a mixin of the runners (:class:`~fade_rl.experiments.suite.phases.
-SuiteRun` and :class:`~fade_rl.experiments.suite.levels_phases.LevelSuiteRun`): it runs a
-phase's jobs (one shard of them with ``shard``) after checking that each new setting
-builds, and appends each phase's wall-clock time to ``<dir>/timing.jsonl``.
+:class:`PhaseRunner` is the base of :class:`~fade_rl.experiments.suite.phases.SuiteRun` and
+:class:`~fade_rl.experiments.suite.levels_phases.LevelSuiteRun`: it picks the tier's
+settings and the methods, runs a phase's jobs (one shard of them with ``shard``) after
+checking that each new setting builds, and appends each phase's wall-clock time to
+``<dir>/timing.jsonl``.
 """
 
 from __future__ import annotations
@@ -11,35 +12,81 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fade_rl.experiments.runs.atomic import append_synced
+from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig
 from fade_rl.experiments.runs.folder import COMPLETED, FAILED, RunFolder
 from fade_rl.experiments.suite.provenance import TIMING
 from fade_rl.experiments.sweeps import Job, JobResult, run_jobs
 
-__all__ = ["TIMING", "PhaseExecution"]
+__all__ = ["TIMING", "PhaseRunner"]
 
 
-class PhaseExecution:
-    """Runs a phase's jobs and records its time (a mixin: the runner sets these fields).
+@dataclass
+class PhaseRunner:
+    """One invocation of a suite: which tier, settings, methods, where, and how.
+
+    Args:
+        suite: the manifest (its ``tier_settings(tier)`` and ``grids``).
+        tier: ``smoke``, ``standard`` or ``full``.
+        folder: the suite folder.
+        settings: names of the settings to run (default: the tier's).
+        methods: the methods (default: every method in the manifest's grids).
+        backend, workers, address, restart, progress: as for
+            :func:`~fade_rl.experiments.sweeps.backends.run_jobs`.
+        shard: ``(k, n)``: run only jobs ``k, k + n, ...`` of each phase, in this process.
+        command: the command line, recorded in run folders and references.
 
     Example:
         >>> from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
         >>> from fade_rl.experiments.suite.phases import SuiteRun
-        >>> issubclass(SuiteRun, PhaseExecution), issubclass(LevelSuiteRun, PhaseExecution)
+        >>> issubclass(SuiteRun, PhaseRunner), issubclass(LevelSuiteRun, PhaseRunner)
         (True, True)
     """
 
-    folder: Path
-    backend: str
-    workers: int
-    address: str | None
-    restart: bool
-    progress: bool
-    shard: tuple[int, int] | None
+    suite: Any
     tier: str
+    folder: Path
+    settings: Sequence[str] | None = None
+    methods: Sequence[str] | None = None
+    backend: str = "local"
+    workers: int = 1
+    address: str | None = None
+    restart: bool = False
+    progress: bool = True
+    shard: tuple[int, int] | None = None
+    command: Sequence[str] = ()
+    _specs: list[Any] = field(default_factory=list, init=False)
+    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        specs = self.suite.tier_settings(self.tier)
+        if self.settings:
+            names = [s.name for s in specs]
+            for name in self.settings:
+                if name not in names:
+                    known = ", ".join(names)
+                    raise ConfigError(
+                        f"--settings: {name!r} is not in the {self.tier} tier; use {known}"
+                    )
+            specs = [s for s in specs if s.name in self.settings]
+        self._specs = specs
+        self.methods = list(self.methods or self.suite.grids)
+        if self.shard is not None:
+            k, n = self.shard
+            if not 0 <= k < n:
+                raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {k}/{n}")
+
+    def _config(self, spec: Any) -> ExperimentConfig:
+        """The setting's config under this tier, read and validated once."""
+        if spec.name not in self._configs:
+            self._configs[spec.name] = spec.load(self.tier)
+        return self._configs[spec.name]
 
     def _execute(self, jobs: list[Job], phase: str) -> list[JobResult]:
         if self.shard is not None:

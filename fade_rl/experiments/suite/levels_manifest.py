@@ -28,13 +28,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, load_config
 from fade_rl.experiments.suite.manifest import (
-    TIERS,
     Grid,
     SensitivitySpec,
+    TieredSettings,
     TierSpec,
+    check_settings_and_grids,
     read_manifest,
 )
 from fade_rl.methods import METHODS
@@ -140,7 +140,7 @@ class AxesGrid(_Strict):
         return [list(combo) for combo in itertools.product(*axes)]
 
 
-class LevelSuiteSpec(_Strict):
+class LevelSuiteSpec(_Strict, TieredSettings):
     """The whole manifest of the many-level suite.
 
     Example:
@@ -161,14 +161,7 @@ class LevelSuiteSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> LevelSuiteSpec:
-        for name, setting in self.settings.items():
-            setting.name = name
-            bad = [t for t in setting.tiers if t not in TIERS]
-            if bad:
-                raise ValueError(f"settings.{name}.tiers: unknown tier {bad[0]!r}; use {TIERS}")
-        unknown = [m for m in self.grids if m not in METHODS]
-        if unknown:
-            raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
+        check_settings_and_grids(self)
         missing = [m for m in METHODS if m not in self.grids]
         if missing:
             raise ValueError(f"grids: give every method a grid; {', '.join(missing)} has none")
@@ -177,25 +170,11 @@ class LevelSuiteSpec(_Strict):
         tuned = {LEARNING_RATE in g.axes for g in self.grids.values()}
         if len(tuned) > 1:
             raise ValueError("grids: tune learning_rate in every method's grid or in none")
-        if set(self.tiers) != set(TIERS):
-            raise ValueError(f"tiers: give exactly {', '.join(TIERS)}")
         return self
 
     def grid_size(self) -> int:
         """The number of points of every grid (the tuning budget per seed)."""
         return next(iter(self.grids.values())).size
-
-    def setting(self, name: str) -> LevelSettingSpec:
-        """The setting called ``name``."""
-        if name not in self.settings:
-            raise ConfigError(f"unknown suite setting {name!r}; use {', '.join(self.settings)}")
-        return self.settings[name]
-
-    def tier_settings(self, tier: str) -> list[LevelSettingSpec]:
-        """The settings a tier runs, in manifest order."""
-        if tier not in TIERS:
-            raise ConfigError(f"unknown tier {tier!r}; use {', '.join(TIERS)}")
-        return [s for s in self.settings.values() if tier in s.tiers]
 
 
 def load_levels_suite(path: str | Path = "configs/suite_v2/suite.yaml") -> LevelSuiteSpec:

@@ -28,7 +28,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,12 @@ import numpy as np
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import (
-    ExperimentConfig,
     apply_overrides,
     parse_override,
     validate_config,
 )
 from fade_rl.experiments.runs.folder import RunError
-from fade_rl.experiments.suite.execution import PhaseExecution
+from fade_rl.experiments.suite.execution import PhaseRunner
 from fade_rl.experiments.suite.levels_manifest import LevelSettingSpec, LevelSuiteSpec, Point
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
@@ -112,9 +111,8 @@ def prefix_return(summary: dict[str, Any]) -> float | None:
 
 
 @dataclass
-class LevelSuiteRun(PhaseExecution):
-    """One invocation of the many-level suite (arguments as
-    :class:`~fade_rl.experiments.suite.phases.SuiteRun`'s).
+class LevelSuiteRun(PhaseRunner):
+    """One invocation of the many-level suite (arguments: :class:`PhaseRunner`).
 
     Example (listing jobs runs nothing):
         >>> import tempfile
@@ -130,40 +128,13 @@ class LevelSuiteRun(PhaseExecution):
     """
 
     suite: LevelSuiteSpec
-    tier: str
-    folder: Path
-    settings: Sequence[str] | None = None
-    methods: Sequence[str] | None = None
-    backend: str = "local"
-    workers: int = 1
-    address: str | None = None
-    restart: bool = False
-    progress: bool = True
-    shard: tuple[int, int] | None = None
-    command: Sequence[str] = ()
-    _specs: list[LevelSettingSpec] = field(default_factory=list, init=False)
-    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        self.folder = Path(self.folder)
-        specs = self.suite.tier_settings(self.tier)
-        if self.settings:
-            names = [s.name for s in specs]
-            for name in self.settings:
-                if name not in names:
-                    raise ConfigError(
-                        f"--settings: {name!r} is not in the {self.tier} tier; use "
-                        f"{', '.join(names)}"
-                    )
-            specs = [s for s in specs if s.name in self.settings]
-        self._specs = specs
-        self.methods = list(self.methods or self.suite.grids)
-        if PLAIN not in self.methods:
+        super().__post_init__()
+        if PLAIN not in (self.methods or ()):
             raise ConfigError(
                 f"--methods: the oracle runs at the plain agent's chosen point; add {PLAIN}"
             )
-        if self.shard is not None and not 0 <= self.shard[0] < self.shard[1]:
-            raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {self.shard}")
 
     # ------------------------------------------------------------------ the phases
     def run(self, phases: Sequence[str] = LEVEL_RUN_PHASES) -> dict[str, list[JobResult]]:
@@ -221,11 +192,6 @@ class LevelSuiteRun(PhaseExecution):
             write_atomic(path, json.dumps(data, indent=1))
 
     # ------------------------------------------------------------------ jobs
-    def _config(self, spec: LevelSettingSpec) -> ExperimentConfig:
-        if spec.name not in self._configs:
-            self._configs[spec.name] = spec.load(self.tier)
-        return self._configs[spec.name]
-
     def _held_out(self, spec: LevelSettingSpec) -> list[int]:
         return spec.held_out(self.suite.tiers[self.tier].held_out_seeds)
 

@@ -42,6 +42,8 @@ __all__ = [
     "SettingSpec",
     "SuiteSpec",
     "TaskSpec",
+    "TieredSettings",
+    "check_settings_and_grids",
     "load_suite",
     "read_manifest",
 ]
@@ -176,7 +178,46 @@ class TierSpec(_Strict):
     reference_seeds: int | None = Field(default=None, ge=1)
 
 
-class SuiteSpec(_Strict):
+class TieredSettings:
+    """What both manifests do with their ``settings`` and ``tiers``: a mixin of the models.
+
+    Example:
+        >>> suite = load_suite("configs/suite/suite.yaml")
+        >>> isinstance(suite, TieredSettings), suite.setting("dqn_reward_flip").name
+        (True, 'dqn_reward_flip')
+    """
+
+    settings: dict[str, Any]
+
+    def setting(self, name: str) -> Any:
+        """The setting called ``name``."""
+        if name not in self.settings:
+            raise ConfigError(f"unknown suite setting {name!r}; use {', '.join(self.settings)}")
+        return self.settings[name]
+
+    def tier_settings(self, tier: str) -> list[Any]:
+        """The settings a tier runs, in manifest order."""
+        if tier not in TIERS:
+            raise ConfigError(f"unknown tier {tier!r}; use {', '.join(TIERS)}")
+        return [s for s in self.settings.values() if tier in s.tiers]
+
+
+def check_settings_and_grids(suite: Any) -> None:
+    """Name each setting, and refuse unknown tiers, grids of unknown methods and a tier list
+    other than :data:`TIERS` (ValueError, one line naming the key)."""
+    for name, setting in suite.settings.items():
+        setting.name = name
+        bad = [t for t in setting.tiers if t not in TIERS]
+        if bad:
+            raise ValueError(f"settings.{name}.tiers: unknown tier {bad[0]!r}; use {TIERS}")
+    unknown = [m for m in suite.grids if m not in METHODS]
+    if unknown:
+        raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
+    if set(suite.tiers) != set(TIERS):
+        raise ValueError(f"tiers: give exactly {', '.join(TIERS)}")
+
+
+class SuiteSpec(_Strict, TieredSettings):
     """The whole manifest (``grids`` holds every method's: the manifest's or its spec's).
 
     Example:
@@ -200,35 +241,14 @@ class SuiteSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> SuiteSpec:
-        for name, setting in self.settings.items():
-            setting.name = name
-            bad = [t for t in setting.tiers if t not in TIERS]
-            if bad:
-                raise ValueError(f"settings.{name}.tiers: unknown tier {bad[0]!r}; use {TIERS}")
-        unknown = [m for m in self.grids if m not in METHODS]
-        if unknown:
-            raise ValueError(f"grids: unknown method {unknown[0]!r}; use {', '.join(METHODS)}")
+        check_settings_and_grids(self)
         for m in METHODS:
             if m not in self.grids:
                 self.grids[m] = Grid(**REGISTRY[m].grid.as_dict())
         sizes = {len(g.values) for g in self.grids.values()}
         if len(sizes) > 1:
             raise ValueError("grids: every method needs the same number of values (same budget)")
-        if set(self.tiers) != set(TIERS):
-            raise ValueError(f"tiers: give exactly {', '.join(TIERS)}")
         return self
-
-    def setting(self, name: str) -> SettingSpec:
-        """The setting called ``name``."""
-        if name not in self.settings:
-            raise ConfigError(f"unknown suite setting {name!r}; use {', '.join(self.settings)}")
-        return self.settings[name]
-
-    def tier_settings(self, tier: str) -> list[SettingSpec]:
-        """The settings a tier runs, in manifest order."""
-        if tier not in TIERS:
-            raise ConfigError(f"unknown tier {tier!r}; use {', '.join(TIERS)}")
-        return [s for s in self.settings.values() if tier in s.tiers]
 
     def reference_seeds_for(self, tier: str) -> list[int]:
         """The reference seeds under ``tier``."""

@@ -30,18 +30,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.atomic import write_atomic
-from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import (
     RunError,
     RunFolder,
 )
-from fade_rl.experiments.suite.execution import TIMING, PhaseExecution
+from fade_rl.experiments.suite.execution import TIMING, PhaseRunner
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
@@ -83,19 +82,8 @@ Point = list[tuple[str, Any]]
 
 
 @dataclass
-class SuiteRun(PhaseExecution):
-    """One invocation of the suite: which tier, settings, methods, where, and how.
-
-    Args:
-        suite: the manifest (:func:`~fade_rl.experiments.suite.manifest.load_suite`).
-        tier: ``smoke``, ``standard`` or ``full``.
-        folder: the suite folder.
-        settings: names of the settings to run (default: the tier's).
-        methods: the methods (default: every method in the manifest's grids).
-        backend, workers, address, restart, progress: as for
-            :func:`~fade_rl.experiments.sweeps.backends.run_jobs`.
-        shard: ``(k, n)``: run only jobs ``k, k + n, ...`` of each phase, in this process.
-        command: the command line, recorded in run folders and references.
+class SuiteRun(PhaseRunner):
+    """One invocation of the single-change suite (arguments: :class:`PhaseRunner`).
 
     Example (listing the tuning phase's jobs runs nothing):
         >>> import tempfile
@@ -117,38 +105,6 @@ class SuiteRun(PhaseExecution):
     """
 
     suite: SuiteSpec
-    tier: str
-    folder: Path
-    settings: Sequence[str] | None = None
-    methods: Sequence[str] | None = None
-    backend: str = "local"
-    workers: int = 1
-    address: str | None = None
-    restart: bool = False
-    progress: bool = True
-    shard: tuple[int, int] | None = None
-    command: Sequence[str] = ()
-    _specs: list[SettingSpec] = field(default_factory=list, init=False)
-    _configs: dict[str, ExperimentConfig] = field(default_factory=dict, init=False)
-
-    def __post_init__(self) -> None:
-        self.folder = Path(self.folder)
-        specs = self.suite.tier_settings(self.tier)
-        if self.settings:
-            names = [s.name for s in specs]
-            for name in self.settings:
-                if name not in names:
-                    known = ", ".join(names)
-                    raise ConfigError(
-                        f"--settings: {name!r} is not in the {self.tier} tier; use {known}"
-                    )
-            specs = [s for s in specs if s.name in self.settings]
-        self._specs = specs
-        self.methods = list(self.methods or self.suite.grids)
-        if self.shard is not None:
-            k, n = self.shard
-            if not 0 <= k < n:
-                raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {k}/{n}")
 
     # ------------------------------------------------------------------ the phases
     def run(self, phases: Sequence[str] = RUN_PHASES) -> dict[str, list[JobResult]]:
@@ -184,12 +140,6 @@ class SuiteRun(PhaseExecution):
         return results
 
     # ------------------------------------------------------------------ jobs
-    def _config(self, spec: SettingSpec) -> ExperimentConfig:
-        """The setting's config under this tier, read and validated once."""
-        if spec.name not in self._configs:
-            self._configs[spec.name] = spec.load(self.tier)
-        return self._configs[spec.name]
-
     def _jobs(
         self,
         spec: SettingSpec,
