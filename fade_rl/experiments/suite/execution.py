@@ -14,16 +14,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from fade_rl.experiments.runs.atomic import append_synced
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import ExperimentConfig
-from fade_rl.experiments.runs.folder import COMPLETED, FAILED, RunFolder
-from fade_rl.experiments.suite.provenance import TIMING
+from fade_rl.experiments.runs.folder import COMPLETED, FAILED, RunError, RunFolder
+from fade_rl.experiments.suite.provenance import STAMPED_PHASES, TIMING, stamp_finished_phase
 from fade_rl.experiments.sweeps import Job, JobResult, run_jobs
 
-__all__ = ["TIMING", "PhaseRunner"]
+__all__ = ["SENSITIVITY", "TIMING", "TUNING", "PhaseRunner"]
+
+TUNING, SENSITIVITY = "tuning", "sensitivity"
 
 
 @dataclass
@@ -81,6 +83,47 @@ class PhaseRunner:
             k, n = self.shard
             if not 0 <= k < n:
                 raise ConfigError(f"--shard: expected K/N with 0 <= K < N, got {k}/{n}")
+
+    #: The phases :meth:`run` runs, in order (each subclass's).
+    run_phases: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, phases: Sequence[str] | None = None) -> dict[str, list[JobResult]]:
+        """Run ``phases`` (default: all of :attr:`run_phases`) in order; each phase's job
+        results. Tuning and sensitivity are skipped where the tier leaves them out."""
+        tier = self.suite.tiers[self.tier]
+        out: dict[str, list[JobResult]] = {}
+        for phase in self.run_phases if phases is None else phases:
+            if phase not in self.run_phases:
+                name = type(self).__name__
+                raise ValueError(f"phase {phase!r}: {name} runs {', '.join(self.run_phases)}")
+            if phase == TUNING and not tier.tune:
+                continue
+            if phase == SENSITIVITY and not (tier.sensitivity and self.suite.sensitivity):
+                continue
+            started = time.time()
+            out[phase] = self._run_phase(phase)
+            self.record_time(phase, started, out[phase])
+        return out
+
+    def _run_phase(self, phase: str) -> list[JobResult]:
+        """Run one phase: its jobs and what follows them (the tuning phase selects; the
+        phases a report reads are stamped)."""
+        jobs = getattr(self, f"{phase}_jobs")()
+        results = self._execute(jobs, phase)
+        if phase == TUNING:
+            try:
+                self.select()
+            except RunError as exc:  # another shard's runs are still going
+                if self.shard is None:
+                    raise
+                print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+        elif phase in STAMPED_PHASES:  # the report reads these runs: tie them to a digest
+            stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
+        return results
+
+    def select(self) -> dict[str, Any]:
+        """Choose each method's tuned value and write ``protocol.json`` (each subclass's)."""
+        raise NotImplementedError
 
     def _config(self, spec: Any) -> ExperimentConfig:
         """The setting's config under this tier, read and validated once."""

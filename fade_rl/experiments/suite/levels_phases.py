@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,15 +40,12 @@ from fade_rl.experiments.runs.config import (
     parse_override,
     validate_config,
 )
-from fade_rl.experiments.runs.folder import RunError
-from fade_rl.experiments.suite.execution import PhaseRunner
+from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING, PhaseRunner
 from fade_rl.experiments.suite.levels_manifest import LevelSettingSpec, LevelSuiteSpec, Point
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
-    STAMPED_PHASES,
     read_protocol,
     stamp,
-    stamp_finished_phase,
 )
 from fade_rl.experiments.suite.references import random_level_returns
 from fade_rl.experiments.suite.selection import finished_summary
@@ -66,13 +62,7 @@ __all__ = [
     "prefix_return",
 ]
 
-FLOORS, TUNING, HELD_OUT, SENSITIVITY, REPORT = (
-    "floors",
-    "tuning",
-    "held_out",
-    "sensitivity",
-    "report",
-)
+FLOORS, HELD_OUT, REPORT = "floors", "held_out", "report"
 #: Every phase of the many-level suite, in order; the runner runs all but the report.
 LEVEL_PHASES: tuple[str, ...] = (FLOORS, TUNING, HELD_OUT, SENSITIVITY, REPORT)
 LEVEL_RUN_PHASES: tuple[str, ...] = LEVEL_PHASES[:-1]
@@ -136,40 +126,14 @@ class LevelSuiteRun(PhaseRunner):
                 f"--methods: the oracle runs at the plain agent's chosen point; add {PLAIN}"
             )
 
-    # ------------------------------------------------------------------ the phases
-    def run(self, phases: Sequence[str] = LEVEL_RUN_PHASES) -> dict[str, list[JobResult]]:
-        """Run ``phases`` (of :data:`LEVEL_RUN_PHASES`) in order; each phase's job results."""
-        tier = self.suite.tiers[self.tier]
-        out: dict[str, list[JobResult]] = {}
-        for phase in phases:
-            if phase not in LEVEL_RUN_PHASES:
-                raise ValueError(f"phase {phase!r}: LevelSuiteRun runs {LEVEL_RUN_PHASES}")
-            if phase == TUNING and not tier.tune:
-                continue
-            if phase == SENSITIVITY and not (tier.sensitivity and self.suite.sensitivity):
-                continue
-            started = time.time()
-            if phase == FLOORS:
-                if self.shard is None or self.shard[0] == 0:  # one shard writes them
-                    self.write_floors()
-                out[phase] = []
-            else:
-                jobs = getattr(self, f"{phase}_jobs")()
-                out[phase] = self._execute(jobs, phase)
-                if phase == TUNING:
-                    self._select_unless_sharded()
-                elif phase in STAMPED_PHASES:
-                    stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
-            self.record_time(phase, started, out[phase])
-        return out
+    run_phases = LEVEL_RUN_PHASES
 
-    def _select_unless_sharded(self) -> None:
-        try:
-            self.select()
-        except RunError as exc:  # another shard's runs are still going
-            if self.shard is None:
-                raise
-            print(f"selection waits for the other shards ({exc}); the held_out phase selects")
+    def _run_phase(self, phase: str) -> list[JobResult]:
+        if phase != FLOORS:
+            return super()._run_phase(phase)
+        if self.shard is None or self.shard[0] == 0:  # one shard writes them
+            self.write_floors()
+        return []
 
     # ------------------------------------------------------------------ floors
     def floor_path(self, setting: str) -> Path:

@@ -28,7 +28,6 @@ The command, its tiers and the time each takes: ``docs/suite.md``.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +39,13 @@ from fade_rl.experiments.runs.folder import (
     RunError,
     RunFolder,
 )
-from fade_rl.experiments.suite.execution import TIMING, PhaseRunner
+from fade_rl.experiments.suite.execution import SENSITIVITY, TIMING, TUNING, PhaseRunner
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     PROVENANCE,
-    STAMPED_PHASES,
     read_protocol,
     stamp,
-    stamp_finished_phase,
 )
 from fade_rl.experiments.suite.references import (
     REFERENCES,
@@ -72,7 +69,7 @@ __all__ = [
     "SuiteRun",
 ]
 
-TUNING, HELD_OUT, SENSITIVITY, REPORT = "tuning", "held_out", "sensitivity", "report"
+HELD_OUT, REPORT = "held_out", "report"
 #: Every phase of the suite, in order (``--phase``).
 PHASES: tuple[str, ...] = ("references", TUNING, HELD_OUT, SENSITIVITY, REPORT)
 #: The phases that run jobs (:meth:`SuiteRun.run`); the report follows them.
@@ -106,37 +103,12 @@ class SuiteRun(PhaseRunner):
 
     suite: SuiteSpec
 
-    # ------------------------------------------------------------------ the phases
-    def run(self, phases: Sequence[str] = RUN_PHASES) -> dict[str, list[JobResult]]:
-        """Run ``phases`` (of :data:`RUN_PHASES`) in order; return each phase's job results."""
-        tier = self.suite.tiers[self.tier]
-        out: dict[str, list[JobResult]] = {}
-        for phase in phases:
-            if phase not in RUN_PHASES:
-                raise ValueError(f"phase {phase!r}: SuiteRun runs {', '.join(RUN_PHASES)}")
-            if phase == TUNING and not tier.tune:
-                continue
-            if phase == SENSITIVITY and not (tier.sensitivity and self.suite.sensitivity):
-                continue
-            started = time.time()
-            out[phase] = self._run_phase(phase)
-            self.record_time(phase, started, out[phase])
-        return out
+    run_phases = RUN_PHASES
 
     def _run_phase(self, phase: str) -> list[JobResult]:
-        jobs = getattr(self, f"{phase}_jobs")()
-        results = self._execute(jobs, phase)
+        results = super()._run_phase(phase)
         if phase == "references":
             self.write_all_references()
-        elif phase == TUNING:
-            try:
-                self.select()
-            except RunError as exc:  # another shard's runs are still going
-                if self.shard is None:
-                    raise
-                print(f"selection waits for the other shards ({exc}); the held_out phase selects")
-        elif phase in STAMPED_PHASES:  # the report reads these runs: tie them to a digest
-            stamp_finished_phase(self.folder, phase, [job.run_dir for job in jobs])
         return results
 
     # ------------------------------------------------------------------ jobs
