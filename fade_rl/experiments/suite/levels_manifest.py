@@ -28,10 +28,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fade_rl.experiments.runs.config import ExperimentConfig, load_config
+from fade_rl.experiments.runs.config import ExperimentConfig
 from fade_rl.experiments.suite.manifest import (
     Grid,
     SensitivitySpec,
+    SettingBase,
+    SmokeBase,
     TieredSettings,
     TierSpec,
     check_settings_and_grids,
@@ -51,17 +53,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LevelSmokeSpec(_Strict):
-    """How the smoke tier shrinks a setting: ``-p`` overrides, the tuning budget and the
-    number of levels scored."""
+class LevelSmokeSpec(SmokeBase):
+    """The many-level suite's smoke tier: the overrides, the tuning budget and the number of
+    levels scored."""
 
-    overrides: list[str] = Field(default_factory=list)
     tune_steps: int = Field(ge=1)
     levels: int = Field(ge=1)
 
 
-class LevelSettingSpec(_Strict):
-    """One many-level setting (its config file is relative to the manifest).
+class LevelSettingSpec(SettingBase):
+    """One many-level setting: the levels scored and the tuning runs' budget.
 
     Example:
         >>> spec = load_levels_suite("configs/suite_v2/suite.yaml").setting("dqn_cartpole_permute")
@@ -71,23 +72,9 @@ class LevelSettingSpec(_Strict):
         50000
     """
 
-    name: str = ""
-    config: str
-    tiers: list[str]
-    held_out_seeds: int = Field(ge=1)
     levels: int = Field(ge=1, description="the levels scored: every run must reach them")
     tune_steps: int = Field(ge=1, description="a tuning run's budget: the first levels")
     smoke: LevelSmokeSpec
-    folder: Path = Path(".")
-
-    def held_out(self, tier_seeds: int | None = None) -> list[int]:
-        """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
-        n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
-        return list(range(n))
-
-    def overrides(self, tier: str) -> list[str]:
-        """The ``-p`` overrides the tier applies to the config."""
-        return list(self.smoke.overrides) if tier == "smoke" else []
 
     def tuning_steps(self, tier: str) -> int:
         """A tuning run's budget under ``tier``."""
@@ -96,12 +83,6 @@ class LevelSettingSpec(_Strict):
     def scored_levels(self, tier: str) -> int:
         """The number of levels scored under ``tier``."""
         return self.smoke.levels if tier == "smoke" else self.levels
-
-    def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
-        """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""
-        return load_config(
-            self.folder / self.config, [*self.overrides(tier), *(extra or [])], name=self.name
-        )
 
 
 class AxesGrid(_Strict):

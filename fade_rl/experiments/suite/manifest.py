@@ -39,7 +39,9 @@ from fade_rl.methods import METHODS, REGISTRY
 __all__ = [
     "TIERS",
     "Grid",
+    "SettingBase",
     "SettingSpec",
+    "SmokeBase",
     "SuiteSpec",
     "TaskSpec",
     "TieredSettings",
@@ -75,15 +77,58 @@ class TaskSpec(_Strict):
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-class SmokeSpec(_Strict):
-    """How the smoke tier shrinks a setting: ``-p`` overrides and the tasks' steps."""
+class SmokeBase(_Strict):
+    """How the smoke tier shrinks a setting: its ``-p`` overrides (and, per suite, more).
+
+    Example:
+        >>> SmokeBase(overrides=["budget.n_timesteps=500"]).overrides
+        ['budget.n_timesteps=500']
+    """
 
     overrides: list[str] = Field(default_factory=list)
+
+
+class SmokeSpec(SmokeBase):
+    """The single-change suite's smoke tier: the overrides and the tasks' steps."""
+
     task_steps: int = Field(ge=1)
 
 
-class SettingSpec(_Strict):
-    """One setting of the suite (its config file is relative to the manifest).
+class SettingBase(_Strict):
+    """What a setting of either suite is: a config (relative to the manifest), its tiers and
+    held-out seeds, and how the smoke tier shrinks it.
+
+    Example:
+        >>> spec = load_suite("configs/suite/suite.yaml").setting("dqn_reward_flip")
+        >>> isinstance(spec, SettingBase), spec.held_out(3), spec.overrides("standard")
+        (True, [0, 1, 2], [])
+    """
+
+    name: str = ""
+    config: str
+    tiers: list[str]
+    held_out_seeds: int = Field(ge=1)
+    smoke: SmokeBase
+    folder: Path = Path(".")
+
+    def held_out(self, tier_seeds: int | None = None) -> list[int]:
+        """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
+        n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
+        return list(range(n))
+
+    def overrides(self, tier: str) -> list[str]:
+        """The ``-p`` overrides the tier applies to the config."""
+        return list(self.smoke.overrides) if tier == "smoke" else []
+
+    def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
+        """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""
+        return load_config(
+            self.folder / self.config, [*self.overrides(tier), *(extra or [])], name=self.name
+        )
+
+
+class SettingSpec(SettingBase):
+    """One setting of the single-change suite: its tasks and how to build each alone.
 
     Example:
         >>> spec = load_suite("configs/suite/suite.yaml").setting("dqn_reward_flip")
@@ -96,35 +141,15 @@ class SettingSpec(_Strict):
         ('dqn_reward_flip', 1500)
     """
 
-    name: str = ""
-    config: str
-    tiers: list[str]
-    held_out_seeds: int = Field(ge=1)
     task_keys: list[str]
     tasks: list[TaskSpec] = Field(min_length=1)
     smoke: SmokeSpec
-    folder: Path = Path(".")
-
-    def held_out(self, tier_seeds: int | None = None) -> list[int]:
-        """The held-out seeds (``0 .. n-1``; a tier may cap ``n``)."""
-        n = self.held_out_seeds if tier_seeds is None else min(tier_seeds, self.held_out_seeds)
-        return list(range(n))
-
-    def overrides(self, tier: str) -> list[str]:
-        """The ``-p`` overrides the tier applies to the config."""
-        return list(self.smoke.overrides) if tier == "smoke" else []
 
     def tasks_for(self, tier: str) -> list[TaskSpec]:
         """The tasks, with the smoke tier's shorter reference budget."""
         if tier != "smoke":
             return list(self.tasks)
         return [t.model_copy(update={"steps": self.smoke.task_steps}) for t in self.tasks]
-
-    def load(self, tier: str, extra: list[str] | None = None) -> ExperimentConfig:
-        """The setting's config under ``tier`` (plus ``extra`` overrides), validated."""
-        return load_config(
-            self.folder / self.config, [*self.overrides(tier), *(extra or [])], name=self.name
-        )
 
 
 class Grid(_Strict):
