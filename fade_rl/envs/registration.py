@@ -20,6 +20,7 @@ from fade_rl.envs.minatar import MINATAR_GAMES, minatar_env_id
 from fade_rl.envs.observation import ObservationShift
 from fade_rl.envs.offsets import ObservationOffsets
 from fade_rl.envs.reward import RewardShift
+from fade_rl.envs.switching_frozenlake import LEVEL_MAPS
 
 __all__ = [
     "ENVS",
@@ -241,6 +242,18 @@ ENVS: dict[str, tuple[str, dict[str, Any]]] = {
         "HalfCheetah-v5",
         1000,
         dynamics=_switching(100_000, body_mass_scale=[1.0, 1.5], friction_scale=[1.0, 0.5]),
+    ),
+    f"{NAMESPACE}/FrozenLake-Maps-v0": (
+        "3x3 FrozenLake (one-hot cells, episodes <= 8 steps): a new map (goal and holes) "
+        "every 100 episodes, 10 maps",
+        {
+            "entry_point": "fade_rl.envs.switching_frozenlake:SwitchingFrozenLake",
+            "max_episode_steps": 8,
+            "kwargs": {
+                "maps": [list(m) for m in LEVEL_MAPS],
+                "map_schedule": {"type": "periodic", "values": list(range(10)), "period": 100},
+            },
+        },
     ),
     f"{NAMESPACE}/FrozenLake-SwitchingGoal-v0": (
         "2x2 FrozenLake (one-hot cells, 2 steps) whose goal route flips after 200 episodes "

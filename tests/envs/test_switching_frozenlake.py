@@ -153,3 +153,45 @@ def test_render_shows_the_map_in_force() -> None:
 def test_bad_arguments_are_rejected_with_a_message(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SwitchingFrozenLake(**kwargs)
+
+
+def _shortest_path(rows: tuple[str, ...]) -> int | None:
+    """Steps from S to G around the holes (breadth first), None if G cannot be reached."""
+    n = len(rows)
+    frontier, seen = [(0, 0)], {(0, 0)}
+    for steps in itertools.count():
+        if not frontier:
+            return None
+        if any(rows[r][c] == "G" for r, c in frontier):
+            return steps
+        nxt = []
+        for r, c in frontier:
+            for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+                cell = (r + dr, c + dc)
+                if 0 <= cell[0] < n and 0 <= cell[1] < n and cell not in seen:
+                    seen.add(cell)
+                    if rows[cell[0]][cell[1]] != "H":
+                        nxt.append(cell)
+        frontier = nxt
+    return None
+
+
+def test_the_maps_lake_gives_a_new_solvable_map_every_100_episodes() -> None:
+    from fade_rl.envs.switching_frozenlake import LEVEL_MAPS
+
+    assert len(set(LEVEL_MAPS)) == 10 and all(row[0][0] == "S" for row in LEVEL_MAPS)
+    assert all(2 <= (_shortest_path(m) or 99) <= 4 for m in LEVEL_MAPS)  # each within the cap
+    env = gym.make("fade_rl/FrozenLake-Maps-v0")
+    assert env.spec.max_episode_steps == 8
+    env.reset(seed=0)
+    maps, steps = [], 0
+    for episode in range(1000):
+        terminated = truncated = False
+        while not (terminated or truncated):
+            _, _, terminated, truncated, info = env.step(UP)  # never leaves the start cell
+            steps += 1
+            if info["shift"] or episode == 0 and steps == 1:
+                maps.append((episode, info["shift_values"]["lake.map"]))
+        assert truncated  # 8 steps pushing against the wall: the cap ends it
+        env.reset()
+    assert maps == [(100 * k, k) for k in range(10)]
