@@ -23,7 +23,7 @@ from fade_rl.experiments.runs.folder import COMPLETED, FAILED, RunError, RunFold
 from fade_rl.experiments.suite.provenance import STAMPED_PHASES, TIMING, stamp_finished_phase
 from fade_rl.experiments.sweeps import Job, JobResult, run_jobs
 
-__all__ = ["SENSITIVITY", "TIMING", "TUNING", "PhaseRunner"]
+__all__ = ["SENSITIVITY", "TIMING", "TUNING", "PhaseRunner", "run_identity"]
 
 TUNING, SENSITIVITY = "tuning", "sensitivity"
 
@@ -170,3 +170,9 @@ class PhaseRunner:
             "failed": sum(r.status == FAILED for r in results),
         }
         append_synced(self.folder / TIMING, json.dumps(record) + "\n")
+
+
+def run_identity(job: Job) -> str:
+    """A job's config without its name: equal for the same run under two names (a
+    sensitivity point that a tuning grid already ran)."""
+    return json.dumps({k: v for k, v in job.config.items() if k != "name"}, sort_keys=True)

@@ -40,7 +40,7 @@ from fade_rl.experiments.runs.config import (
     parse_override,
     validate_config,
 )
-from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING, PhaseRunner
+from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING, PhaseRunner, run_identity
 from fade_rl.experiments.suite.levels_manifest import LevelSettingSpec, LevelSuiteSpec, Point
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
@@ -218,12 +218,12 @@ class LevelSuiteRun(PhaseRunner):
         from fade_rl.experiments.suite.levels_manifest import AxesGrid
 
         grid = AxesGrid(axes=sens.axes)
-        tuned = {json.dumps(j.config, sort_keys=True) for j in self.tuning_jobs()}
+        tuned = {run_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
         jobs = []
         for spec in self._specs:
             for point in grid.points(self._config(spec)):
                 jobs += self._tuning_runs(spec, sens.method, point, SENSITIVITY)
-        return [j for j in jobs if json.dumps(j.config, sort_keys=True) not in tuned]
+        return [j for j in jobs if run_identity(j) not in tuned]
 
     # ------------------------------------------------------------------ selection
     def select(self) -> dict[str, Any]:

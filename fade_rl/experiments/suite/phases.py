@@ -39,7 +39,13 @@ from fade_rl.experiments.runs.folder import (
     RunError,
     RunFolder,
 )
-from fade_rl.experiments.suite.execution import SENSITIVITY, TIMING, TUNING, PhaseRunner
+from fade_rl.experiments.suite.execution import (
+    SENSITIVITY,
+    TIMING,
+    TUNING,
+    PhaseRunner,
+    run_identity,
+)
 from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
@@ -175,7 +181,7 @@ class SuiteRun(PhaseRunner):
         from fade_rl.experiments.runs.config import parse_override
 
         axes = [[parse_override(f"{k}={v}") for v in values] for k, values in sens.axes.items()]
-        tuned = {_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
+        tuned = {run_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
         jobs = []
         for spec in self._specs:
             for combo in itertools.product(*axes):
@@ -185,7 +191,7 @@ class SuiteRun(PhaseRunner):
                     spec, sens.method, self.suite.tuning_seeds, point, SENSITIVITY, name
                 )
         # A point the tuning phase already ran (same config and seed) is not run twice.
-        return [job for job in jobs if _identity(job) not in tuned]
+        return [job for job in jobs if run_identity(job) not in tuned]
 
     # ------------------------------------------------------------------ references
     def write_all_references(self) -> None:
@@ -272,11 +278,6 @@ class SuiteRun(PhaseRunner):
         data = stamp(data, self.folder, run_dirs)
         write_atomic(self.folder / PROTOCOL, json.dumps(data, indent=1))
         return data
-
-
-def _identity(job: Job) -> str:
-    """A job's config without its name: equal for the same run under two names."""
-    return json.dumps({k: v for k, v in job.config.items() if k != "name"}, sort_keys=True)
 
 
 def _cfg(job: Job) -> ExperimentConfig:

@@ -169,3 +169,14 @@ def test_cli_refuses_a_phase_of_the_other_suite(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--phase floors" in err[0]
     assert not (tmp_path / "s").exists()  # nothing written
+
+
+def test_sensitivity_skips_the_points_fades_tuning_grid_already_ran(tmp_path: Path) -> None:
+    suite = load_levels_suite(MANIFEST)
+    run = LevelSuiteRun(suite, "standard", tmp_path, settings=["dqn_cartpole_permute"])
+    labels = [job.label for job in run.sensitivity_jobs()]
+    # 3 meta_lr x 3 init_decay on 2 seeds, but meta_lr 1, 10, 100 at the default init_decay
+    # (1e-4) and the setting's learning rate: FADE's tuning grid ran those already
+    assert len(labels) == (9 - 3) * 2
+    assert not any("init_decay=0.0001/" in label for label in labels)
+    assert all(label.startswith("dqn_cartpole_permute__meta_lr=") for label in labels)
