@@ -17,7 +17,8 @@
   IQM of the score and of the last-half score with rliable's CIs, FADE's probability of
   improvement, performance profiles (:func:`~fade_rl.experiments.reports.suite_summary.
   score_section`), the mean slope per level with t-intervals, FADE's lambda per level
-  beside its normalized return, and per-level plots.
+  beside its normalized return, FADE's sensitivity (its runs on the first levels), and
+  per-level plots.
 
 Example (a suite folder made by ``fade-rl suite --manifest configs/suite_v2/suite.yaml``)::
 
@@ -31,13 +32,20 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fade_rl.experiments.reports.levels_plots import plot_levels
+from fade_rl.experiments.reports.levels_tables import (
+    checks_section,
+    lambda_section,
+    loss_section,
+    sensitivity_section,
+    slopes_section,
+)
 from fade_rl.experiments.reports.load import (
     Problems,
     RunRecord,
@@ -46,24 +54,17 @@ from fade_rl.experiments.reports.load import (
     read_scalars,
     write_report_files,
 )
-from fade_rl.experiments.reports.stats import format_ci, format_number, t_interval
+from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.experiments.reports.suite_summary import SecondScore, score_section
 from fade_rl.experiments.suite.levels import (
-    WELL_CONDITIONED,
     level_means,
     level_score,
     normalize_levels,
-    well_conditioned_share,
 )
 from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
-from fade_rl.methods import PLAIN, PROPOSED
 
-__all__ = ["ANCHOR", "CONDITIONED", "LAST_HALF", "MECHANISM", "make_levels_report"]
+__all__ = ["LAST_HALF", "MECHANISM", "is_levels_folder", "make_levels_report"]
 
-#: The level-0 check: the median over methods of the mean level-0 score lies in this range.
-ANCHOR = (0.85, 1.15)
-#: The share of normalized level returns a well-conditioned setting keeps in [-3, 3].
-CONDITIONED = 0.98
 #: The second score of this report.
 LAST_HALF = SecondScore("last-half score", "last_half")
 #: The mechanism columns of ``segments.csv``: name -> the scalar tags averaged into it.
@@ -157,115 +158,6 @@ def _level_rows(
     return rows
 
 
-def _loss_section(setting: str, level_rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The plain agent against the oracle per level: raw returns and the mechanism."""
-    rows = {(r["method"], r["segment"]): r for r in level_rows if r["setting"] == setting}
-    levels = sorted({k for _, k in rows})
-    if not all((m, k) in rows for m in (PLAIN, ORACLE) for k in levels):
-        return []
-    lines = [
-        f"Plain agent (`{PLAIN}`) against the oracle per level: mean return over seeds "
-        "(random policy in brackets), the plain agent's normalized return [95% t-interval], "
-        "and its dormant share / feature rank / weight norm (oracle's in brackets).",
-        "",
-        "| level | oracle (random) | none | none normalized | dormant | feature rank | "
-        "weight norm |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for k in levels:
-        p, o = rows[PLAIN, k], rows[ORACLE, k]
-        ci = (p["normalized"], p["normalized_ci_low"], p["normalized_ci_high"], p["n_runs"])
-        mech = [
-            f"{format_number(p[n], 3)} ({format_number(o[n], 3)})"
-            for n in ("dormant_share", "feature_rank", "weight_norm")
-        ]
-        lines.append(
-            f"| {k} | {format_number(o['mean_return'])} ({format_number(p['floor'])}) "
-            f"| {format_number(p['mean_return'])} | {format_ci(ci, 2)} | " + " | ".join(mech) + " |"
-        )
-    return [*lines, ""]
-
-
-def _lambda_section(level_rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """FADE's log10 lambda per level, beside its normalized return and dormant share."""
-    rows = [r for r in level_rows if r["method"] == PROPOSED and r["log10_lambda_q50"] is not None]
-    if not rows:
-        return []
-    lines = [
-        "## FADE's decay rates per level",
-        "",
-        "log10 lambda of FADE's head elements (10%, 50%, 90% quantiles, averaged over the "
-        "level's measurements, mean over seeds), beside FADE's normalized return and dormant "
-        "share on the level: does lambda move where the loss is?",
-        "",
-        "| setting | level | normalized | dormant | log10 lambda q10 | q50 | q90 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in sorted(rows, key=lambda r: (r["setting"], r["segment"])):
-        cells = [format_number(r[k], 3) for k in ("normalized", "dormant_share")]
-        cells += [format_number(r[f"log10_lambda_q{q}"], 2) for q in (10, 50, 90)]
-        lines.append(f"| {r['setting']} | {r['segment']} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
-
-
-def _checks(level_rows: Sequence[Mapping[str, Any]], normalized: Mapping[str, list]) -> list[str]:
-    """The level-0 anchor and the conditioning of each setting."""
-    lines = [
-        "## Checks",
-        "",
-        f"Level 0: every agent is still fresh there, so the median over methods of the mean "
-        f"level-0 score should lie in [{ANCHOR[0]}, {ANCHOR[1]}]. Conditioning: at least "
-        f"{CONDITIONED:.0%} of all normalized level returns lie in {list(WELL_CONDITIONED)}.",
-        "",
-        "| setting | level-0 median | anchored | share in [-3, 3] | conditioned |",
-        "|---|---|---|---|---|",
-    ]
-    for setting in sorted(normalized):
-        level0 = [
-            r["normalized"]
-            for r in level_rows
-            if r["setting"] == setting and r["segment"] == 0 and r["normalized"] is not None
-        ]
-        median = float(np.median(level0)) if level0 else math.nan
-        share = well_conditioned_share(normalized[setting])
-        lines.append(
-            f"| {setting} | {format_number(median, 3)} | "
-            f"{'yes' if ANCHOR[0] <= median <= ANCHOR[1] else 'NO'} | {share:.3f} | "
-            f"{'yes' if share >= CONDITIONED else 'NO'} |"
-        )
-    return [*lines, ""]
-
-
-def _slopes(run_rows: Sequence[Mapping[str, Any]], settings: Sequence[str]) -> list[str]:
-    lines = [
-        "## Plasticity lost per level",
-        "",
-        "The least-squares slope of each run's normalized return against the level index "
-        "(negative: falling behind a fresh agent as levels accumulate), mean over seeds "
-        "[95% t-interval].",
-        "",
-        "| setting | " + " | ".join(f"`{m}`" for m in _methods(run_rows)) + " |",
-        "|---|" + "---|" * len(_methods(run_rows)),
-    ]
-    for setting in settings:
-        cells = []
-        for m in _methods(run_rows):
-            values = [
-                r["slope"]
-                for r in run_rows
-                if r["setting"] == setting and r["method"] == m and r["slope"] is not None
-            ]
-            low, high = t_interval(values)
-            mean = float(np.mean(values)) if values else None
-            cells.append(format_ci((mean, low, high, len(values)), 3) if values else "-")
-        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
-    return [*lines, ""]
-
-
-def _methods(run_rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return sorted({r["method"] for r in run_rows}, key=lambda m: (m == ORACLE, method_order(m)))
-
-
 def is_levels_folder(path: str | Path) -> bool:
     """Whether ``path`` is a many-level suite folder: it holds ``floors/``."""
     return (Path(path) / FLOORS).is_dir()
@@ -322,9 +214,9 @@ def make_levels_report(
     settings = sorted(scored)
     loss = []
     for setting in settings:
-        loss += [f"### {setting}", "", *_loss_section(setting, level_rows)]
+        loss += [f"### {setting}", "", *loss_section(setting, level_rows)]
     lines += ["## Plasticity loss", "", *loss]
-    lines += _checks(level_rows, normalized)
+    lines += checks_section(level_rows, normalized)
     plain_scores = {s: {m: v for m, v in d.items() if m != ORACLE} for s, d in scored.items()}
     explanation = (
         "Score: each level's time-averaged return normalized between a random policy's (0) "
@@ -338,8 +230,9 @@ def make_levels_report(
         plain_scores, settings, scored, run_rows, [], out, reps, explanation, LAST_HALF
     )
     lines += section["lines"]
-    lines += _slopes(run_rows, settings)
-    lines += _lambda_section(level_rows)
+    lines += slopes_section(run_rows, settings)
+    lines += lambda_section(level_rows)
+    lines += sensitivity_section(folder, problems)
     plots = [plot_levels(setting, level_rows, out) for setting in settings]
     lines += ["## Per level", "", *[f"![{p}]({p})" for p in plots], ""]
     if problems.lines:

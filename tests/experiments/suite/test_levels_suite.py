@@ -136,6 +136,7 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
     lam = {r["method"]: r["log10_lambda_q50"] for r in _csv(folder / "report/segments.csv")}
     assert lam["none"] == "" and -6.0 < float(lam["fade"]) < -2.0  # init_decay 1e-4 moved
     assert "## FADE's decay rates per level" in text
+    assert "## FADE's sensitivity" in text  # its tuning runs, reported beside
     assert f"| lake | {sorted(level0)[1]:.3f} |" in text  # the median over them
     assert "## Plasticity loss" in text and (folder / "report/levels_lake.png").is_file()
     # a compact copy (floors included) gives the same scores through `fade-rl report`
