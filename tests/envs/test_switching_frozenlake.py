@@ -180,7 +180,7 @@ def test_the_maps_lake_gives_a_new_solvable_map_every_100_episodes() -> None:
     from fade_rl.envs.switching_frozenlake import LEVEL_MAPS
 
     assert len(set(LEVEL_MAPS)) == 10 and all(row[0][0] == "S" for row in LEVEL_MAPS)
-    assert all(2 <= (_shortest_path(m) or 99) <= 4 for m in LEVEL_MAPS)  # each within the cap
+    assert all(3 <= (_shortest_path(m) or 99) <= 4 for m in LEVEL_MAPS)  # each within the cap
     env = gym.make("fade_rl/FrozenLake-Maps-v0")
     assert env.spec.max_episode_steps == 8
     env.reset(seed=0)
