@@ -190,7 +190,7 @@ def test_the_maps_lake_gives_a_new_solvable_map_every_100_episodes() -> None:
         while not (terminated or truncated):
             _, _, terminated, truncated, info = env.step(UP)  # never leaves the start cell
             steps += 1
-            if info["shift"] or episode == 0 and steps == 1:
+            if info["shift"] or (episode == 0 and steps == 1):
                 maps.append((episode, info["shift_values"]["lake.map"]))
         assert truncated  # 8 steps pushing against the wall: the cap ends it
         env.reset()

@@ -15,8 +15,8 @@ import numpy as np
 from fade_rl.experiments.reports.load import Problems, find_runs, method_order
 from fade_rl.experiments.reports.stats import format_ci, format_number, t_interval
 from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING
-from fade_rl.experiments.suite.levels import WELL_CONDITIONED, well_conditioned_share
-from fade_rl.experiments.suite.levels_phases import ORACLE, prefix_return
+from fade_rl.experiments.suite.levels import WELL_CONDITIONED, prefix_return, well_conditioned_share
+from fade_rl.experiments.suite.levels_phases import ORACLE
 from fade_rl.methods import PLAIN, PROPOSED
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from fade_rl.experiments.runs.atomic import append_synced
 from fade_rl.experiments.runs.checks import ConfigError
-from fade_rl.experiments.runs.config import ExperimentConfig
+from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
 from fade_rl.experiments.runs.folder import COMPLETED, FAILED, RunError, RunFolder
 from fade_rl.experiments.suite.provenance import STAMPED_PHASES, TIMING, stamp_finished_phase
 from fade_rl.experiments.sweeps import Job, JobResult, run_jobs
@@ -124,6 +124,28 @@ class PhaseRunner:
     def select(self) -> dict[str, Any]:
         """Choose each method's tuned value and write ``protocol.json`` (each subclass's)."""
         raise NotImplementedError
+
+    def _jobs(
+        self,
+        spec: Any,
+        method: str,
+        seeds: Sequence[int],
+        point: Sequence[tuple[str, Any]],
+        sub: str,
+        name: str,
+        steps: int | None = None,
+    ) -> list[Job]:
+        """One job per seed: the setting's config with ``point`` applied, named ``name``,
+        under ``<folder>/<sub>`` (``steps``: another budget)."""
+        data = apply_overrides(self._config(spec).to_dict(), list(point))
+        data.update(name=name, method=method)
+        if steps is not None:
+            data["budget"]["n_timesteps"] = steps
+        jobs = []
+        for seed in seeds:
+            config = validate_config({**data, "seed": seed}, f"suite setting {spec.name}")
+            jobs.append(Job(config.to_dict(), str(self.folder / sub), tuple(self.command)))
+        return jobs
 
     def _config(self, spec: Any) -> ExperimentConfig:
         """The setting's config under this tier, read and validated once."""

@@ -29,8 +29,9 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,7 @@ __all__ = [
     "level_means",
     "level_score",
     "normalize_levels",
+    "prefix_return",
     "well_conditioned_share",
 ]
 
@@ -145,3 +147,22 @@ def well_conditioned_share(normalized: Sequence[Sequence[float | None]]) -> floa
         return math.nan
     low, high = WELL_CONDITIONED
     return sum(low <= v <= high for v in values) / len(values)
+
+
+def prefix_return(summary: Mapping[str, Any]) -> float | None:
+    """A run's return over its levels: each level's time-averaged return weighted by its
+    steps (levels without an episode are left out); ``None`` if no level has one.
+
+    Example:
+        >>> prefix_return({"segments": [{"start": 0, "end": 100, "mean_return": 10.0},
+        ...     {"start": 100, "end": 400, "mean_return": 30.0},
+        ...     {"start": 400, "end": 500, "mean_return": None}]})
+        25.0
+    """
+    pairs = [
+        (s["end"] - s["start"], s["mean_return"])
+        for s in summary["segments"]
+        if s["mean_return"] is not None
+    ]
+    steps = sum(w for w, _ in pairs)
+    return sum(w * r for w, r in pairs) / steps if steps else None

@@ -36,12 +36,16 @@ import numpy as np
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.config import (
-    apply_overrides,
     parse_override,
-    validate_config,
 )
 from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING, PhaseRunner, run_identity
-from fade_rl.experiments.suite.levels_manifest import LevelSettingSpec, LevelSuiteSpec, Point
+from fade_rl.experiments.suite.levels import prefix_return
+from fade_rl.experiments.suite.levels_manifest import (
+    AxesGrid,
+    LevelSettingSpec,
+    LevelSuiteSpec,
+    Point,
+)
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     read_protocol,
@@ -59,7 +63,6 @@ __all__ = [
     "ORACLE",
     "LevelSuiteRun",
     "oracle_name",
-    "prefix_return",
 ]
 
 FLOORS, HELD_OUT, REPORT = "floors", "held_out", "report"
@@ -79,25 +82,6 @@ SELECTION_RULE = (
 def oracle_name(setting: str) -> str:
     """The setting name of a setting's oracle runs."""
     return f"{setting}__{ORACLE}"
-
-
-def prefix_return(summary: dict[str, Any]) -> float | None:
-    """A run's return over its levels: each level's time-averaged return weighted by its
-    steps (levels without an episode are left out); ``None`` if no level has one.
-
-    Example:
-        >>> prefix_return({"segments": [{"start": 0, "end": 100, "mean_return": 10.0},
-        ...     {"start": 100, "end": 400, "mean_return": 30.0},
-        ...     {"start": 400, "end": 500, "mean_return": None}]})
-        25.0
-    """
-    pairs = [
-        (s["end"] - s["start"], s["mean_return"])
-        for s in summary["segments"]
-        if s["mean_return"] is not None
-    ]
-    steps = sum(w for w, _ in pairs)
-    return sum(w * r for w, r in pairs) / steps if steps else None
 
 
 @dataclass
@@ -159,26 +143,6 @@ class LevelSuiteRun(PhaseRunner):
     def _held_out(self, spec: LevelSettingSpec) -> list[int]:
         return spec.held_out(self.suite.tiers[self.tier].held_out_seeds)
 
-    def _jobs(
-        self,
-        spec: LevelSettingSpec,
-        method: str,
-        seeds: Sequence[int],
-        point: Point,
-        sub: str,
-        name: str,
-        steps: int | None = None,
-    ) -> list[Job]:
-        data = apply_overrides(self._config(spec).to_dict(), point)
-        data.update(name=name, method=method)
-        if steps is not None:
-            data["budget"]["n_timesteps"] = steps
-        jobs = []
-        for seed in seeds:
-            config = validate_config({**data, "seed": seed}, f"suite setting {spec.name}")
-            jobs.append(Job(config.to_dict(), str(self.folder / sub), tuple(self.command)))
-        return jobs
-
     def _tuning_runs(
         self, spec: LevelSettingSpec, method: str, point: Point, sub: str = TUNING
     ) -> list[Job]:
@@ -215,8 +179,6 @@ class LevelSuiteRun(PhaseRunner):
         sens = self.suite.sensitivity
         if sens is None or sens.method not in (self.methods or ()):
             return []
-        from fade_rl.experiments.suite.levels_manifest import AxesGrid
-
         grid = AxesGrid(axes=sens.axes)
         tuned = {run_identity(j) for j in self.tuning_jobs() if j.config["method"] == sens.method}
         jobs = []

@@ -28,13 +28,12 @@ The command, its tiers and the time each takes: ``docs/suite.md``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fade_rl.experiments.runs.atomic import write_atomic
-from fade_rl.experiments.runs.config import ExperimentConfig, apply_overrides, validate_config
+from fade_rl.experiments.runs.config import ExperimentConfig
 from fade_rl.experiments.runs.folder import (
     RunError,
     RunFolder,
@@ -118,23 +117,6 @@ class SuiteRun(PhaseRunner):
         return results
 
     # ------------------------------------------------------------------ jobs
-    def _jobs(
-        self,
-        spec: SettingSpec,
-        method: str,
-        seeds: Sequence[int],
-        point: Point,
-        sub: str,
-        name: str,
-    ) -> list[Job]:
-        data = apply_overrides(self._config(spec).to_dict(), point)
-        data.update(name=name, method=method)
-        jobs = []
-        for seed in seeds:
-            config = validate_config({**data, "seed": seed}, f"suite setting {spec.name}")
-            jobs.append(Job(config.to_dict(), str(self.folder / sub), tuple(self.command)))
-        return jobs
-
     def references_jobs(self) -> list[Job]:
         """The ceiling runs of every task of every setting."""
         seeds = self.suite.reference_seeds_for(self.tier)

@@ -13,9 +13,14 @@ from fade_rl.cli import main
 from fade_rl.experiments.reports.compact import compact_tree
 from fade_rl.experiments.reports.levels import make_levels_report
 from fade_rl.experiments.runs.checks import ConfigError
-from fade_rl.experiments.suite.levels import level_means, level_score, normalize_levels
+from fade_rl.experiments.suite.levels import (
+    level_means,
+    level_score,
+    normalize_levels,
+    prefix_return,
+)
 from fade_rl.experiments.suite.levels_manifest import load_levels_suite
-from fade_rl.experiments.suite.levels_phases import LevelSuiteRun, prefix_return
+from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
 from fade_rl.methods import METHODS
 
 from ..helpers import write_config
