@@ -66,3 +66,13 @@ def test_summary_normalizes_the_plain_agent_between_random_and_oracle(tmp_path) 
     first = next(r for r in levels if r["row"] == "none" and r["level"] == "1")
     # two seeds 55 and 65: mean 60, sem 5, t(0.975, 1) = 12.706: 63.53 either side
     assert float(first["mean"]) == 60.0 and float(first["ci_high"]) == pytest.approx(123.53)
+
+
+def test_a_setting_the_oracle_cannot_scale_is_named_not_scored(tmp_path) -> None:
+    (tmp_path / "runs").mkdir()
+    curves = {"random": [10.0, 10.0], "oracle": [110.0, 10.5], "none": [110.0, 10.0]}
+    for row, curve in curves.items():
+        run = {"setting": "s", "row": row, "seed": 0, "level_returns": curve}
+        (tmp_path / "runs" / f"s_{row}_seed0.json").write_text(json.dumps(run))
+    [row] = pilot.summarize(tmp_path)
+    assert "score" not in row and row["problem"].startswith("level 1: the oracle (10.5)")
