@@ -90,7 +90,10 @@ def _floors(folder: Path, setting: str) -> tuple[list[float] | None, str | None]
     if not path.is_file():
         return None, "its random floors are missing (run the floors phase)"
     data = json.loads(path.read_text())
-    floors = level_means(list(data["seeds"].values()))
+    try:
+        floors = level_means(list(data["seeds"].values()))
+    except ValueError as exc:  # a level where no random episode ended
+        return None, f"its random floors: {exc}"
     if len(floors) < data["levels"]:
         return None, (
             f"the random policy reached {len(floors)} of its {data['levels']} levels; give "
@@ -195,7 +198,10 @@ def make_levels_report(
             if short:
                 why = f"oracle seed {short[0]} did not reach the {n} scored levels"
             else:
-                ceilings = level_means([_returns(r)[:n] for r in done])
+                try:
+                    ceilings = level_means([_returns(r)[:n] for r in done])
+                except ValueError as exc:  # a level where no oracle episode ended
+                    why = f"the oracle's runs: {exc}"
         scored[setting], normalized[setting] = {}, []
         for method, records in sorted(rows_of.items(), key=lambda kv: method_order(kv[0])):
             per_run = []
@@ -233,7 +239,8 @@ def make_levels_report(
     lines += slopes_section(run_rows, settings)
     lines += lambda_section(level_rows)
     lines += sensitivity_section(folder, problems)
-    plots = [plot_levels(setting, level_rows, out) for setting in settings]
+    plotted = sorted({r["setting"] for r in level_rows})  # the settings with a scored run
+    plots = [plot_levels(setting, level_rows, out) for setting in plotted]
     lines += ["## Per level", "", *[f"![{p}]({p})" for p in plots], ""]
     if problems.lines:
         lines += ["## Problems", "", *[f"- {p}" for p in problems.lines], ""]

@@ -144,6 +144,17 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
     assert "## FADE's sensitivity" in text  # its tuning runs, reported beside
     assert f"| lake | {sorted(level0)[1]:.3f} |" in text  # the median over them
     assert "## Plasticity loss" in text and (folder / "report/levels_lake.png").is_file()
+    # a level where no random episode ended gives no floor: named in every run's problem
+    broken = dict(
+        floors_data, seeds={k: [v[0], None, *v[2:]] for k, v in floors_data["seeds"].items()}
+    )
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken/floors").mkdir()
+    (tmp_path / "broken/floors/lake.json").write_text(json.dumps(broken))
+    (tmp_path / "broken/held_out").symlink_to(folder / "held_out")
+    make_levels_report(tmp_path / "broken", reps=20)
+    problems = {r["problem"] for r in _csv(tmp_path / "broken/report/runs.csv")}
+    assert problems == {"its random floors: level 1: no run ended an episode in it"}
     # a compact copy (floors included) gives the same scores through `fade-rl report`
     compact_tree(folder, tmp_path / "compact")
     assert main(["report", str(tmp_path / "compact"), "--reps", "20"]) == 0
