@@ -28,7 +28,6 @@ Example (a suite folder made by ``fade-rl suite --manifest configs/suite_v2/suit
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
@@ -62,6 +61,7 @@ from fade_rl.experiments.suite.levels import (
     normalize_levels,
 )
 from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
+from fade_rl.experiments.suite.provenance import read_floors
 
 __all__ = ["LAST_HALF", "MECHANISM", "is_levels_folder", "make_levels_report"]
 
@@ -89,7 +89,7 @@ def _floors(folder: Path, setting: str) -> tuple[list[float] | None, str | None]
     path = folder / FLOORS / f"{setting}.json"
     if not path.is_file():
         return None, "its random floors are missing (run the floors phase)"
-    data = json.loads(path.read_text())
+    data = read_floors(path, folder)  # refuses an edited file, naming the fix
     try:
         floors = level_means(list(data["seeds"].values()))
     except ValueError as exc:  # a level where no random episode ended

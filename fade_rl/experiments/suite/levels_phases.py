@@ -137,7 +137,7 @@ class LevelSuiteRun(PhaseRunner):
                 if str(seed) not in data["seeds"]:
                     data["seeds"][str(seed)] = random_level_returns(config, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps(data, indent=1))
+            write_atomic(path, json.dumps(stamp(data, self.folder, []), indent=1))
 
     # ------------------------------------------------------------------ jobs
     def _held_out(self, spec: LevelSettingSpec) -> list[int]:

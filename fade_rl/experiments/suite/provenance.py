@@ -1,4 +1,4 @@
-"""Suite data that proves where it came from: digests on references and the protocol.
+"""Suite data that proves where it came from: digests on references, floors and the protocol.
 
 ``references/<setting>.json`` and ``protocol.json`` are computed from runs (the ceiling
 runs; the tuning runs). Each carries a ``provenance`` block written with it
@@ -58,6 +58,7 @@ __all__ = [
     "content_digest",
     "env_digest",
     "phase_run_dirs",
+    "read_floors",
     "read_phase",
     "read_protocol",
     "read_references",
@@ -221,6 +222,15 @@ def read_references(folder: str | Path) -> dict[str, dict[str, Any]]:
         verify(path, data, folder, fix)
         out[setting] = data
     return out
+
+
+def read_floors(path: Path, folder: str | Path) -> dict[str, Any]:
+    """A many-level setting's ``floors/<setting>.json``, verified against its digest
+    (:class:`ReportInputError` in one line if it was edited or damaged)."""
+    fix = f"rerun `fade-rl suite -f {folder} --phase floors` (with its --manifest and --tier)"
+    data = _read(path, fix)
+    verify(path, data, Path(folder), fix)
+    return data
 
 
 def read_protocol(folder: str | Path) -> dict[str, Any]:

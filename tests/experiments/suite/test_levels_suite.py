@@ -13,6 +13,7 @@ from fade_rl.cli import main
 from fade_rl.experiments.reports.compact import compact_tree
 from fade_rl.experiments.reports.levels import make_levels_report
 from fade_rl.experiments.runs.checks import ConfigError
+from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.levels import (
     level_means,
     level_score,
@@ -21,6 +22,7 @@ from fade_rl.experiments.suite.levels import (
 )
 from fade_rl.experiments.suite.levels_manifest import load_levels_suite
 from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
+from fade_rl.experiments.suite.provenance import stamp
 from fade_rl.methods import METHODS
 
 from ..helpers import write_config
@@ -152,6 +154,13 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
     (tmp_path / "broken/floors").mkdir()
     (tmp_path / "broken/floors/lake.json").write_text(json.dumps(broken))
     (tmp_path / "broken/held_out").symlink_to(folder / "held_out")
+    with pytest.raises(
+        ReportInputError, match=r"edited since it was written\); rerun .*--phase floors"
+    ):
+        make_levels_report(tmp_path / "broken", reps=20)  # floors carry their digest
+    (tmp_path / "broken/floors/lake.json").write_text(
+        json.dumps(stamp(broken, tmp_path / "broken", []))
+    )
     make_levels_report(tmp_path / "broken", reps=20)
     problems = {r["problem"] for r in _csv(tmp_path / "broken/report/runs.csv")}
     assert problems == {"its random floors: level 1: no run ended an episode in it"}
