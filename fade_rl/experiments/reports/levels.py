@@ -55,13 +55,20 @@ from fade_rl.experiments.reports.load import (
 )
 from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.experiments.reports.suite_summary import SecondScore, score_section
+from fade_rl.experiments.suite.execution import SENSITIVITY
 from fade_rl.experiments.suite.levels import (
     level_means,
     level_score,
     normalize_levels,
 )
 from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
-from fade_rl.experiments.suite.provenance import read_floors
+from fade_rl.experiments.suite.provenance import (
+    check_held_out,
+    read_floors,
+    read_phase,
+    read_protocol,
+)
+from fade_rl.methods import PLAIN
 
 __all__ = ["LAST_HALF", "MECHANISM", "is_levels_folder", "make_levels_report"]
 
@@ -176,11 +183,18 @@ def make_levels_report(
     out = Path(out) if out is not None else folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     problems = Problems()
+    protocol = read_protocol(folder)  # each of these refuses edited or stray data, in one line
+    for phase in (HELD_OUT, SENSITIVITY):
+        read_phase(folder, phase)
     by_setting: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
+    held: list[tuple[Path, str, str, Any]] = []
     for record in find_runs([folder / HELD_OUT], problems):
         oracle = record.setting.endswith(f"__{ORACLE}")
         setting = record.setting.removesuffix(f"__{ORACLE}")
         by_setting[setting][ORACLE if oracle else record.method].append(record)
+        # the oracle runs at the plain agent's chosen point
+        held.append((record.path, setting, PLAIN if oracle else record.method, record.config))
+    check_held_out(protocol, held)
     run_rows: list[dict[str, Any]] = []
     level_rows: list[dict[str, Any]] = []
     scored: dict[str, dict[str, dict[int, tuple[float, float | None]]]] = {}

@@ -279,7 +279,8 @@ def _same(a: Any, b: Any) -> bool:
 def check_held_out(
     protocol: Mapping[str, Any], runs: Sequence[tuple[Path, str, str, Mapping[str, Any]]]
 ) -> None:
-    """Refuse a held-out run whose config did not run the value ``protocol.json`` chose.
+    """Refuse a held-out run whose config did not run the value ``protocol.json`` chose
+    (the single-change suite's ``key`` and ``value``, or the many-level suite's ``point``).
 
     Args:
         runs: ``(run folder, setting, method, config)`` per held-out run.
@@ -295,13 +296,15 @@ def check_held_out(
             )
         if pick is None:
             continue
-        ran = _dig(config, pick["key"])
-        if not _same(ran, pick.get("value")):
-            raise ReportInputError(
-                f"{path}/{CONFIG} ran {pick['key']}={ran!r} but {PROTOCOL} chose "
-                f"{pick.get('value')!r} for {setting}/{method}; rerun the held_out phase "
-                f"(`fade-rl suite --phase held_out`), or restore {PROTOCOL}"
-            )
+        point = pick["point"] if "point" in pick else [(pick["key"], pick.get("value"))]
+        for key, value in point:
+            ran = _dig(config, key)
+            if not _same(ran, value):
+                raise ReportInputError(
+                    f"{path}/{CONFIG} ran {key}={ran!r} but {PROTOCOL} chose {value!r} for "
+                    f"{setting}/{method}; rerun the held_out phase (`fade-rl suite --phase "
+                    f"held_out`), or restore {PROTOCOL}"
+                )
 
 
 def phase_run_dirs(folder: str | Path, phase: str) -> list[Path]:

@@ -22,7 +22,7 @@ from fade_rl.experiments.suite.levels import (
 )
 from fade_rl.experiments.suite.levels_manifest import load_levels_suite
 from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
-from fade_rl.experiments.suite.provenance import stamp
+from fade_rl.experiments.suite.provenance import stamp, write_phase_stamp
 from fade_rl.methods import METHODS
 
 from ..helpers import write_config
@@ -116,6 +116,7 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
         "target": "all", "every": None, "at_shift": True, "fresh_buffer": True,
     }  # fmt: skip
     plain_lr = protocol["chosen"]["lake"]["none"]["point"][0][1]
+    fade_lr = protocol["chosen"]["lake"]["fade"]["point"][0][1]
     assert oracle["algo"]["hyperparams"]["learning_rate"] == plain_lr
     # the report's scores, by hand from the floors and the summaries
     report = make_levels_report(folder, reps=50)  # (again: the command wrote it already)
@@ -153,7 +154,8 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken/floors").mkdir()
     (tmp_path / "broken/floors/lake.json").write_text(json.dumps(broken))
-    (tmp_path / "broken/held_out").symlink_to(folder / "held_out")
+    for name in ("held_out", "held_out.json", "protocol.json", "tuning"):
+        (tmp_path / "broken" / name).symlink_to(folder / name)
     with pytest.raises(
         ReportInputError, match=r"edited since it was written\); rerun .*--phase floors"
     ):
@@ -164,6 +166,18 @@ def test_floors_tuning_on_the_first_levels_the_oracle_and_the_report(tmp_path, c
     make_levels_report(tmp_path / "broken", reps=20)
     problems = {r["problem"] for r in _csv(tmp_path / "broken/report/runs.csv")}
     assert problems == {"its random floors: level 1: no run ended an episode in it"}
+    # a held-out run that did not run the chosen point is refused: here edited afterwards,
+    # which its phase's digest catches; stamped again, the protocol check catches it
+    config = folder / "held_out/lake/fade/seed_1/config.yaml"
+    original = config.read_text()
+    config.write_text(original.replace(f"learning_rate: {fade_lr}", "learning_rate: 9.0"))
+    with pytest.raises(ReportInputError, match=r"has changed since; rerun .*--phase held_out"):
+        make_levels_report(folder, reps=20)
+    write_phase_stamp(folder, "held_out")
+    with pytest.raises(ReportInputError, match=r"ran algo.hyperparams.learning_rate=9.0 but"):
+        make_levels_report(folder, reps=20)
+    config.write_text(original)
+    write_phase_stamp(folder, "held_out")
     # a compact copy (floors included) gives the same scores through `fade-rl report`
     compact_tree(folder, tmp_path / "compact")
     assert main(["report", str(tmp_path / "compact"), "--reps", "20"]) == 0
