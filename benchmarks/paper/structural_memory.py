@@ -32,17 +32,16 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import scipy.stats
 import torch
 from torch import Tensor, nn
 
+from fade_rl.experiments.reports.stats import t_interval
 from fade_rl.metrics.functional import linear_probe_r2
 from fade_rl.nets import fresh_copy
 from fade_rl.optim import FADE, linear_head_curvature
@@ -284,13 +283,11 @@ def _key(record: dict) -> tuple:
 
 def _mean_ci(values: Sequence[float]) -> str:
     """``mean +- half-width of the 95% t interval`` in percent (``+- nan`` for one run)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
+    mean = sum(values) / len(values)
+    if len(values) < 2:
         return f"{100 * mean:.1f}"
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = scipy.stats.t.ppf(0.975, n - 1) * std / math.sqrt(n)
-    return f"{100 * mean:.1f} +- {100 * half:.1f}"
+    low, high = t_interval(values)
+    return f"{100 * mean:.1f} +- {100 * (high - low) / 2:.1f}"
 
 
 def report(records: Sequence[dict]) -> str:

@@ -9,6 +9,7 @@ from fade_rl.cli.options import add_no_progress, add_suite_options, add_workers
 from fade_rl.cli.suite import suite_run
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import FAILED
+from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run"]
 
@@ -32,7 +33,7 @@ def add(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run the references phase; exit code 1 if a run failed."""
     suite = suite_run(args, argv)
-    if hasattr(suite, "write_floors"):
+    if isinstance(suite, LevelSuiteRun):
         raise ConfigError(
             f"{args.manifest} is a many-level manifest: its ceiling is the oracle's held-out "
             "runs and its floors a phase of `fade-rl suite` (--phase floors)"

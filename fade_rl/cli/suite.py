@@ -21,7 +21,7 @@ from fade_rl.cli.options import (
 from fade_rl.cli.sweep import run_counts
 from fade_rl.experiments.runs.checks import ConfigError
 from fade_rl.experiments.runs.folder import FAILED
-from fade_rl.experiments.suite.levels_phases import LEVEL_PHASES, LEVEL_RUN_PHASES
+from fade_rl.experiments.suite.levels_phases import LEVEL_PHASES, LEVEL_RUN_PHASES, LevelSuiteRun
 from fade_rl.experiments.suite.phases import PHASES, REPORT, RUN_PHASES
 
 __all__ = ["DESCRIPTION", "HELP", "add", "run", "suite_run"]
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         restart=args.restart,
         shard=parse_shard(args.shard),
     )
-    levels = hasattr(suite, "write_floors")
+    levels = isinstance(suite, LevelSuiteRun)
     phases, run_phases = (LEVEL_PHASES, LEVEL_RUN_PHASES) if levels else (PHASES, RUN_PHASES)
     wrong = [p for p in args.phase or () if p not in phases]
     if wrong:
@@ -114,7 +114,6 @@ def suite_run(args: argparse.Namespace, argv: Sequence[str], **extra: Any) -> An
     from fade_rl.experiments.runs.config import read_yaml
     from fade_rl.experiments.runs.run import check_log_folder
     from fade_rl.experiments.suite.levels_manifest import load_levels_suite
-    from fade_rl.experiments.suite.levels_phases import LevelSuiteRun
     from fade_rl.experiments.suite.manifest import load_suite
     from fade_rl.experiments.suite.phases import SuiteRun
 

@@ -61,7 +61,7 @@ from fade_rl.experiments.suite.levels import (
     level_score,
     normalize_levels,
 )
-from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE
+from fade_rl.experiments.suite.levels_phases import FLOORS, HELD_OUT, ORACLE, split_oracle
 from fade_rl.experiments.suite.provenance import (
     check_held_out,
     read_floors,
@@ -107,6 +107,20 @@ def _floors(folder: Path, setting: str) -> tuple[list[float] | None, str | None]
             "the setting more steps"
         )
     return floors[: data["levels"]], None
+
+
+def _ceilings(oracle: Sequence[RunRecord], levels: int) -> tuple[list[float], str | None]:
+    """The ceiling of each scored level (the oracle's mean over seeds), or why there is none."""
+    done = [r for r in oracle if r.status == "completed"]
+    if not done:
+        return [], "no oracle run has finished"
+    short = [r.seed for r in done if len(_returns(r)) < levels]
+    if short:
+        return [], f"oracle seed {short[0]} did not reach the {levels} scored levels"
+    try:
+        return level_means([_returns(r)[:levels] for r in done]), None
+    except ValueError as exc:  # a level where no oracle episode ended
+        return [], f"the oracle's runs: {exc}"
 
 
 def _mechanism(record: RunRecord, problems: Problems) -> dict[str, list[float]]:
@@ -189,8 +203,7 @@ def make_levels_report(
     by_setting: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     held: list[tuple[Path, str, str, Any]] = []
     for record in find_runs([folder / HELD_OUT], problems):
-        oracle = record.setting.endswith(f"__{ORACLE}")
-        setting = record.setting.removesuffix(f"__{ORACLE}")
+        setting, oracle = split_oracle(record.setting)
         by_setting[setting][ORACLE if oracle else record.method].append(record)
         # the oracle runs at the plain agent's chosen point
         held.append((record.path, setting, PLAIN if oracle else record.method, record.config))
@@ -203,19 +216,9 @@ def make_levels_report(
     for setting in sorted(by_setting):
         rows_of = by_setting[setting]
         floors, why = _floors(folder, setting)
-        done = [r for r in rows_of.get(ORACLE, []) if r.status == "completed"]
-        why = why or (None if done else "no oracle run has finished")
         ceilings: list[float] = []
-        if why is None:
-            n = len(floors or [])
-            short = [r.seed for r in done if len(_returns(r)) < n]
-            if short:
-                why = f"oracle seed {short[0]} did not reach the {n} scored levels"
-            else:
-                try:
-                    ceilings = level_means([_returns(r)[:n] for r in done])
-                except ValueError as exc:  # a level where no oracle episode ended
-                    why = f"the oracle's runs: {exc}"
+        if floors is not None:
+            ceilings, why = _ceilings(rows_of.get(ORACLE, []), len(floors))
         scored[setting], normalized[setting] = {}, []
         for method, records in sorted(rows_of.items(), key=lambda kv: method_order(kv[0])):
             per_run = []

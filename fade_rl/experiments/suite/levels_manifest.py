@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from fade_rl.experiments.runs.config import ExperimentConfig
 from fade_rl.experiments.suite.manifest import (
     Grid,
+    Point,
     SensitivitySpec,
     SettingBase,
     SmokeBase,
@@ -41,10 +42,8 @@ from fade_rl.experiments.suite.manifest import (
 )
 from fade_rl.methods import METHODS
 
-__all__ = ["AxesGrid", "LevelSettingSpec", "LevelSuiteSpec", "Point", "load_levels_suite"]
+__all__ = ["AxesGrid", "LevelSettingSpec", "LevelSuiteSpec", "load_levels_suite"]
 
-#: One grid point: ``(dotted key, value)`` per axis.
-Point = list[tuple[str, Any]]
 #: The learning rate's key, as a grid names it.
 LEARNING_RATE = "learning_rate"
 

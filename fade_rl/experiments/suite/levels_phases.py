@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from fade_rl.experiments.runs.atomic import write_atomic
 from fade_rl.experiments.runs.checks import ConfigError
@@ -40,19 +37,15 @@ from fade_rl.experiments.runs.config import (
 )
 from fade_rl.experiments.suite.execution import SENSITIVITY, TUNING, PhaseRunner, run_identity
 from fade_rl.experiments.suite.levels import prefix_return
-from fade_rl.experiments.suite.levels_manifest import (
-    AxesGrid,
-    LevelSettingSpec,
-    LevelSuiteSpec,
-    Point,
-)
+from fade_rl.experiments.suite.levels_manifest import AxesGrid, LevelSettingSpec, LevelSuiteSpec
+from fade_rl.experiments.suite.manifest import Point
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     read_protocol,
     stamp,
 )
 from fade_rl.experiments.suite.references import random_level_returns
-from fade_rl.experiments.suite.selection import finished_summary
+from fade_rl.experiments.suite.selection import best_index, mean_over_runs
 from fade_rl.experiments.sweeps import Job, JobResult, grid_name
 from fade_rl.methods import PLAIN
 
@@ -63,6 +56,7 @@ __all__ = [
     "ORACLE",
     "LevelSuiteRun",
     "oracle_name",
+    "split_oracle",
 ]
 
 FLOORS, HELD_OUT, REPORT = "floors", "held_out", "report"
@@ -82,6 +76,17 @@ SELECTION_RULE = (
 def oracle_name(setting: str) -> str:
     """The setting name of a setting's oracle runs."""
     return f"{setting}__{ORACLE}"
+
+
+def split_oracle(name: str) -> tuple[str, bool]:
+    """``(setting, whether it names the setting's oracle runs)`` from a run's setting name.
+
+    Example:
+        >>> split_oracle(oracle_name("lake")), split_oracle("lake")
+        (('lake', True), ('lake', False))
+    """
+    base = name.removesuffix(oracle_name(""))
+    return base, base != name
 
 
 @dataclass
@@ -202,8 +207,8 @@ class LevelSuiteRun(PhaseRunner):
                 for point in self.suite.grids[method].points(self._config(spec)):
                     dirs = [job.run_dir for job in self._tuning_runs(spec, method, point)]
                     run_dirs += dirs
-                    table.append((_mean_return(dirs), point))
-                best = max(range(len(table)), key=lambda i: (table[i][0], -i))
+                    table.append((mean_over_runs(dirs, prefix_return), point))
+                best = best_index([mean for mean, _ in table])
                 chosen[spec.name][method] = {
                     "point": [[k, v] for k, v in table[best][1]],
                     "tuning": [
@@ -235,13 +240,3 @@ def _point(entry: dict[str, Any]) -> Point:
 
 def _finite_or_none(value: float) -> float | None:
     return None if math.isinf(value) else value
-
-
-def _mean_return(run_dirs: Sequence[Path]) -> float:
-    """The mean over runs of :func:`prefix_return`; a failed or returnless run is ``-inf``."""
-    values = []
-    for run_dir in run_dirs:
-        summary = finished_summary(run_dir)
-        value = None if summary is None else prefix_return(summary)
-        values.append(-math.inf if value is None else value)
-    return float(np.mean(values))

@@ -39,6 +39,7 @@ from fade_rl.methods import METHODS, REGISTRY
 __all__ = [
     "TIERS",
     "Grid",
+    "Point",
     "SettingBase",
     "SettingSpec",
     "SmokeBase",
@@ -50,6 +51,8 @@ __all__ = [
     "read_manifest",
 ]
 
+#: One grid point: ``(dotted key, value)`` per axis (one axis in this suite's grids).
+Point = list[tuple[str, Any]]
 #: The tiers, smallest first.
 TIERS: tuple[str, ...] = ("smoke", "standard", "full")
 

@@ -45,7 +45,7 @@ from fade_rl.experiments.suite.execution import (
     PhaseRunner,
     run_identity,
 )
-from fade_rl.experiments.suite.manifest import SettingSpec, SuiteSpec
+from fade_rl.experiments.suite.manifest import Point, SettingSpec, SuiteSpec
 from fade_rl.experiments.suite.provenance import (
     PROTOCOL,
     PROVENANCE,
@@ -79,8 +79,6 @@ HELD_OUT, REPORT = "held_out", "report"
 PHASES: tuple[str, ...] = ("references", TUNING, HELD_OUT, SENSITIVITY, REPORT)
 #: The phases that run jobs (:meth:`SuiteRun.run`); the report follows them.
 RUN_PHASES: tuple[str, ...] = PHASES[:-1]
-
-Point = list[tuple[str, Any]]
 
 
 @dataclass

@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,14 @@ from fade_rl.experiments.runs.folder import (
 from fade_rl.experiments.runs.validate import ReportInputError
 from fade_rl.experiments.suite.score import run_score
 
-__all__ = ["SELECTION_RULE", "choose", "finished_summary", "mean_tuning_score"]
+__all__ = [
+    "SELECTION_RULE",
+    "best_index",
+    "choose",
+    "finished_summary",
+    "mean_over_runs",
+    "mean_tuning_score",
+]
 
 #: How a value is chosen (written into ``protocol.json``).
 SELECTION_RULE = (
@@ -52,20 +59,38 @@ def finished_summary(run_dir: Path) -> dict[str, Any] | None:
     raise RunError(f"run {run_dir} has not finished; run the tuning phase first")
 
 
-def mean_tuning_score(run_dirs: Sequence[Path], references: Mapping[str, Any]) -> float:
-    """The mean score of one grid point's tuning runs; a failed run scores ``-inf``."""
-    scores = []
+def mean_over_runs(
+    run_dirs: Sequence[Path], value: Callable[[Mapping[str, Any]], float | None]
+) -> float:
+    """The mean of ``value(summary)`` over one grid point's tuning runs; a failed run, or one
+    ``value`` gives ``None``, counts ``-inf`` (its point ranks below every point without)."""
+    values = []
     for run_dir in run_dirs:
         summary = finished_summary(run_dir)
-        score = None if summary is None else run_score(summary, references).score
-        scores.append(-math.inf if score is None else score)
-    return float(np.mean(scores))
+        result = None if summary is None else value(summary)
+        values.append(-math.inf if result is None else result)
+    return float(np.mean(values))
+
+
+def mean_tuning_score(run_dirs: Sequence[Path], references: Mapping[str, Any]) -> float:
+    """The mean score of one grid point's tuning runs; a failed run scores ``-inf``."""
+    return mean_over_runs(run_dirs, lambda summary: run_score(summary, references).score)
+
+
+def best_index(means: Sequence[float]) -> int:
+    """The index of the highest mean; ties go to the earlier one.
+
+    Example:
+        >>> best_index([0.4, 0.7, 0.7])
+        1
+    """
+    return max(range(len(means)), key=lambda i: (means[i], -i))
 
 
 def choose(key: str, table: Sequence[tuple[float, Any]]) -> dict[str, Any]:
     """``protocol.json``'s entry for one method: the value of the best ``(mean score, value)``
     row by :data:`SELECTION_RULE`, and every row."""
-    best = max(range(len(table)), key=lambda i: (table[i][0], -i))
+    best = best_index([mean for mean, _ in table])
     return {
         "key": key,
         "value": table[best][1],
